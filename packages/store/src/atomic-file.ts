@@ -1,0 +1,50 @@
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+const TMP_MARK = '.tmp-berth-';
+
+/** fsync a directory so a rename or unlink inside it is durable. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes a file so readers see either the old or the new content, never a
+ * half: temp file in the same directory, fsync, rename, fsync the directory.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `${TMP_MARK}${basename(path)}.${randomBytes(6).toString('hex')}`);
+  const fd = openSync(tmp, 'w', mode);
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+  fsyncDir(dir);
+}
+
+/** Removes temp files a crash left behind in `dir` (from writeFileAtomic). */
+export function removeTempLeftovers(dir: string): number {
+  let n = 0;
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(TMP_MARK)) {
+      rmSync(join(dir, name), { force: true });
+      n++;
+    }
+  }
+  return n;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, removeTempLeftovers, writeFileAtomic } from '../src/index.js';
+
+describe('openStore', () => {
+  it('applies migrations once and keeps data across reopen', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
+    const path = join(dir, 'meta.db');
+    const migrations = ['CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)'];
+    const db = openStore(path, migrations);
+    db.prepare('INSERT INTO kv VALUES (?, ?)').run('a', '1');
+    db.close();
+    const again = openStore(path, [...migrations, 'ALTER TABLE kv ADD COLUMN n INTEGER']);
+    expect(again.prepare('SELECT v FROM kv WHERE k = ?').get('a')).toEqual({ v: '1' });
+    expect(again.pragma('user_version', { simple: true })).toBe(2);
+    expect(again.pragma('journal_mode', { simple: true })).toBe('wal');
+    again.close();
+  });
+
+  it('rolls back a failing migration whole', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
+    const path = join(dir, 'meta.db');
+    expect(() => openStore(path, ['CREATE TABLE a (x); CREATE TABLE a (y)'])).toThrow(/already exists/);
+    const db = openStore(path, []);
+    expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'a'").get()).toEqual({ n: 0 });
+    expect(db.pragma('user_version', { simple: true })).toBe(0);
+    db.close();
+  });
+
+  it('refuses a store written by a newer schema', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
+    const path = join(dir, 'meta.db');
+    openStore(path, ['CREATE TABLE a (x)', 'CREATE TABLE b (x)']).close();
+    expect(() => openStore(path, ['CREATE TABLE a (x)'])).toThrow(/newer than this build/);
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('replaces content whole and leaves no temp files', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
+    const path = join(dir, 'f.json');
+    writeFileAtomic(path, 'old');
+    writeFileAtomic(path, 'new');
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    expect(readdirSync(dir)).toEqual(['f.json']);
+  });
+
+  it('cleans leftovers of an interrupted write', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
+    writeFileSync(join(dir, '.tmp-berth-f.json.abc'), 'half');
+    writeFileSync(join(dir, 'keep'), 'x');
+    expect(removeTempLeftovers(dir)).toBe(1);
+    expect(readdirSync(dir)).toEqual(['keep']);
+  });
+});
