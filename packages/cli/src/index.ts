@@ -1,0 +1,1 @@
+export { renderTable, parseFormat, UsageError, BerthError } from './output.js';

@@ -1,0 +1,71 @@
+// @berth/agent-service: the node agent's core, as plain modules the gRPC
+// layer wires up. See runtime/container-runtime.ts for the container API.
+
+export {
+  ContainerRuntime,
+  type ContainerRuntimeOptions,
+  type ContainerState,
+  type ContainerStatus,
+  type CreateOptions,
+  type ExecOptions,
+  type ExecResult,
+  type ExecSession,
+  type RecoverReport,
+  type RuntimeLogger,
+} from './runtime/container-runtime.js';
+export type { AttachSession } from './runtime/attach.js';
+export type { ExitStatus } from './runtime/exit-status.js';
+export { parseSignal, signalName } from './runtime/signals.js';
+export { classifyExecFailure, type ExecFailure } from './runtime/exec-errors.js';
+export { runtimeLayout, containerPaths, validateId, type RuntimeLayout, type ContainerPaths } from './runtime/layout.js';
+
+export { ContainerError, MountError, SpecError, isContainerError, type ContainerErrorCode } from './errors.js';
+
+export { mountAll, unmountAll, isMountPoint, mountsUnder, type MountSpec, type MountTools } from './mounts.js';
+
+export {
+  buildSpec,
+  mergeEnv,
+  resolveArgs,
+  resolveCapabilities,
+  type BuildSpecOptions,
+  type ImageDefaults,
+  type MountOption,
+  type Propagation,
+  type Ulimit,
+} from './spec/build-spec.js';
+export {
+  resolveUser,
+  resolveUserSpec,
+  parsePasswd,
+  parseGroup,
+  type ResolvedUser,
+  type PasswdEntry,
+  type GroupEntry,
+} from './spec/user.js';
+export { resolveInRoot, readFileInRoot } from './spec/rootfs-path.js';
+export { listHostDevices } from './spec/host-devices.js';
+export {
+  ALL_CAPABILITIES,
+  DEFAULT_CAPABILITIES,
+  DEFAULT_MASKED_PATHS,
+  DEFAULT_READONLY_PATHS,
+  DEFAULT_SHM_SIZE,
+  STOP_SIGNAL_ANNOTATION,
+} from './spec/defaults.js';
+export type * from './spec/types.js';
+
+export { type CgroupStats, readCgroupStats } from './cgroups/stats.js';
+export {
+  readCgroupSystem,
+  parseCgroupMounts,
+  cgroupSystemFromMounts,
+  containerCgroupFromPath,
+  containerCgroupFromProc,
+  type CgroupSystem,
+  type ContainerCgroup,
+} from './cgroups/layout.js';
+
+export { readLogs, followLogs, type ReadLogsOptions, type FollowLogsOptions } from './logs/read.js';
+export { parseLogRecord, parseLogText, parseTimestampNs, type LogLine, type LogRecord, type LogStream } from './logs/k8s-log.js';
+export { rotateIfNeeded, shiftLogFiles, existingLogFiles } from './logs/rotate.js';

@@ -1,0 +1,146 @@
+// Attaching to a container's (or exec session's) stdio through conmon.
+//
+// conmon serves attach on a SOCK_SEQPACKET unix socket (<bundle>/attach):
+// each packet it sends is one pipe byte (2 stdout, 3 stderr) followed by up to
+// 8 KiB of output; each packet it receives is written to the process' stdin,
+// and the client half-closing makes conmon close that stdin (unless
+// --leave-stdin-open). Node cannot open SOCK_SEQPACKET sockets (net only does
+// SOCK_STREAM and no FFI exists without a native addon), so a tiny bridge
+// does it: a Perl script run by /usr/bin/perl, which Debian guarantees
+// (perl-base is Essential and ships Socket and IO::Select). socat would work
+// too but is not installed; log files cannot carry stdin, and `-it` needs it.
+//
+// Bridge protocol on the helper's stdout: frames of [type u8][length u32 BE]
+// [bytes], type 0 = connected, 2 = stdout, 3 = stderr. Its stdin is forwarded
+// to the socket in packets of at most 8 KiB; EOF half-closes the socket.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough, Writable, type Readable } from 'node:stream';
+
+const BRIDGE = String.raw`
+use strict; use warnings;
+use Socket qw(AF_UNIX SOCK_SEQPACKET SHUT_WR pack_sockaddr_un);
+use IO::Select;
+$SIG{PIPE} = 'IGNORE';
+my ($dir, $with_stdin) = @ARGV;
+chdir($dir) or do { print STDERR "cannot enter $dir: $!\n"; exit 2 };
+socket(my $s, AF_UNIX, SOCK_SEQPACKET, 0) or do { print STDERR "socket: $!\n"; exit 2 };
+connect($s, pack_sockaddr_un('attach')) or do { print STDERR "cannot connect to $dir/attach: $!\n"; exit 3 };
+binmode(STDOUT); binmode(STDIN);
+sub out { my ($t, $d) = @_; my $f = pack('CN', $t, length($d)) . $d; my $o = 0;
+  while ($o < length($f)) { my $w = syswrite(STDOUT, $f, length($f) - $o, $o); exit 0 unless defined $w; $o += $w; } }
+out(0, '');
+my $sel = IO::Select->new($s);
+$sel->add(\*STDIN) if $with_stdin;
+while (1) {
+  for my $fh ($sel->can_read()) {
+    if ($fh == $s) {
+      my $buf = ''; my $n = sysread($s, $buf, 65536);
+      next if !defined($n) && $!{EINTR};
+      exit 0 if !defined($n) || $n == 0;
+      out(ord(substr($buf, 0, 1)), substr($buf, 1));
+    } else {
+      my $buf = ''; my $n = sysread(STDIN, $buf, 8192);
+      next if !defined($n) && $!{EINTR};
+      if (!$n) { shutdown($s, SHUT_WR); $sel->remove(\*STDIN); next; }
+      defined(send($s, $buf, 0)) or exit 0;
+    }
+  }
+}
+`;
+
+export interface AttachOptions {
+  /** Forward stdin (the container must have been created with stdin open). */
+  stdin?: boolean;
+  /** Path of perl; default /usr/bin/perl. */
+  perlPath?: string;
+}
+
+export interface AttachSession {
+  /** Writes go to the process' stdin; end() closes it (for stdinOnce containers). Null without stdin. */
+  stdin: Writable | null;
+  stdout: Readable;
+  /** Empty for a tty: a terminal has one stream. */
+  stderr: Readable;
+  /** Disconnects without touching the process. */
+  detach(): void;
+  /** Settles when the connection ends: the process exited, or detach() was called. */
+  closed: Promise<void>;
+}
+
+/** Connects to `<dir>/attach`; resolves once conmon accepted the connection. */
+export function attachSocket(dir: string, opts: AttachOptions = {}): Promise<AttachSession> {
+  const child = spawn(opts.perlPath ?? '/usr/bin/perl', ['-e', BRIDGE, dir, opts.stdin ? '1' : '0'], {
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+  });
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let helperErr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (s: string) => {
+    helperErr += s;
+  });
+
+  return new Promise<AttachSession>((resolve, reject) => {
+    let connected = false;
+    let pending: Buffer = Buffer.alloc(0);
+    const closed = new Promise<void>((res) => child.on('close', () => res()));
+
+    child.stdout?.on('data', (chunk: Buffer) => {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= 5) {
+        const len = pending.readUInt32BE(1);
+        if (pending.length < 5 + len) break;
+        const type = pending[0];
+        const data = pending.subarray(5, 5 + len);
+        pending = pending.subarray(5 + len);
+        if (type === 0 && !connected) {
+          connected = true;
+          resolve(session(child, stdout, stderr, closed, opts.stdin === true));
+        } else if (type === 3) stderr.write(data);
+        else stdout.write(data);
+      }
+    });
+    child.on('error', (err) => {
+      if (!connected) reject(new Error(`cannot start the attach helper (${opts.perlPath ?? '/usr/bin/perl'}): ${err.message}`));
+    });
+    child.on('close', (code) => {
+      stdout.end();
+      stderr.end();
+      if (!connected) {
+        reject(new Error(`cannot attach to ${dir}: ${helperErr.trim() || `helper exited with code ${code}`}`));
+      }
+    });
+  });
+}
+
+function session(
+  child: ChildProcess,
+  stdout: PassThrough,
+  stderr: PassThrough,
+  closed: Promise<void>,
+  withStdin: boolean,
+): AttachSession {
+  let stdin: Writable | null = null;
+  if (withStdin && child.stdin) {
+    const pipe = child.stdin;
+    pipe.on('error', () => undefined); // the helper is gone: the session is over anyway
+    stdin = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        if (pipe.destroyed) return cb();
+        pipe.write(chunk, () => cb());
+      },
+      final(cb) {
+        pipe.end(cb);
+      },
+    });
+  }
+  return {
+    stdin,
+    stdout,
+    stderr,
+    detach: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+    closed,
+  };
+}

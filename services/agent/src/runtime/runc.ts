@@ -1,0 +1,136 @@
+// Thin wrapper over the runc CLI with a private --root, so each agent (and each
+// test suite) sees only its own containers.
+import { runCommand, type CommandResult } from '../command.js';
+
+export type RuncStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+
+export interface RuncState {
+  id: string;
+  pid: number;
+  status: RuncStatus;
+  bundle: string;
+  created: string;
+}
+
+/** A runc invocation that failed; `message` is runc's own error text. */
+export class RuncError extends Error {
+  override readonly name = 'RuncError';
+  readonly args: readonly string[];
+  readonly result: CommandResult;
+  /** runc's error message without the logrus decoration. */
+  readonly runcMessage: string;
+
+  constructor(args: readonly string[], result: CommandResult) {
+    const runcMessage = extractRuncMessage(result.stderr || result.stdout);
+    const how = result.code !== null ? `exit code ${result.code}` : `signal ${result.signal ?? '?'}`;
+    super(`runc ${args.join(' ')} failed (${how}): ${runcMessage || 'no error message'}`);
+    this.args = args;
+    this.result = result;
+    this.runcMessage = runcMessage;
+  }
+}
+
+/**
+ * runc prints errors as logrus lines (`time=".." level=error msg="..."`);
+ * this returns the msg values joined, or the raw text if there is none.
+ */
+export function extractRuncMessage(stderr: string): string {
+  const messages: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /\blevel=(?:error|fatal)\s+msg="((?:[^"\\]|\\.)*)"/.exec(line);
+    if (m?.[1] !== undefined) messages.push(unescapeGoString(m[1]));
+  }
+  return messages.length > 0 ? messages.join('; ') : stderr.trim();
+}
+
+function unescapeGoString(s: string): string {
+  return s.replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : c));
+}
+
+export function isNotExistMessage(message: string): boolean {
+  return /container does not exist|container ".*" does not exist|no such container/i.test(message);
+}
+
+export interface RuncOptions {
+  /** Path of the runc binary. */
+  path: string;
+  /** runc --root: where runc keeps its own per-container state. */
+  root: string;
+}
+
+export class Runc {
+  readonly path: string;
+  readonly root: string;
+
+  constructor(opts: RuncOptions) {
+    this.path = opts.path;
+    this.root = opts.root;
+  }
+
+  /** Runs `runc --root <root> <args>`; throws RuncError on a non-zero exit. */
+  async run(args: readonly string[], timeoutMs = 60_000): Promise<string> {
+    const full = ['--root', this.root, ...args];
+    const result = await runCommand(this.path, full, { timeoutMs });
+    if (result.code !== 0) throw new RuncError(args, result);
+    return result.stdout;
+  }
+
+  /** The container's runc state, or undefined when runc does not know it. */
+  async state(id: string): Promise<RuncState | undefined> {
+    try {
+      return parseRuncState(JSON.parse(await this.run(['state', id])));
+    } catch (err) {
+      if (err instanceof RuncError && isNotExistMessage(err.runcMessage)) return undefined;
+      throw err;
+    }
+  }
+
+  async list(): Promise<RuncState[]> {
+    const out = await this.run(['list', '--format', 'json']);
+    const parsed: unknown = JSON.parse(out.trim() || 'null');
+    if (parsed === null) return [];
+    if (!Array.isArray(parsed)) throw new Error(`runc list returned ${typeof parsed}, expected an array`);
+    return parsed.map(parseRuncState);
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id]);
+  }
+
+  async kill(id: string, signal: number, all: boolean): Promise<void> {
+    await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)]);
+  }
+
+  async delete(id: string, force: boolean): Promise<void> {
+    await this.run(['delete', ...(force ? ['--force'] : []), id]);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id]);
+  }
+
+  async ps(id: string): Promise<number[]> {
+    const parsed: unknown = JSON.parse((await this.run(['ps', '--format', 'json', id])).trim() || '[]');
+    if (!Array.isArray(parsed) || !parsed.every((p) => Number.isInteger(p))) {
+      throw new Error(`runc ps returned unexpected output for ${id}`);
+    }
+    return parsed as number[];
+  }
+}
+
+function parseRuncState(value: unknown): RuncState {
+  if (typeof value !== 'object' || value === null) throw new Error('runc state: expected an object');
+  const v = value as Record<string, unknown>;
+  if (typeof v.id !== 'string' || typeof v.status !== 'string') throw new Error('runc state: missing id or status');
+  return {
+    id: v.id,
+    pid: typeof v.pid === 'number' ? v.pid : 0,
+    status: v.status as RuncStatus,
+    bundle: typeof v.bundle === 'string' ? v.bundle : '',
+    created: typeof v.created === 'string' ? v.created : '',
+  };
+}

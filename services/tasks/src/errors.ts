@@ -1,0 +1,57 @@
+// Errors that know the gRPC status they travel as. The service kit's handler
+// adapters keep any error carrying a numeric gRPC `code`, so these reach the
+// caller with their code and message unchanged.
+import { status } from '@grpc/grpc-js';
+
+export { status as GrpcStatus };
+
+/** An error with the gRPC status code it should be answered with. */
+export class TasksError extends Error {
+  /** grpc-js reads `details` for the status message. */
+  readonly details: string;
+
+  constructor(
+    readonly code: status,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TasksError';
+    this.details = message;
+  }
+}
+
+export const invalidArgument = (message: string) => new TasksError(status.INVALID_ARGUMENT, message);
+export const notFound = (message: string) => new TasksError(status.NOT_FOUND, message);
+export const alreadyExists = (message: string) => new TasksError(status.ALREADY_EXISTS, message);
+export const failedPrecondition = (message: string) => new TasksError(status.FAILED_PRECONDITION, message);
+export const unavailable = (message: string, cause?: unknown) =>
+  new TasksError(status.UNAVAILABLE, message, { cause });
+export const internal = (message: string, cause?: unknown) => new TasksError(status.INTERNAL, message, { cause });
+
+/** The gRPC status code of an error from a neighbour or from this service; undefined when it has none. */
+export function grpcCode(error: unknown): status | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' && status[code] !== undefined ? (code as status) : undefined;
+}
+
+/** True when `error` carries NOT_FOUND. */
+export const isNotFound = (error: unknown) => grpcCode(error) === status.NOT_FOUND;
+
+/** The message of any thrown value, without grpc-js's "5 NOT_FOUND: " prefix. */
+export function errorMessage(error: unknown): string {
+  if (error === null || error === undefined) return String(error);
+  const details = (error as { details?: unknown }).details;
+  if (typeof details === 'string' && details !== '') return details;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Rewraps a neighbour's error with what we were doing, keeping its status code
+ * (INTERNAL when it had none) so a caller still sees e.g. NOT_FOUND.
+ */
+export function withContext(error: unknown, doing: string): TasksError {
+  if (error instanceof TasksError && error.message.startsWith(doing)) return error;
+  const code = grpcCode(error) ?? status.INTERNAL;
+  return new TasksError(code, `${doing}: ${errorMessage(error)}`, { cause: error });
+}

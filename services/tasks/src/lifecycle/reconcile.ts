@@ -1,0 +1,192 @@
+// Makes records and reality agree, at start-up and whenever a node's agent
+// (re)registers: half-made creates are undone, interrupted removals are
+// finished, running records are matched with the agent's tasks (adopted,
+// given their recorded exit, or marked lost with exit code 255 — never left
+// as ghosts), and tasks without a record are reported (and removed only when
+// a tombstone proves berth removed their container).
+import { errorMessage } from '../errors.js';
+import type { ContainerRecord } from '../records.js';
+import { restartOnServiceStart } from '../restart-policy.js';
+import type { AgentTask } from '../ports.js';
+import { restartPolicyOf, type Runtime } from './runtime.js';
+
+export interface ReconcileReport {
+  node: string;
+  /** Half-made containers removed. */
+  undone: string[];
+  /** Interrupted removals finished. */
+  removed: string[];
+  /** Running tasks taken back under watch. */
+  adopted: string[];
+  /** Containers whose task exited while nobody watched (exit recorded from the agent). */
+  exited: string[];
+  /** Containers whose task vanished without a status (exit 255). */
+  lost: string[];
+  /** Restarts scheduled by policy. */
+  restarts: string[];
+  /** Agent tasks no record knows. */
+  orphans: string[];
+  /** Of those, the ones removed because their container was removed here. */
+  orphansRemoved: string[];
+  /** Records whose reconciliation failed (retried next time), with why. */
+  failed: { id: string; error: string }[];
+  /** Why matching with the agent was skipped (agent unreachable); undefined when it ran. */
+  deferred: string | undefined;
+}
+
+const isLive = (r: ContainerRecord) => r.phase === 'running' || r.phase === 'paused';
+
+export class Reconciler {
+  constructor(private readonly rt: Runtime) {}
+
+  /** Reconciles the containers of one node. `serviceStart` also applies the restart-on-start rule. */
+  async reconcile(nodeId: string, opts: { serviceStart: boolean }): Promise<ReconcileReport> {
+    const { rt } = this;
+    const report: ReconcileReport = {
+      node: nodeId,
+      undone: [],
+      removed: [],
+      adopted: [],
+      exited: [],
+      lost: [],
+      restarts: [],
+      orphans: [],
+      orphansRemoved: [],
+      failed: [],
+      deferred: undefined,
+    };
+    const ofNode = () => rt.store.all().filter((r) => r.nodeId === nodeId);
+    const guarded = async (id: string, fn: (rec: ContainerRecord) => Promise<void>) => {
+      await rt.locks.run(id, async () => {
+        const rec = rt.store.get(id);
+        if (!rec) return;
+        try {
+          await fn(rec);
+        } catch (err) {
+          report.failed.push({ id, error: errorMessage(err) });
+          rt.logger.warn({ err, container: id }, 'reconciling a container failed; retried at the next reconcile');
+        }
+      });
+    };
+
+    for (const rec of ofNode()) {
+      if (rec.phase === 'creating') {
+        await guarded(rec.id, async (r) => {
+          await rt.undoCreate(r);
+          report.undone.push(r.id);
+        });
+      } else if (rec.phase === 'removing') {
+        await guarded(rec.id, async (r) => {
+          await rt.finishRemoval(r);
+          report.removed.push(r.id);
+        });
+      }
+    }
+
+    let agentTasks: AgentTask[];
+    try {
+      agentTasks = await rt.deps.agents.forNode(nodeId).listTasks();
+    } catch (err) {
+      report.deferred = `cannot list the tasks of node ${nodeId}: ${errorMessage(err)}`;
+      rt.logger.warn({ err, node: nodeId }, 'agent unreachable; reconcile deferred until it registers');
+      return report;
+    }
+    const byId = new Map(agentTasks.map((t) => [t.containerId, t]));
+
+    for (const { id } of ofNode()) {
+      await guarded(id, async (start) => {
+        if (start.phase === 'creating' || start.phase === 'removing') return;
+        let rec = start;
+        const task = byId.get(id);
+        if (rec.task === 'creating') rec = await rt.teardownTask(rec);
+        if (isLive(rec)) this.matchLive(rec, task, report);
+        else if (rec.task === 'present') rec = (await this.matchIdle(rec, task, report)) ?? rec;
+        rec = rt.store.get(id) ?? rec;
+        if (rec.phase === 'restarting') {
+          rt.scheduleRestart(rec);
+          report.restarts.push(id);
+        } else if (
+          opts.serviceStart &&
+          rec.phase === 'stopped' &&
+          rec.exit !== undefined &&
+          restartOnServiceStart(restartPolicyOf(rec.spec), {
+            exitCode: rec.exit.exitCode,
+            restartCount: rec.restartCount,
+            stoppedByUser: rec.stoppedByUser,
+          })
+        ) {
+          rt.scheduleRestart(rt.patch(id, { phase: 'restarting', restartAt: rt.now() }));
+          report.restarts.push(id);
+        }
+      });
+    }
+
+    const known = new Set(rt.store.all().map((r) => r.id));
+    for (const task of agentTasks) {
+      if (known.has(task.containerId)) continue;
+      report.orphans.push(task.containerId);
+      const tombstone = rt.store.tombstone(task.containerId);
+      if (!tombstone) {
+        rt.logger.warn(
+          { container: task.containerId, node: nodeId, status: task.status },
+          'the agent runs a task no container record knows; leaving it alone',
+        );
+        continue;
+      }
+      try {
+        const agent = rt.deps.agents.forNode(nodeId);
+        await agent.deleteTask(task.containerId, '', true);
+        await agent.removeNetns(task.containerId);
+        await rt.deps.networking.detach(tombstone.namespace, task.containerId);
+        await rt.deps.networking.removeDns(tombstone.namespace, task.containerId);
+        report.orphansRemoved.push(task.containerId);
+        rt.logger.info({ container: task.containerId, name: tombstone.name }, 'removed the task of a removed container');
+      } catch (err) {
+        report.failed.push({ id: task.containerId, error: errorMessage(err) });
+      }
+    }
+    rt.logger.info({ ...report, failed: report.failed.length }, 'reconciled');
+    return report;
+  }
+
+  /** A record that says the task runs, against what the agent says. */
+  private matchLive(rec: ContainerRecord, task: AgentTask | undefined, report: ReconcileReport): void {
+    const { rt } = this;
+    if (task && (task.status === 'running' || task.status === 'paused')) {
+      const adopted = rt.patch(rec.id, { phase: task.status, pid: task.pid });
+      rt.watchInit(adopted);
+      for (const execId of task.execIds) {
+        if (!rt.exits.last(rec.id, execId)) rt.watchExec(adopted, execId);
+      }
+      report.adopted.push(rec.id);
+    } else if (task?.status === 'stopped' && task.exitStatus) {
+      rt.recordInitExit(rec.id, task.exitStatus);
+      report.exited.push(rec.id);
+    } else {
+      const why = task
+        ? `the agent of node ${rec.nodeId} reports the task as ${task.status} without an exit status`
+        : `the agent of node ${rec.nodeId} has no task for this container`;
+      rt.recordLostExit(rec.id, `${why}: exit status unknown`);
+      report.lost.push(rec.id);
+    }
+  }
+
+  /** A record that is not running but holds a task, against what the agent says. */
+  private async matchIdle(rec: ContainerRecord, task: AgentTask | undefined, report: ReconcileReport): Promise<ContainerRecord | undefined> {
+    const { rt } = this;
+    if (task && (task.status === 'running' || task.status === 'paused')) {
+      // Started, but the service stopped before it could record it.
+      const adopted = rt.patch(rec.id, { phase: task.status, pid: task.pid, startedAt: rt.now(), error: '' });
+      rt.watchInit(adopted);
+      report.adopted.push(rec.id);
+      return adopted;
+    }
+    if (task?.status === 'stopped' && rec.phase === 'created' && task.exitStatus) {
+      rt.recordInitExit(rec.id, task.exitStatus);
+      report.exited.push(rec.id);
+      return undefined;
+    }
+    if (!task || task.status === 'stopped') return rt.teardownTask(rec);
+    return rec;
+  }
+}

@@ -1,0 +1,601 @@
+// The mechanics under every lifecycle decision: setting a task up and
+// tearing it down, starting the init process, recording exits exactly once,
+// restarting by policy, and removing a container with everything it owns.
+// API-facing checks live in containers-api.ts and tasks-api.ts.
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { events, tasks, types, type EventPayload, type EventType } from '@berth/api';
+import { errorMessage, grpcCode, GrpcStatus, isNotFound, TasksError, withContext } from '../errors.js';
+import type { ContainerRecord, ExitInfo, NetworkAttachmentSummary } from '../records.js';
+import { decideRestart, type RestartPolicySpec } from '../restart-policy.js';
+import { networkMode, withTaskEnvironment } from '../spec/build.js';
+import { ContainerStore } from '../store/containers.js';
+import { ExitLog } from '../store/exits.js';
+import { Outbox } from '../store/outbox.js';
+import { parseExposedPort } from '../validate.js';
+import type { AgentPort, Attachment } from '../ports.js';
+import type { Logger, TasksDeps, TasksSettings } from './context.js';
+import { exitInfoFrom, exitKey, exitStatusFrom, startFailureExitCode, UNKNOWN_EXIT_CODE } from './exit-status.js';
+import { ExitWaiters } from './exit-waiters.js';
+import { KeyedMutex } from './keyed-mutex.js';
+
+const { RestartPolicyName: N } = tasks;
+
+/** The restart policy of a spec in the decision module's terms. */
+export function restartPolicyOf(spec: tasks.ContainerSpec): RestartPolicySpec {
+  const p = spec.restartPolicy;
+  switch (p?.name) {
+    case N.ON_FAILURE:
+      return { kind: 'on-failure', maxRetries: p.maxRetries };
+    case N.ALWAYS:
+      return { kind: 'always', maxRetries: 0 };
+    case N.UNLESS_STOPPED:
+      return { kind: 'unless-stopped', maxRetries: 0 };
+    default:
+      return { kind: 'no', maxRetries: 0 };
+  }
+}
+
+/** Ports to publish: the requested ones plus, with publish_all, every exposed port on a free host port. */
+export function portsToPublish(record: ContainerRecord): types.PortMapping[] {
+  const ports = [...record.spec.ports];
+  if (!record.spec.publishAll) return ports;
+  const protocols = { tcp: types.Protocol.TCP, udp: types.Protocol.UDP, sctp: types.Protocol.SCTP };
+  const exposed = [...Object.keys(record.imageConfig.ExposedPorts ?? {}), ...record.spec.exposedPorts];
+  for (const text of exposed) {
+    const { from, to, protocol } = parseExposedPort(text, 'exposed port');
+    for (let port = from; port <= to; port++) {
+      const proto = protocols[protocol];
+      const taken = ports.some(
+        (p) => p.containerPort === port && (p.protocol === proto || (proto === types.Protocol.TCP && p.protocol === types.Protocol.UNSPECIFIED)),
+      );
+      if (!taken) ports.push({ hostIp: '', hostPort: 0, containerPort: port, protocol: proto });
+    }
+  }
+  return ports;
+}
+
+function attachmentSummary(a: Attachment): NetworkAttachmentSummary {
+  const ip = a.ips[0];
+  return {
+    network: a.network,
+    interfaceName: a.interfaceName,
+    address: ip?.address ?? '',
+    gateway: ip?.gateway ?? '',
+    macAddress: a.macAddress,
+    ports: a.ports,
+  };
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+export class Runtime {
+  readonly store: ContainerStore;
+  readonly exits: ExitLog;
+  readonly outbox: Outbox;
+  readonly waiters = new ExitWaiters();
+  readonly locks = new KeyedMutex();
+  readonly settings: TasksSettings;
+  readonly logger: Logger;
+  readonly now: () => number;
+  private readonly watchers = new Map<string, AbortController>();
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly background = new Set<Promise<unknown>>();
+  private outboxDrain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(readonly deps: TasksDeps) {
+    this.now = deps.now ?? Date.now;
+    this.store = new ContainerStore(deps.db, this.now);
+    this.exits = new ExitLog(deps.db, this.now);
+    this.outbox = new Outbox(deps.db, this.now);
+    this.settings = deps.settings;
+    this.logger = deps.logger;
+  }
+
+  agentFor(record: Pick<ContainerRecord, 'nodeId'>): AgentPort {
+    return this.deps.agents.forNode(record.nodeId);
+  }
+
+  /** Host path of a container's log file (written by the agent's monitor). */
+  logPath(id: string): string {
+    return join(this.settings.stateDir, 'logs', id, 'container.log');
+  }
+
+  /** Host directory of a named volume. */
+  volumePath(name: string): string {
+    return join(this.settings.stateDir, 'volumes', name, '_data');
+  }
+
+  /** Runs background work, keeping track of it so close() can wait; failures are logged. */
+  spawn(what: string, work: () => Promise<unknown>): void {
+    const p = work().catch((err: unknown) => this.logger.error({ err }, `${what} failed`));
+    this.background.add(p);
+    void p.finally(() => this.background.delete(p));
+  }
+
+  /** Publishes a best-effort event (not awaited). */
+  publish<T extends EventType>(namespace: string, type: T, payload: EventPayload<T>): void {
+    if (this.closed) return;
+    this.deps.events
+      .publish(namespace, type, payload, { durable: false })
+      .catch((err: unknown) => this.logger.warn({ err, type }, `publishing event ${type} failed`));
+  }
+
+  /** Publishes queued durable events, oldest first; stops at the first failure (retried on the next flush). */
+  flushOutbox(): Promise<void> {
+    this.outboxDrain = this.outboxDrain.then(async () => {
+      for (const entry of this.outbox.pending()) {
+        if (entry.type !== 'tasks.exit') {
+          this.logger.error({ type: entry.type }, 'dropping an outbox event of an unknown type');
+          this.outbox.done(entry.seq);
+          continue;
+        }
+        try {
+          await this.deps.events.publish(entry.namespace, 'tasks.exit', events.TaskExit.fromJSON(entry.payload), {
+            durable: true,
+            id: entry.id,
+          });
+          this.outbox.done(entry.seq);
+        } catch (err) {
+          this.logger.warn({ err, event: entry.id }, 'publishing tasks.exit failed; it stays queued');
+          return;
+        }
+      }
+    });
+    return this.outboxDrain;
+  }
+
+  // ---- task set-up and tear-down -------------------------------------------------------------
+
+  /**
+   * Creates the container's task: network namespace, network attachments,
+   * name files, then the agent's task (runc create). Each step is recorded
+   * (task "creating") so that a crash half-way is undone by reconcile().
+   * On failure everything made is torn down and the error is recorded.
+   */
+  async setupTask(record: ContainerRecord): Promise<ContainerRecord> {
+    const { id, namespace } = record;
+    const agent = this.agentFor(record);
+    let rec = this.patch(id, { task: 'creating', error: '', networks: [], netnsPath: '', nameFiles: undefined });
+    try {
+      const mode = networkMode(rec.spec);
+      if (mode !== 'host') rec = this.patch(id, { netnsPath: await agent.createNetns(id) });
+      if (mode === 'bridge') {
+        const endpoints = rec.spec.networks.length > 0 ? rec.spec.networks : [{ network: '', aliases: [], ipAddress: '' }];
+        const ports = portsToPublish(rec);
+        for (const [i, endpoint] of endpoints.entries()) {
+          const attachment = await this.deps.networking.attach(namespace, {
+            containerId: id,
+            containerName: rec.name,
+            netnsPath: rec.netnsPath,
+            network: endpoint.network,
+            aliases: endpoint.aliases,
+            ipAddress: endpoint.ipAddress,
+            // Ports are published once, through the first network.
+            ports: i === 0 ? ports : [],
+            interfaceName: `eth${i}`,
+          });
+          rec = this.patch(id, { networks: [...rec.networks, attachmentSummary(attachment)] });
+        }
+      }
+      const nameFiles = await this.deps.networking.prepareDns(namespace, {
+        containerId: id,
+        hostname: rec.runtimeSpec.hostname ?? id.slice(0, 12),
+        domainname: rec.spec.domainname,
+        extraHosts: rec.spec.extraHosts,
+        dns: rec.spec.dns,
+        hostNetwork: mode === 'host',
+      });
+      rec = this.patch(id, { nameFiles });
+      const rootfs = await this.deps.snapshots.mounts(namespace, rec.snapshotter, rec.snapshotKey);
+      const spec = withTaskEnvironment(rec.runtimeSpec, { netnsPath: rec.netnsPath || undefined, nameFiles });
+      mkdirSync(dirname(rec.logPath), { recursive: true, mode: 0o700 });
+      const { pid } = await agent.createTask({
+        containerId: id,
+        spec,
+        rootfs,
+        stdio: {
+          terminal: rec.spec.tty,
+          stdin: rec.spec.openStdin,
+          logPath: rec.logPath,
+          logMaxBytes: this.settings.logMaxBytes,
+          logMaxFiles: this.settings.logMaxFiles,
+        },
+      });
+      rec = this.patch(id, { task: 'present', pid });
+      this.publish(namespace, 'tasks.created', { containerId: id, pid });
+      return rec;
+    } catch (error) {
+      const failure = withContext(error, `cannot create the task of container ${rec.name}`);
+      await this.recordStartFailure(id, failure);
+      throw failure;
+    }
+  }
+
+  /** Records why a start failed (with Docker's 127/126 exit codes) and tears down what was made. */
+  private async recordStartFailure(id: string, failure: TasksError): Promise<void> {
+    const code = startFailureExitCode(failure.message);
+    const rec = this.store.patch(id, {
+      error: failure.message,
+      ...(code !== undefined ? { exit: { exitCode: code, signal: 0, oomKilled: false, exitedAt: this.now() } } : {}),
+    });
+    if (!rec) return;
+    try {
+      await this.teardownTask(rec);
+    } catch (err) {
+      this.logger.warn({ err, container: id }, 'cleaning up after a failed start failed; reconcile will retry');
+    }
+  }
+
+  /**
+   * Removes the container's task and what it holds on the node: the agent's
+   * task, network attachments, name files, network namespace. Every step is
+   * idempotent and every one is tried; if any fails the record keeps saying a
+   * task is present so a later teardown (or reconcile) finishes the job.
+   */
+  async teardownTask(record: ContainerRecord): Promise<ContainerRecord> {
+    const { id, namespace } = record;
+    const agent = this.agentFor(record);
+    const failures: string[] = [];
+    const step = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        if (!isNotFound(err)) failures.push(`${what}: ${errorMessage(err)}`);
+      }
+    };
+    await step('delete the agent task', () => agent.deleteTask(id, '', true));
+    await step('detach networks', () => this.deps.networking.detach(namespace, id));
+    await step('remove name files', () => this.deps.networking.removeDns(namespace, id));
+    if (networkMode(record.spec) !== 'host' || record.netnsPath !== '') {
+      await step('remove the network namespace', () => agent.removeNetns(id));
+    }
+    if (failures.length > 0) {
+      throw new TasksError(
+        GrpcStatus.UNAVAILABLE,
+        `cannot tear down the task of container ${record.name}: ${failures.join('; ')}`,
+      );
+    }
+    return this.patch(id, { task: 'none', pid: 0, netnsPath: '', networks: [], nameFiles: undefined });
+  }
+
+  // ---- starting -------------------------------------------------------------------------------
+
+  /**
+   * Starts the container's init process, setting its task up first when
+   * there is none. `byUser` resets the restart bookkeeping (a user start).
+   * Call with the container's lock held.
+   */
+  async startInit(record: ContainerRecord, opts: { byUser: boolean }): Promise<number> {
+    const { id } = record;
+    let rec = record;
+    if (opts.byUser) {
+      this.cancelRestart(id);
+      rec = this.patch(id, { stoppedByUser: false, restartCount: 0, restartDelayMs: 0, restartAt: undefined });
+    }
+    const agent = this.agentFor(rec);
+    if (rec.task === 'present') {
+      const task = await agent.getTask(id).catch((err: unknown) => {
+        throw withContext(err, `cannot reach the agent of node ${rec.nodeId}`);
+      });
+      if (task && (task.status === 'running' || task.status === 'paused') && (rec.phase === 'running' || rec.phase === 'paused')) {
+        return task.pid;
+      }
+      if (!task || task.status !== 'created') rec = await this.teardownTask(rec);
+    }
+    if (rec.task !== 'present') rec = await this.setupTask(rec);
+    const startedAt = this.now();
+    let pid: number;
+    try {
+      pid = await agent.startTask(id, '');
+    } catch (error) {
+      const failure = withContext(error, `cannot start container ${rec.name}`);
+      await this.recordStartFailure(id, failure);
+      if (rec.phase === 'restarting') this.store.patch(id, { phase: 'stopped', restartAt: undefined });
+      throw failure;
+    }
+    rec = this.patch(id, { phase: 'running', pid, startedAt, error: '', restartAt: undefined });
+    this.publish(rec.namespace, 'tasks.started', { containerId: id, execId: '', pid });
+    this.watchInit(rec);
+    return pid;
+  }
+
+  // ---- exits ----------------------------------------------------------------------------------
+
+  /** Follows the init process through the agent's WaitTask until it exits; survives agent restarts. */
+  watchInit(record: ContainerRecord): void {
+    const { id } = record;
+    this.watchers.get(id)?.abort();
+    const controller = new AbortController();
+    this.watchers.set(id, controller);
+    const { signal } = controller;
+    this.spawn(`watching container ${id}`, async () => {
+      let delay = 250;
+      try {
+        while (!signal.aborted && !this.closed) {
+          try {
+            const status = await this.agentFor(record).waitTask(id, '', signal);
+            if (signal.aborted) return;
+            this.recordInitExit(id, status);
+            return;
+          } catch (err) {
+            if (signal.aborted || this.closed) return;
+            if (isNotFound(err)) {
+              this.recordLostExit(id, `the agent of node ${record.nodeId} has no task for this container: exit status unknown`);
+              return;
+            }
+            this.logger.warn({ err, container: id, retryInMs: delay }, 'waiting for the task failed; retrying');
+            await sleep(delay, signal);
+            delay = Math.min(delay * 2, 30_000);
+          }
+        }
+      } finally {
+        if (this.watchers.get(id) === controller) this.watchers.delete(id);
+      }
+    });
+  }
+
+  /** Follows an exec process until it exits. */
+  watchExec(record: ContainerRecord, execId: string): void {
+    const key = `${record.id}/${execId}`;
+    if (this.watchers.has(key)) return;
+    const controller = new AbortController();
+    this.watchers.set(key, controller);
+    const { signal } = controller;
+    this.spawn(`watching exec ${key}`, async () => {
+      let delay = 250;
+      try {
+        while (!signal.aborted && !this.closed) {
+          try {
+            const status = await this.agentFor(record).waitTask(record.id, execId, signal);
+            if (!signal.aborted) this.recordExecExit(record.id, execId, status);
+            return;
+          } catch (err) {
+            if (signal.aborted || this.closed || isNotFound(err)) return;
+            await sleep(delay, signal);
+            delay = Math.min(delay * 2, 30_000);
+          }
+        }
+      } finally {
+        if (this.watchers.get(key) === controller) this.watchers.delete(key);
+      }
+    });
+  }
+
+  private exitEventId(containerId: string, execId: string, key: string): string {
+    return createHash('sha256').update(`tasks.exit\0${containerId}\0${execId}\0${key}`).digest('hex');
+  }
+
+  /**
+   * Records the exit of a container's init process, once: a redelivery (same
+   * exit key) or an exit older than the current run changes nothing. In the
+   * same transaction: the container's new phase (stopped, restarting by
+   * policy, or removing for auto-remove) and the durable tasks.exit event.
+   * Returns true when this call recorded it.
+   */
+  recordInitExit(id: string, status: types.ExitStatus, lostReason?: string): boolean {
+    const now = this.now();
+    let recorded: { exit: ExitInfo; namespace: string } | undefined;
+    this.store.transaction(() => {
+      const rec = this.store.get(id);
+      if (!rec) return;
+      const exit = exitInfoFrom(status, now);
+      const key = lostReason !== undefined ? `lost:${rec.startedAt ?? 0}` : exitKey(status, rec.startedAt);
+      if (!this.exits.record(id, '', key, exit)) return;
+      const live =
+        rec.phase === 'running' ||
+        rec.phase === 'paused' ||
+        rec.phase === 'removing' ||
+        (rec.task === 'present' && rec.phase === 'created');
+      if (!live) return;
+      // An exit from before the current run started belongs to an earlier run.
+      if (rec.startedAt !== undefined && exit.exitedAt < rec.startedAt) return;
+      const pid = rec.pid;
+      rec.exit = exit;
+      rec.pid = 0;
+      if (lostReason !== undefined) rec.error = lostReason;
+      if (rec.phase !== 'removing') {
+        const decision = decideRestart(
+          restartPolicyOf(rec.spec),
+          {
+            exitCode: exit.exitCode,
+            restartCount: rec.restartCount,
+            stoppedByUser: rec.stoppedByUser,
+            removing: false,
+            ranForMs: Math.max(0, exit.exitedAt - (rec.startedAt ?? exit.exitedAt)),
+            previousDelayMs: rec.restartDelayMs,
+          },
+          this.settings.backoff,
+        );
+        if (decision.restart) {
+          rec.phase = 'restarting';
+          rec.restartCount += 1;
+          rec.restartDelayMs = decision.delayMs;
+          rec.restartAt = now + decision.delayMs;
+        } else if (rec.spec.autoRemove) {
+          rec.phase = 'removing';
+          rec.keepLogsOnRemove = false;
+        } else {
+          rec.phase = 'stopped';
+          rec.restartAt = undefined;
+        }
+      }
+      this.store.save(rec);
+      this.outbox.add(
+        this.exitEventId(id, '', key),
+        rec.namespace,
+        'tasks.exit',
+        events.TaskExit.toJSON({ containerId: id, execId: '', pid, exitStatus: exitStatusFrom(exit) }),
+      );
+      recorded = { exit, namespace: rec.namespace };
+    });
+    if (!recorded) return false;
+    this.watchers.get(id)?.abort();
+    this.waiters.resolve(id, '', recorded.exit);
+    void this.flushOutbox();
+    this.spawn(`handling the exit of container ${id}`, () => this.locks.run(id, () => this.afterExit(id)));
+    return true;
+  }
+
+  /** Records that a container's task vanished without an exit status (exit code 255). */
+  recordLostExit(id: string, reason: string): boolean {
+    return this.recordInitExit(
+      id,
+      { exitCode: UNKNOWN_EXIT_CODE, signal: 0, oomKilled: false, exitedAt: undefined },
+      reason,
+    );
+  }
+
+  /** Records the exit of an exec process, once, and publishes it. */
+  recordExecExit(id: string, execId: string, status: types.ExitStatus): boolean {
+    const rec = this.store.get(id);
+    if (!rec) return false;
+    const exit = exitInfoFrom(status, this.now());
+    const key = exitKey(status, undefined);
+    const fresh = this.store.transaction(() => {
+      if (!this.exits.record(id, execId, key, exit)) return false;
+      this.outbox.add(
+        this.exitEventId(id, execId, key),
+        rec.namespace,
+        'tasks.exit',
+        events.TaskExit.toJSON({ containerId: id, execId, pid: 0, exitStatus: exitStatusFrom(exit) }),
+      );
+      return true;
+    });
+    if (!fresh) return false;
+    this.waiters.resolve(id, execId, exit);
+    void this.flushOutbox();
+    return true;
+  }
+
+  /** After an exit: tear the task down, then restart by policy or finish an auto-remove. Lock held. */
+  private async afterExit(id: string): Promise<void> {
+    let rec = this.store.get(id);
+    if (!rec || rec.phase === 'running' || rec.phase === 'paused') return;
+    if (rec.phase === 'removing') {
+      await this.finishRemoval(rec);
+      return;
+    }
+    if (rec.task !== 'none') {
+      try {
+        rec = await this.teardownTask(rec);
+      } catch (err) {
+        this.logger.warn({ err, container: id }, 'tearing down an exited task failed; it is retried before the next start');
+      }
+    }
+    if (rec.phase === 'restarting') this.scheduleRestart(rec);
+  }
+
+  // ---- restarts -------------------------------------------------------------------------------
+
+  /** Starts the container again when its restart is due. */
+  scheduleRestart(record: ContainerRecord): void {
+    if (this.closed) return;
+    this.cancelRestart(record.id);
+    const delay = Math.max(0, (record.restartAt ?? this.now()) - this.now());
+    this.logger.info({ container: record.id, delayMs: delay, restartCount: record.restartCount }, 'restart scheduled');
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(record.id);
+      this.spawn(`restarting container ${record.id}`, () => this.locks.run(record.id, () => this.fireRestart(record.id)));
+    }, delay);
+    this.restartTimers.set(record.id, timer);
+  }
+
+  cancelRestart(id: string): void {
+    const timer = this.restartTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.restartTimers.delete(id);
+  }
+
+  private async fireRestart(id: string): Promise<void> {
+    const rec = this.store.get(id);
+    if (!rec || rec.phase !== 'restarting' || this.closed) return;
+    try {
+      await this.startInit(rec, { byUser: false });
+    } catch (err) {
+      if (grpcCode(err) === GrpcStatus.UNAVAILABLE) {
+        // A neighbour is down: keep trying with the backoff rather than give up.
+        const delay = Math.min(Math.max(rec.restartDelayMs * 2, this.settings.backoff.initialMs), this.settings.backoff.maxMs);
+        const again = this.store.patch(id, { phase: 'restarting', restartDelayMs: delay, restartAt: this.now() + delay });
+        if (again) this.scheduleRestart(again);
+      }
+      this.logger.warn({ err, container: id }, 'restart by policy failed');
+    }
+  }
+
+  // ---- removal --------------------------------------------------------------------------------
+
+  /**
+   * Completes the removal of a container in phase "removing": its task and
+   * node resources, writable snapshot, anonymous volumes, logs (unless kept),
+   * then the record (leaving a tombstone). Throws, leaving the record in
+   * "removing", when a neighbour cannot do its part.
+   */
+  async finishRemoval(record: ContainerRecord): Promise<void> {
+    const { id, namespace } = record;
+    this.cancelRestart(id);
+    this.watchers.get(id)?.abort();
+    let rec = record;
+    if (rec.task !== 'none' || rec.netnsPath !== '') rec = await this.teardownTask(rec);
+    try {
+      await this.deps.snapshots.remove(namespace, rec.snapshotter, rec.snapshotKey);
+    } catch (err) {
+      throw withContext(err, `cannot remove the snapshot ${rec.snapshotKey} of container ${rec.name}`);
+    }
+    for (const m of rec.spec.mounts) {
+      if (m.type === 'volume' && m.source.startsWith(`${id}-`)) {
+        rmSync(dirname(this.volumePath(m.source)), { recursive: true, force: true });
+      }
+    }
+    if (!rec.keepLogsOnRemove) rmSync(dirname(rec.logPath), { recursive: true, force: true });
+    this.store.remove(id);
+    this.exits.forget(id);
+    this.waiters.resolveAll(id, rec.exit ?? { exitCode: UNKNOWN_EXIT_CODE, signal: 0, oomKilled: false, exitedAt: this.now() });
+    this.publish(namespace, 'containers.deleted', { id, name: rec.name });
+    this.logger.info({ container: id, name: rec.name }, 'container removed');
+  }
+
+  /** Undoes a create that never finished: the snapshot and any node resources, then the record. */
+  async undoCreate(record: ContainerRecord): Promise<void> {
+    await this.teardownTask(record);
+    try {
+      await this.deps.snapshots.remove(record.namespace, record.snapshotter, record.snapshotKey);
+    } catch (err) {
+      throw withContext(err, `cannot remove the snapshot ${record.snapshotKey} of half-created container ${record.id}`);
+    }
+    rmSync(dirname(record.logPath), { recursive: true, force: true });
+    this.store.remove(record.id);
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  /** store.patch for a record that must exist (it is only removed under its lock). */
+  patch(id: string, fields: Partial<Omit<ContainerRecord, 'id'>>): ContainerRecord {
+    const rec = this.store.patch(id, fields);
+    if (!rec) throw new TasksError(GrpcStatus.NOT_FOUND, `container ${id} was removed meanwhile`);
+    return rec;
+  }
+
+  /** Stops watchers and timers and waits for background work and queued events. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const controller of this.watchers.values()) controller.abort();
+    for (const timer of this.restartTimers.values()) clearTimeout(timer);
+    this.restartTimers.clear();
+    await Promise.allSettled([...this.background]);
+    await this.outboxDrain;
+  }
+}
