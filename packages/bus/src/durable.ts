@@ -134,7 +134,6 @@ async function handleDurable<T>(
     return;
   }
   const parent = messageParentContext(msg.headers, envelope.traceparent);
-  msg.ack();
   const keepAlive = setInterval(() => msg.working(), Math.max(500, Math.floor(ackWaitMs / 2)));
   try {
     await withSpan(

@@ -27,7 +27,15 @@ export function createLogger(opts: LoggerOptions): Logger {
   const level = resolveLevel(opts.level ?? process.env.BERTH_LOG_LEVEL);
   const format = resolveFormat(opts, process.env.BERTH_LOG_FORMAT, process.stdout.isTTY === true);
   const destination =
-    format === 'pretty' ? buildPretty({ destination: opts.destination ?? 1, sync: true }) : opts.destination;
+    format === 'pretty'
+      ? buildPretty({
+          destination: opts.destination ?? 1,
+          sync: true,
+          // one line head per entry: "[images@node-1] pulled"
+          ignore: 'pid,hostname,service,node',
+          messageFormat: '[{service}@{node}] {msg}',
+        })
+      : opts.destination;
   const options = {
     level,
     base: { service: opts.service, node: opts.node, pid: process.pid },

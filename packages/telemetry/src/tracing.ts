@@ -21,8 +21,6 @@ export interface TracingOptions {
   version: string;
   /** Also keep finished spans in memory (tests read them from memoryExporter). */
   memory?: boolean;
-  /** Environment to read OTEL_* from (default process.env). */
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface Tracing {
@@ -42,9 +40,8 @@ let active: Tracing | undefined;
  */
 export function initTracing(opts: TracingOptions): Tracing {
   if (active) return active;
-  const env = opts.env ?? process.env;
   const spanProcessors: SpanProcessor[] = [];
-  for (const kind of traceExportersFromEnv(env)) {
+  for (const kind of traceExportersFromEnv(process.env)) {
     spanProcessors.push(
       kind === 'otlp'
         ? // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) itself.

@@ -2,7 +2,7 @@
 // need. Production implementations (adapters/) are thin wrappers over the
 // neighbours' generated gRPC clients; tests use fakes. Every method throws
 // errors carrying the neighbour's gRPC status code.
-import type { agent, EventPayload, EventType, types } from '@berth/api';
+import type { agent, types } from '@berth/api';
 import type { ImageRuntimeConfig } from '@berth/oci';
 import type { NameFiles } from './spec/build.js';
 import type { OciLinuxResources, OciProcess, OciSpec } from './spec/oci.js';
@@ -147,15 +147,12 @@ export interface AgentDirectory {
 /** Where events go (the bus). */
 export interface EventSink {
   /**
-   * Publishes an event on `berth.<namespace>.events.<type>`; `durable` ones
-   * go to JetStream with `id` as the deduplication id.
+   * Publishes an event on `berth.<namespace>.events.<type>` with a JSON
+   * payload (the proto JSON form of the type's message in @berth/api's
+   * eventPayloads); `durable` ones must be stored by JetStream before this
+   * resolves, deduplicated by `id` when given.
    */
-  publish<T extends EventType>(
-    namespace: string,
-    type: T,
-    payload: EventPayload<T>,
-    options: { durable: boolean; id?: string },
-  ): Promise<void>;
+  publish(namespace: string, type: string, payload: unknown, options: { durable: boolean; id?: string }): Promise<void>;
 }
 
 /** Reads files of a container's root filesystem from its snapshot mounts. */

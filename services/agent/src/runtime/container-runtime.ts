@@ -33,7 +33,7 @@ import {
 import { containerPaths, execPaths, runtimeLayout, validateId, type ContainerPaths, type RuntimeLayout } from './layout.js';
 import { isMonitorAlive, readPidFile } from './proc.js';
 import { readRecord, writeRecord, type ContainerRecord } from './record.js';
-import { isNotExistMessage, Runc, RuncError, type RuncState } from './runc.js';
+import { extractRuncMessage, isNotExistMessage, Runc, RuncError, type RuncState } from './runc.js';
 import { parseSignal } from './signals.js';
 import { sleep, waitFor } from './wait-for.js';
 
@@ -248,7 +248,7 @@ export class ContainerRuntime {
       let failure: { message: string } | undefined;
       try {
         const msg = await this.awaitStart(spawnConmon(launch), `create of container ${id}`);
-        if (msg.data <= 0) failure = { message: msg.message ?? 'no message' };
+        if (msg.data <= 0) failure = { message: extractRuncMessage(msg.message ?? '') || 'no message' };
       } catch (err) {
         failure = { message: err instanceof Error ? err.message : String(err) };
       }
@@ -766,7 +766,7 @@ export class ContainerRuntime {
     if (msg.data <= 0) {
       session?.detach();
       await this.removeExec(id, execId);
-      const message = msg.message ?? 'no message';
+      const message = extractRuncMessage(msg.message ?? '') || 'no message';
       const exec = classifyExecFailure(message);
       if (exec) {
         throw new ContainerError(exec.kind === 'not-found' ? 'COMMAND_NOT_FOUND' : 'COMMAND_NOT_EXECUTABLE', `exec in ${id}: ${message}`, {

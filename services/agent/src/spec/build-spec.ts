@@ -120,6 +120,12 @@ const CPU_PERIOD = 100_000;
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
+/** Docker's: the id's first 12 characters, made a valid host name. */
+export function defaultHostname(id: string): string {
+  const name = id.slice(0, 12).replace(/[^A-Za-z0-9-]/g, '-').replace(/^-+|-+$/g, '');
+  return name || 'container';
+}
+
 function isPositiveInt(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
 }
@@ -353,7 +359,7 @@ export function buildSpec(image: ImageDefaults, opts: BuildSpecOptions): Runtime
 
   let hostname: string | undefined;
   if (network !== 'host') {
-    hostname = opts.hostname ?? opts.id.slice(0, 12);
+    hostname = opts.hostname ?? defaultHostname(opts.id);
     if (hostname.length > 253 || !HOSTNAME.test(hostname)) throw new SpecError('hostname', `invalid hostname ${JSON.stringify(hostname)}`);
   } else if (opts.hostname !== undefined) {
     throw new SpecError('hostname', 'cannot set a hostname with the host network (it shares the host UTS namespace)');

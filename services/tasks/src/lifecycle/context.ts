@@ -26,6 +26,8 @@ export interface HostFacts extends HostLimits {
 export interface TasksSettings {
   /** The node this service's containers live on. */
   nodeId: string;
+  /** Namespace of events that belong to no container's namespace (nodes, orphaned tasks). */
+  eventNamespace: string;
   /** The service's state directory: logs and volumes live below it. */
   stateDir: string;
   /** Parent cgroup of containers, e.g. "/berth": a container's cgroup is <parent>/<id>. */

@@ -126,6 +126,13 @@ export class Reconciler {
       if (known.has(task.containerId)) continue;
       report.orphans.push(task.containerId);
       const tombstone = rt.store.tombstone(task.containerId);
+      rt.publishJson(tombstone?.namespace ?? rt.settings.eventNamespace, 'tasks.orphaned', {
+        containerId: task.containerId,
+        nodeId,
+        status: task.status,
+        pid: task.pid,
+        removedContainer: tombstone !== undefined,
+      });
       if (!tombstone) {
         rt.logger.warn(
           { container: task.containerId, node: nodeId, status: task.status },

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { events, tasks, types, type EventPayload, type EventType } from '@berth/api';
+import { eventPayloads, events, tasks, types, type EventPayload, type EventType } from '@berth/api';
 import { errorMessage, grpcCode, GrpcStatus, isNotFound, TasksError, withContext } from '../errors.js';
 import type { ContainerRecord, ExitInfo, NetworkAttachmentSummary } from '../records.js';
 import { decideRestart, type RestartPolicySpec } from '../restart-policy.js';
@@ -130,6 +130,14 @@ export class Runtime {
   publish<T extends EventType>(namespace: string, type: T, payload: EventPayload<T>): void {
     if (this.closed) return;
     this.deps.events
+      .publish(namespace, type, eventPayloads[type].toJSON(payload), { durable: false })
+      .catch((err: unknown) => this.logger.warn({ err, type }, `publishing event ${type} failed`));
+  }
+
+  /** Publishes a best-effort event whose type has no message in the API (its payload is plain JSON). */
+  publishJson(namespace: string, type: string, payload: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.deps.events
       .publish(namespace, type, payload, { durable: false })
       .catch((err: unknown) => this.logger.warn({ err, type }, `publishing event ${type} failed`));
   }
@@ -138,16 +146,8 @@ export class Runtime {
   flushOutbox(): Promise<void> {
     this.outboxDrain = this.outboxDrain.then(async () => {
       for (const entry of this.outbox.pending()) {
-        if (entry.type !== 'tasks.exit') {
-          this.logger.error({ type: entry.type }, 'dropping an outbox event of an unknown type');
-          this.outbox.done(entry.seq);
-          continue;
-        }
         try {
-          await this.deps.events.publish(entry.namespace, 'tasks.exit', events.TaskExit.fromJSON(entry.payload), {
-            durable: true,
-            id: entry.id,
-          });
+          await this.deps.events.publish(entry.namespace, entry.type, entry.payload, { durable: true, id: entry.id });
           this.outbox.done(entry.seq);
         } catch (err) {
           this.logger.warn({ err, event: entry.id }, 'publishing tasks.exit failed; it stays queued');

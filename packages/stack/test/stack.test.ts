@@ -1,0 +1,97 @@
+// The launcher for real: nats-server and five service processes on a private
+// state root, runtime dir and NATS port.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, makeStateRoot } from '@berth/testkit';
+import { SERVICE_NAMES, systemDown, systemStatus, systemUp, type StackOptions, type UpEvent } from '../src/index.js';
+import { pidAlive } from '../src/processes.js';
+
+let state: Awaited<ReturnType<typeof makeStateRoot>>;
+let opts: StackOptions;
+
+beforeAll(async () => {
+  state = await makeStateRoot('berth-stack');
+  opts = {
+    root: state.root,
+    runtimeDir: state.runtimeDir,
+    natsPort: await freePort(),
+    natsBinary: 'nats-server',
+    node: 'stack-test',
+    readyTimeoutMs: 60_000,
+    env: { BERTH_LOG_LEVEL: 'info' },
+  };
+});
+
+afterAll(async () => {
+  await systemDown(opts).catch(() => undefined);
+  await state.cleanup();
+});
+
+const byName = (list: { name: string; pid?: number }[]) => Object.fromEntries(list.map((c) => [c.name, c.pid]));
+
+describe('berth system up/status/down', () => {
+  let firstPids: Record<string, number | undefined>;
+
+  it('starts NATS and five services, each its own healthy process', async () => {
+    const events: UpEvent[] = [];
+    const list = await systemUp(opts, (e) => events.push(e));
+    expect(list.map((c) => c.name)).toEqual(['nats', ...SERVICE_NAMES]);
+    for (const c of list) {
+      expect(c.health, c.name).toBe('SERVING');
+      expect(c.pid && pidAlive(c.pid), c.name).toBeTruthy();
+    }
+    const services = list.filter((c) => c.kind === 'service');
+    expect(new Set(services.map((c) => c.pid)).size).toBe(5);
+    for (const c of services) expect(c.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(events.every((e) => e.action === 'started')).toBe(true);
+    firstPids = byName(list);
+    // Each service logs JSON lines with its name and node.
+    const line = readFileSync(join(opts.root, 'logs', 'images.log'), 'utf8').split('\n').find((l) => l.includes('ready'));
+    expect(JSON.parse(line!)).toMatchObject({ service: 'images', node: 'stack-test', level: 30 });
+  });
+
+  it('is idempotent: a second up starts nothing', async () => {
+    const events: UpEvent[] = [];
+    const list = await systemUp(opts, (e) => events.push(e));
+    expect(events.map((e) => e.action)).toEqual(Array(6).fill('running'));
+    expect(byName(list)).toEqual(firstPids);
+  });
+
+  it('restarts only a service killed with SIGKILL, replacing its stale files', async () => {
+    const victim = firstPids['networking']!;
+    process.kill(victim, 'SIGKILL');
+    while (pidAlive(victim)) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(join(opts.runtimeDir, 'networking.sock'))).toBe(true); // stale socket left by the crash
+    const degraded = await systemStatus(opts);
+    expect(degraded.find((c) => c.name === 'networking')?.health).toBe('UNREACHABLE');
+
+    const events: UpEvent[] = [];
+    const list = await systemUp(opts, (e) => events.push(e));
+    const acted = events.filter((e) => e.action !== 'running');
+    expect(acted).toEqual([
+      { name: 'networking', action: 'replaced-stale' },
+      { name: 'networking', action: 'started' },
+    ]);
+    const pids = byName(list);
+    for (const n of ['nats', 'snapshots', 'images', 'agent', 'tasks']) expect(pids[n], n).toBe(firstPids[n]);
+    expect(pids['networking']).not.toBe(victim);
+    expect(list.every((c) => c.health === 'SERVING')).toBe(true);
+  });
+
+  it('refuses to start its NATS on a port another program holds', async () => {
+    const other = { ...opts, runtimeDir: join(opts.runtimeDir, 'other'), root: join(opts.root, 'other') };
+    await expect(systemUp(other)).rejects.toThrow(new RegExp(`port ${opts.natsPort} is taken`));
+  });
+
+  it('stops everything gracefully', async () => {
+    const before = await systemStatus(opts);
+    const how: Record<string, string> = {};
+    await systemDown(opts, (name, h) => (how[name] = h));
+    for (const c of before) expect(c.pid && pidAlive(c.pid)).toBeFalsy();
+    expect(Object.values(how).every((h) => h === 'terminated')).toBe(true);
+    const after = await systemStatus(opts);
+    expect(after.every((c) => !c.running)).toBe(true);
+    for (const n of SERVICE_NAMES) expect(existsSync(join(opts.runtimeDir, `${n}.sock`)), n).toBe(false);
+  });
+});
