@@ -14,6 +14,7 @@ export {
   type RuntimeLogger,
 } from './runtime/container-runtime.js';
 export type { AttachSession } from './runtime/attach.js';
+export type { TerminalSize } from './runtime/checks.js';
 export type { ExitStatus } from './runtime/exit-status.js';
 export { parseSignal, signalName } from './runtime/signals.js';
 export { classifyExecFailure, type ExecFailure } from './runtime/exec-errors.js';

@@ -4,7 +4,7 @@
 // that already carries exactly these mounts does nothing, and unmounting a
 // target that is not mounted does nothing. Node has no mount(2), so this runs
 // util-linux mount/umount.
-import { mkdir, readFile, realpath } from 'node:fs/promises';
+import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { runCommand, describeResult } from './command.js';
 import { MountError, errnoCode } from './errors.js';
@@ -146,7 +146,29 @@ export async function mountAll(mounts: readonly MountSpec[], target: string, too
   }
 }
 
+/** mount(8) reports a missing overlay layer as "special device overlay does not exist"; say it plainly. */
+async function checkSources(m: MountSpec, target: string): Promise<void> {
+  const paths: Array<[string, string]> = [];
+  if (isBind(m)) paths.push(['source', m.source]);
+  if (m.type === 'overlay') {
+    for (const o of m.options) {
+      const [k, v] = splitOption(o);
+      if (k === 'lowerdir') for (const d of v.split(':')) paths.push([k, d]);
+      else if (k === 'upperdir' || k === 'workdir') paths.push([k, v]);
+    }
+  }
+  for (const [what, path] of paths) {
+    try {
+      await stat(path);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') throw new MountError(target, `cannot mount ${m.type} on ${target}: ${what} ${path} does not exist`);
+      throw err;
+    }
+  }
+}
+
 async function mountOne(m: MountSpec, target: string, tools: MountTools): Promise<void> {
+  await checkSources(m, target);
   const bind = isBind(m);
   let options = m.options;
   let cwd: string | undefined;
@@ -155,7 +177,8 @@ async function mountOne(m: MountSpec, target: string, tools: MountTools): Promis
   const args = [...(bind ? [] : ['-t', m.type]), ...(options.length ? ['-o', options.join(',')] : []), m.source, target];
   const result = await runCommand(tools.mountPath ?? 'mount', args, cwd === undefined ? {} : { cwd });
   if (result.code !== 0) {
-    throw new MountError(target, `cannot mount ${m.type} ${m.source} on ${target}: ${describeResult(result)}`);
+    const how = options.length ? ` -o ${options.join(',')}` : '';
+    throw new MountError(target, `cannot mount ${m.type} ${m.source}${how} on ${target}: ${describeResult(result)}`);
   }
 }
 

@@ -48,15 +48,21 @@ async function createInDoomedProcess(jobs: Array<{ id: string; start: boolean; o
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   const exited = new Promise<void>((res) => child.on('close', () => res()));
-  const pid = await eventually(
-    () => {
-      if (child.exitCode !== null) throw new Error(`fixture exited early (${child.exitCode}): ${err}${out}`);
-      const m = /READY (\d+)/.exec(out);
-      return m ? Number(m[1]) : undefined;
-    },
-    'the fixture to create its containers',
-    60_000,
-  );
+  let pid: number;
+  try {
+    pid = await eventually(
+      () => {
+        if (child.exitCode !== null) throw new Error(`fixture exited early (${child.exitCode}): ${err}${out}`);
+        const m = /READY (\d+)/.exec(out);
+        return m ? Number(m[1]) : undefined;
+      },
+      'the fixture to create its containers',
+      60_000,
+    );
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
   process.kill(pid, 'SIGKILL');
   if (child.pid !== undefined && child.pid !== pid && isAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
   await exited;

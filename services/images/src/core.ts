@@ -55,6 +55,7 @@ export class ImagesCore {
   /** Opens the state directory and removes ingests older than staleIngestMs. */
   static async open(opts: ImagesCoreOptions): Promise<ImagesCore> {
     const core = new ImagesCore(opts);
+    core.content.clearTmp();
     await core.content.cleanupStaleIngests(opts.staleIngestMs ?? 24 * 3_600_000);
     return core;
   }

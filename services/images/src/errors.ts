@@ -16,7 +16,11 @@ export type ImagesErrorCode =
   | 'DATA_LOSS'
   | 'ABORTED'
   | 'CANCELLED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  // The rest of gRPC's codes, for errors relayed from a neighbour service.
+  | 'UNKNOWN'
+  | 'OUT_OF_RANGE'
+  | 'UNIMPLEMENTED';
 
 export class ImagesError extends Error {
   readonly code: ImagesErrorCode;

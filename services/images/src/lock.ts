@@ -36,6 +36,11 @@ export class KeyedMutex {
     return this.held.has(key);
   }
 
+  /** True while someone holds or waits for `key` (a caller that must not queue checks this first). */
+  isBusy(key: string): boolean {
+    return this.tails.has(key);
+  }
+
   private finish(key: string, tail: Promise<void>, release: () => void): void {
     if (this.tails.get(key) === tail) {
       this.tails.delete(key);

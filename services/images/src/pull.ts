@@ -53,6 +53,16 @@ export interface UnpackRequest {
 /** Unpacks the pulled layers (the service wires this to the snapshots service). */
 export type Unpacker = (req: UnpackRequest) => Promise<void>;
 
+/** What a reference resolved to, reported once before any layer is fetched. */
+export interface PullResolution {
+  /** The record name the image will get. */
+  name: string;
+  target: Descriptor;
+  manifest: Descriptor;
+  config: Descriptor;
+  layers: Descriptor[];
+}
+
 export interface PullOptions {
   namespace: string;
   /** "os/arch[/variant]" or a Platform; default: the host's. */
@@ -61,6 +71,8 @@ export interface PullOptions {
   concurrency?: number;
   signal?: AbortSignal;
   onProgress?: (p: PullProgress) => void;
+  /** Called once the manifest and config are stored and verified, before the layers are fetched. */
+  onResolved?: (r: PullResolution) => void;
   /** Minimum interval between byte-count progress reports (default 100 ms). */
   progressIntervalMs?: number;
   events?: EventSink;
@@ -101,10 +113,11 @@ export async function pull(deps: PullDeps, input: string, opts: PullOptions): Pr
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const signal = abort.signal;
 
-  emit(opts.events, { type: 'images.pull.started', namespace: opts.namespace, payload: { ref: refString } });
+  emit(opts.events, { type: 'images.pull.started', namespace: opts.namespace, payload: { ref: refString, platform: want } });
   const leaseTtlMs = opts.leaseTtlMs ?? 3_600_000;
   const lease = deps.leases.create({ ttlMs: leaseTtlMs, labels: { 'berth.io/pull': refString } });
   const committed = new Set<string>();
+  let fetchedBytes = 0;
   const protect = (digest: Digest) => {
     deps.leases.renew(lease.id, leaseTtlMs); // a pull longer than the TTL keeps its lease while it makes progress
     deps.leases.addResource(lease.id, { kind: 'content', id: digest });
@@ -116,6 +129,7 @@ export async function pull(deps: PullDeps, input: string, opts: PullOptions): Pr
     if (!deps.content.has(desc.digest)) {
       await deps.content.writeBytes(`manifest-${desc.digest}`, bytes, { expected: desc.digest });
       committed.add(desc.digest);
+      fetchedBytes += bytes.byteLength;
     }
     addSource(deps.content, desc.digest, ref);
   };
@@ -126,7 +140,10 @@ export async function pull(deps: PullDeps, input: string, opts: PullOptions): Pr
       signal,
       ...(onBytes ? { onProgress: (n: number) => onBytes(n) } : {}),
     });
-    if (!existed) committed.add(desc.digest);
+    if (!existed) {
+      committed.add(desc.digest);
+      fetchedBytes += desc.size;
+    }
     addSource(deps.content, desc.digest, ref);
     return existed;
   };
@@ -169,6 +186,8 @@ export async function pull(deps: PullDeps, input: string, opts: PullOptions): Pr
       );
     }
 
+    const name = opts.name ?? refString;
+    opts.onResolved?.({ name, target, manifest: manifestDesc, config: manifest.config, layers: manifest.layers });
     progress.setLayers(manifest.layers);
     progress.setPhase('fetching');
     await mapLimit(manifest.layers, opts.concurrency ?? 3, async (layer) => {
@@ -206,7 +225,7 @@ export async function pull(deps: PullDeps, input: string, opts: PullOptions): Pr
 
     const image = deps.images.create(
       opts.namespace,
-      { name: opts.name ?? refString, target, ...(opts.labels ? { labels: opts.labels } : {}) },
+      { name, target, ...(opts.labels ? { labels: opts.labels } : {}) },
       { update: true },
     );
     deps.leases.release(lease.id);
@@ -214,7 +233,15 @@ export async function pull(deps: PullDeps, input: string, opts: PullOptions): Pr
     emit(opts.events, {
       type: 'images.pull.finished',
       namespace: opts.namespace,
-      payload: { ref: refString, name: image.name, target, manifest: manifestDesc, platform: formatPlatform(want) },
+      payload: {
+        ref: refString,
+        name: image.name,
+        target,
+        manifest: manifestDesc,
+        platform: formatPlatform(want),
+        fetchedBytes,
+        unpacked: opts.unpack !== undefined,
+      },
     });
     return {
       image,

@@ -2,7 +2,7 @@
 // mount when the blob came from another repository of the same registry,
 // else upload), child manifests by digest, then the target under the tag.
 // Manifests are sent as their stored bytes, so the pushed digest is the local one.
-import { withTag, type Descriptor, type Digest, type ImageReference } from '@berth/oci';
+import { withTag, type Descriptor, type Digest, type ImageReference, type Platform } from '@berth/oci';
 import type { ContentStore } from './content/store.js';
 import { failedPrecondition } from './errors.js';
 import { emit, type EventSink } from './events.js';
@@ -10,6 +10,7 @@ import type { ImageStore } from './images.js';
 import { mapLimit } from './limit.js';
 import { SOURCE_LABEL_PREFIX } from './pull.js';
 import { parseReferenceArg, type PushBlobResult, type RegistryClient } from './registry/client.js';
+import { resolveImage } from './resolve.js';
 import { walkImage, type WalkEntry } from './walk.js';
 
 export interface PushDeps {
@@ -28,6 +29,8 @@ export interface PushOptions {
   events?: EventSink;
   /** Called once per blob with what happened to it. */
   onBlob?: (desc: Descriptor, result: PushBlobResult) => void;
+  /** Push only this platform's manifest instead of the target as stored (index included). */
+  platform?: Platform;
 }
 
 export interface PushResult {
@@ -41,12 +44,15 @@ export interface PushResult {
 export async function push(deps: PushDeps, name: string, destination: string, opts: PushOptions): Promise<PushResult> {
   const image = deps.images.get(opts.namespace, name);
   const dest = parseReferenceArg(destination);
-  if (dest.digest !== undefined && dest.digest !== image.target.digest) {
-    throw failedPrecondition(`cannot push ${name} (${image.target.digest}) as ${dest.string()}: the digests differ`);
+  const root = opts.platform
+    ? withoutPlatform((await resolveImage(deps.content, name, image.target, opts.platform)).manifestDescriptor)
+    : image.target;
+  if (dest.digest !== undefined && dest.digest !== root.digest) {
+    throw failedPrecondition(`cannot push ${name} (${root.digest}) as ${dest.string()}: the digests differ`);
   }
 
   const entries: WalkEntry[] = [];
-  await walkImage(deps.content, image.target, (e) => {
+  await walkImage(deps.content, root, (e) => {
     entries.push(e);
   });
   const missing = entries.filter((e) => !e.present);
@@ -78,14 +84,20 @@ export async function push(deps: PushDeps, name: string, destination: string, op
   // Children before parents: a registry checks that what a manifest refers to exists.
   const documents = entries.filter((e) => e.document !== undefined).reverse();
   for (const e of documents) {
-    const isRoot = e.descriptor.digest === image.target.digest;
+    const isRoot = e.descriptor.digest === root.digest;
     const reference = isRoot && dest.tag !== undefined ? dest.tag : e.descriptor.digest;
     await deps.registry.pushManifest(dest, reference, e.descriptor.mediaType, e.bytes!, opts.signal ? { signal: opts.signal } : {});
   }
 
   const refString = (dest.tag !== undefined ? withTag(dest, dest.tag) : dest).string();
-  emit(opts.events, { type: 'images.push.finished', namespace: opts.namespace, payload: { name, ref: refString, target: image.target } });
-  return { ref: refString, target: image.target, blobs: results };
+  emit(opts.events, { type: 'images.push.finished', namespace: opts.namespace, payload: { name, ref: refString, target: root } });
+  return { ref: refString, target: root, blobs: results };
+}
+
+/** An index entry as a plain descriptor (the platform belongs to the index, not to the pushed manifest). */
+function withoutPlatform(desc: Descriptor): Descriptor {
+  const { platform: _platform, ...rest } = desc;
+  return rest;
 }
 
 export type { ImageReference };

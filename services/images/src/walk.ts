@@ -43,9 +43,15 @@ export interface WalkEntry {
 /**
  * Visits `root` and everything below it that is in the store, parents before
  * children, each digest once. Absent children (e.g. other platforms of an
- * index) are visited with present=false and not descended into.
+ * index) are visited with present=false and not descended into. `include`
+ * can leave children out (e.g. the other platforms of an index) entirely.
  */
-export async function walkImage(store: ContentStore, root: Descriptor, visit: (e: WalkEntry) => void | Promise<void>): Promise<void> {
+export async function walkImage(
+  store: ContentStore,
+  root: Descriptor,
+  visit: (e: WalkEntry) => void | Promise<void>,
+  include: (child: Descriptor, parent: WalkEntry) => boolean = () => true,
+): Promise<void> {
   const seen = new Set<string>();
   const go = async (desc: Descriptor): Promise<void> => {
     if (seen.has(desc.digest)) return;
@@ -57,8 +63,9 @@ export async function walkImage(store: ContentStore, root: Descriptor, visit: (e
     }
     const bytes = await store.readBytes(desc.digest);
     const document = parseStoredDocument(desc.digest, desc.mediaType, bytes);
-    await visit({ descriptor: desc, document, bytes, present });
-    for (const child of childrenOfDocument(document)) await go(child);
+    const entry: WalkEntry = { descriptor: desc, document, bytes, present };
+    await visit(entry);
+    for (const child of childrenOfDocument(document)) if (include(child, entry)) await go(child);
   };
   await go(root);
 }

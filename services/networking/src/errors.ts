@@ -20,3 +20,12 @@ export class NetworkingError extends Error {
 export function invalid(message: string, cause?: unknown): NetworkingError {
   return new NetworkingError('invalid-argument', message, cause === undefined ? undefined : { cause });
 }
+
+/** Runs a check from @berth/cni (which throws plain Errors) and reports its failure as bad input. */
+export function asInvalid<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw invalid((e as Error).message, e);
+  }
+}

@@ -17,7 +17,7 @@ import { buildConflist, conflistHasDefaultRoute } from './conflist.js';
 import { DnsRegistry } from './dns/registry.js';
 import type { DnsUpstream, NameAnswer } from './dns/server.js';
 import { hostUpstreams } from './dns/upstreams.js';
-import { NetworkingError, invalid } from './errors.js';
+import { NetworkingError, asInvalid, invalid } from './errors.js';
 import type { CniExecutor } from './executor.js';
 import { parseCidr, parseIp } from './ip/cidr.js';
 import { readHostRoutes } from './ip/host-routes.js';
@@ -133,7 +133,7 @@ export interface ReconcileReport {
 }
 
 function publicAttachment(a: StoredAttachment): Attachment {
-  const { conflist: _c, capabilityArgs: _a, ...rest } = a;
+  const { conflist: _c, capabilityArgs: _a, cniResult: _r, ...rest } = a;
   return rest;
 }
 
@@ -354,7 +354,7 @@ export class NetworkingService {
    */
   planAttach(req: AttachRequest): Promise<AttachPlan> {
     return this.lock.run(async () => {
-      validateContainerId(req.containerId);
+      asInvalid(() => validateContainerId(req.containerId));
       if (req.containerName !== undefined && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(req.containerName)) {
         throw invalid(`invalid container name ${JSON.stringify(req.containerName)}: letters, digits, '_', '.', '-', starting with a letter or digit`);
       }
@@ -390,7 +390,7 @@ export class NetworkingService {
           );
         }
         if (ports.length > 0) throw invalid(`ports cannot be published on network "${net.name}"`);
-        const netns = net.driver === 'host' ? '' : resolveNetnsPath(req.netns ?? this.netnsNameFor(req.containerId));
+        const netns = net.driver === 'host' ? '' : asInvalid(() => resolveNetnsPath(req.netns ?? this.netnsNameFor(req.containerId)));
         this.store.insertAttachment({
           ...base,
           state: 'attached',
@@ -443,7 +443,7 @@ export class NetworkingService {
       if (mappings.length > 0) capabilityArgs.portMappings = mappings.map(toPortmapEntry);
       if (staticIps.length > 0) capabilityArgs.ips = staticIps;
       if (mac) capabilityArgs.mac = mac;
-      const netns = resolveNetnsPath(req.netns ?? this.netnsNameFor(req.containerId));
+      const netns = asInvalid(() => resolveNetnsPath(req.netns ?? this.netnsNameFor(req.containerId)));
 
       this.store.insertAttachment({
         ...base,
@@ -480,7 +480,7 @@ export class NetworkingService {
       const { net, a } = this.attachmentOf(containerId, networkRef);
       const got = attachmentFromResult(result, a.ifname);
       if (got.ips.length === 0) throw invalid(`CNI result for container ${containerId} on network "${net.name}" has no address for ${a.ifname}`);
-      this.store.markAttached(containerId, net.id, got.ips, got.gateways, got.mac);
+      this.store.markAttached(containerId, net.id, { ...got, result });
       if (net.dns && this.dnsEnabled) {
         await this.dns.ensure(net).catch((err: unknown) => this.opts.logger?.warn({ err, network: net.name }, 'embedded DNS not started'));
       }
@@ -583,34 +583,55 @@ export class NetworkingService {
 
   // ---- names ----
 
+  /** Attached containers on a network answering to `name` (lowercase): container name, alias, or an id prefix of 12+ characters. */
+  private answering(networkId: string, name: string): StoredAttachment[] {
+    return this.store.listAttachments({ networkId }).filter((a) => {
+      if (a.state !== 'attached') return false;
+      const names = [a.containerName, ...a.aliases].filter((x): x is string => !!x).map((x) => x.toLowerCase());
+      return names.includes(name) || (name.length >= 12 && a.containerId.startsWith(name));
+    });
+  }
+
   private lookupName(networkId: string, name: string): NameAnswer | undefined {
+    const found = this.answering(networkId, name);
+    if (found.length === 0) return undefined;
     const v4: string[] = [];
     const v6: string[] = [];
-    let found = false;
-    for (const a of this.store.listAttachments({ networkId })) {
-      if (a.state !== 'attached') continue;
-      const names = [a.containerName, ...a.aliases].filter((x): x is string => !!x).map((x) => x.toLowerCase());
-      const idMatch = name.length >= 12 && a.containerId.startsWith(name);
-      if (!idMatch && !names.includes(name)) continue;
-      found = true;
-      for (const cidr of a.ips) {
-        const ip = cidr.replace(/\/\d+$/, '');
-        (parseIp(ip).family === 4 ? v4 : v6).push(ip);
-      }
+    for (const ip of found.flatMap((a) => a.ips.map((cidr) => cidr.replace(/\/\d+$/, '')))) {
+      (parseIp(ip).family === 4 ? v4 : v6).push(ip);
     }
-    return found ? { v4, v6 } : undefined;
+    return { v4, v6 };
+  }
+
+  /** The containers a name resolves to on a network, as the embedded DNS server answers it; empty when none. */
+  resolveName(networkRef: string, name: string): { containerId: string; addresses: string[] }[] {
+    const net = this.resolve(networkRef);
+    const wanted = name.toLowerCase().replace(/\.$/, '');
+    if (wanted === '') throw invalid('name to resolve is empty');
+    return this.answering(net.id, wanted).map((a) => ({
+      containerId: a.containerId,
+      addresses: a.ips.map((cidr) => cidr.replace(/\/\d+$/, '')),
+    }));
+  }
+
+  /** The CNI ADD result recorded for an attachment (undefined for none/host mode and planned attachments). */
+  cniResultOf(containerId: string, networkRef: string): CniResult | undefined {
+    return this.attachmentOf(containerId, networkRef).a.cniResult;
   }
 
   /** /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, from its attachments. */
-  containerFiles(containerId: string, opts: ContainerFilesOptions = {}): ContainerFiles {
+  containerFiles(containerId: string, opts: ContainerFilesOptions = {}, mode: { hostNetwork?: boolean } = {}): ContainerFiles {
     const attachments = this.store.listAttachments({ containerId });
-    if (attachments.length === 0) throw new NetworkingError('not-found', `container ${containerId} has no network attachments`);
+    if (attachments.length === 0 && mode.hostNetwork !== true) {
+      throw new NetworkingError('not-found', `container ${containerId} has no network attachments`);
+    }
     const dnsNet = this.dnsEnabled
       ? attachments.map((a) => this.store.findNetwork(a.networkId)).find((n): n is StoredNetwork => !!n && n !== 'ambiguous' && n.dns)
       : undefined;
-    const hostMode = attachments[0]!.networkName === HOST_NETWORK;
+    const hostMode = mode.hostNetwork === true || attachments[0]?.networkName === HOST_NETWORK;
     return buildContainerFiles({
       containerId,
+      hostNetwork: hostMode,
       attachments: attachments.map(publicAttachment),
       embeddedDns: dnsNet?.subnets[0]?.gateway,
       host: {

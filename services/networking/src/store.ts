@@ -1,4 +1,4 @@
-import type { NetworkConfigList } from '@berth/cni';
+import type { CniResult, NetworkConfigList } from '@berth/cni';
 import { openStore, type Migration, type Store } from '@berth/store';
 import type { Attachment, AttachmentState, Network } from './network-model.js';
 import type { PortMapping } from './ports.js';
@@ -39,6 +39,8 @@ const MIGRATIONS: Migration[] = [
      PRIMARY KEY (container_id, network_id)
    );
    CREATE INDEX attachments_by_network ON attachments(network_id);`,
+  // The CNI ADD result as the plugins reported it, so the API can hand it out unchanged.
+  `ALTER TABLE attachments ADD COLUMN cni_result TEXT`,
 ];
 
 interface NetworkRow {
@@ -75,12 +77,15 @@ interface AttachmentRow {
   conflist: string | null;
   capability_args: string;
   created: string;
+  cni_result: string | null;
 }
 
 /** An attachment with what DEL and CHECK need: the exact conflist and capability args its ADD used. */
 export interface StoredAttachment extends Attachment {
   conflist: NetworkConfigList | undefined;
   capabilityArgs: Record<string, unknown>;
+  /** The CNI ADD result (attached CNI attachments only). */
+  cniResult?: CniResult | undefined;
 }
 
 export interface StoredNetwork extends Network {
@@ -125,6 +130,7 @@ function toAttachment(r: AttachmentRow): StoredAttachment {
     created: r.created,
     conflist: r.conflist === null ? undefined : (JSON.parse(r.conflist) as NetworkConfigList),
     capabilityArgs: JSON.parse(r.capability_args) as Record<string, unknown>,
+    cniResult: r.cni_result === null ? undefined : (JSON.parse(r.cni_result) as CniResult),
   };
 }
 
@@ -219,12 +225,16 @@ export class NetworkingStore {
       });
   }
 
-  markAttached(containerId: string, networkId: string, ips: string[], gateways: string[], mac: string | undefined): void {
+  markAttached(
+    containerId: string,
+    networkId: string,
+    got: { ips: string[]; gateways: string[]; mac: string | undefined; result: CniResult },
+  ): void {
     this.db
       .prepare(
-        `UPDATE attachments SET state = 'attached', ips = ?, gateways = ?, mac = ? WHERE container_id = ? AND network_id = ?`,
+        `UPDATE attachments SET state = 'attached', ips = ?, gateways = ?, mac = ?, cni_result = ? WHERE container_id = ? AND network_id = ?`,
       )
-      .run(JSON.stringify(ips), JSON.stringify(gateways), mac ?? null, containerId, networkId);
+      .run(JSON.stringify(got.ips), JSON.stringify(got.gateways), got.mac ?? null, JSON.stringify(got.result), containerId, networkId);
   }
 
   getAttachment(containerId: string, networkId: string): StoredAttachment | undefined {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
+import { PassThrough, Transform, Writable, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
@@ -12,15 +12,21 @@ import type { Snapshotter } from './snapshotter.js';
 import { TarWriter, type WriteEntry } from './tar/writer.js';
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './apply/paths.js';
 import { treeChanges, upperChanges, type Change } from './diff/changes.js';
+import { ZstdCompressor } from './diff/zstd.js';
+import type { DiffSource } from './drivers/driver.js';
+import { mountAll, unmountUnder } from './mount.js';
 
 export const MEDIA_TYPE_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const MEDIA_TYPE_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
+export const MEDIA_TYPE_LAYER_ZSTD = 'application/vnd.oci.image.layer.v1.tar+zstd';
 
 export interface DiffOptions {
   /** Write the layer to this file (atomically); without it the layer is returned in memory. */
   outputPath?: string;
-  /** Default gzip. */
-  compression?: 'gzip' | 'none';
+  /** Default gzip; zstd runs the zstd program. */
+  compression?: 'gzip' | 'zstd' | 'none';
+  /** Compare against this snapshot instead of the snapshot's own parent. */
+  parent?: string;
   /** zlib level, default 6. */
   gzipLevel?: number;
 }
@@ -108,11 +114,45 @@ async function writeChanges(changes: AsyncIterable<Change>, tar: TarWriter): Pro
 /**
  * The OCI layer (tar, gzip by default) holding a snapshot's changes against
  * its parent: overlay reads the upper dir, native compares the trees.
- * Whiteouts and opaque directories are written the OCI way.
+ * Whiteouts and opaque directories are written the OCI way. With another
+ * `parent`, both snapshots are mounted read-only and their trees compared.
  */
 export async function diffSnapshot(sn: Snapshotter, key: string, opts: DiffOptions = {}): Promise<DiffResult> {
-  const source = sn.diffSource(key);
-  const gzip = (opts.compression ?? 'gzip') === 'gzip';
+  const own = await sn.stat(key);
+  if (opts.parent === undefined || opts.parent === '' || opts.parent === own.parent) {
+    return writeLayer(sn.diffSource(key), key, opts);
+  }
+  const base = await sn.stat(opts.parent);
+  return withMountedPair(sn, key, base.key, (dir, baseDir) => writeLayer({ mode: 'compare', dir, base: baseDir }, key, opts));
+}
+
+/** Mounts read-only views of two snapshots on fresh mount points for the duration of `fn`. */
+async function withMountedPair<T>(sn: Snapshotter, key: string, base: string, fn: (dir: string, baseDir: string) => Promise<T>): Promise<T> {
+  const scratch = sn.mountScratchDir();
+  const dir = join(scratch, 'snapshot');
+  const baseDir = join(scratch, 'base');
+  mkdirSync(dir);
+  mkdirSync(baseDir);
+  try {
+    await mountAll(sn.readonlyMounts(key), dir);
+    await mountAll(sn.readonlyMounts(base), baseDir);
+    return await fn(dir, baseDir);
+  } finally {
+    await unmountUnder(scratch);
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const MEDIA_TYPES = { gzip: MEDIA_TYPE_LAYER_GZIP, zstd: MEDIA_TYPE_LAYER_ZSTD, none: MEDIA_TYPE_LAYER_TAR } as const;
+
+function compressor(opts: DiffOptions): ZstdCompressor | Transform | undefined {
+  const compression = opts.compression ?? 'gzip';
+  if (compression === 'gzip') return createGzip({ level: opts.gzipLevel ?? 6 });
+  if (compression === 'zstd') return new ZstdCompressor();
+  return undefined;
+}
+
+async function writeLayer(source: DiffSource, key: string, opts: DiffOptions): Promise<DiffResult> {
   const diffHash = createHash('sha256');
   const blobHash = createHash('sha256');
   let size = 0;
@@ -126,15 +166,19 @@ export async function diffSnapshot(sn: Snapshotter, key: string, opts: DiffOptio
           done();
         },
       });
+  const compress = compressor(opts);
   const tarStream = new PassThrough({ highWaterMark: 1 << 20 });
-  const stages: (Readable | Transform | Writable)[] = [
+  const stages: (Readable | Duplex | Writable)[] = [
     tarStream,
     hashTap(diffHash),
-    ...(gzip ? [createGzip({ level: opts.gzipLevel ?? 6 })] : []),
+    ...(compress instanceof ZstdCompressor ? [compress.stream] : compress ? [compress] : []),
     hashTap(blobHash, (n) => (size += n)),
     sink,
   ];
-  const done = pipeline(stages as [Readable, ...Transform[], Writable]);
+  const done = Promise.all([
+    pipeline(stages as [Readable, ...Duplex[], Writable]),
+    compress instanceof ZstdCompressor ? compress.finished : undefined,
+  ]);
   const helper = new FsHelper();
   const tar = new TarWriter(async (chunk) => {
     if (!tarStream.write(chunk)) await Promise.race([once(tarStream, 'drain'), done]);
@@ -147,8 +191,10 @@ export async function diffSnapshot(sn: Snapshotter, key: string, opts: DiffOptio
     await done;
   } catch (err) {
     tarStream.destroy(err as Error);
+    if (compress instanceof ZstdCompressor) compress.kill();
     await done.catch(() => undefined);
     if (tmp) rmSync(tmp, { force: true });
+    if (err instanceof SnapshotError) throw err;
     throw new SnapshotError('internal', `diff of snapshot ${JSON.stringify(key)} failed: ${(err as Error).message}`, { cause: err });
   } finally {
     await helper.close();
@@ -157,7 +203,7 @@ export async function diffSnapshot(sn: Snapshotter, key: string, opts: DiffOptio
     diffId: `sha256:${diffHash.digest('hex')}`,
     digest: `sha256:${blobHash.digest('hex')}`,
     size,
-    mediaType: gzip ? MEDIA_TYPE_LAYER_GZIP : MEDIA_TYPE_LAYER_TAR,
+    mediaType: MEDIA_TYPES[opts.compression ?? 'gzip'],
   };
   if (tmp && opts.outputPath) {
     renameSync(tmp, opts.outputPath);

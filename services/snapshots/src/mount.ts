@@ -143,3 +143,24 @@ export async function unmountUnder(dir: string): Promise<string[]> {
   }
   throw new Error(`mounts under ${root} keep reappearing; gave up unmounting`);
 }
+
+/**
+ * Whether an overlay mount of this process's namespace uses `upper` as its
+ * upper dir. Options mounted with relative paths (see compactOverlayOptions)
+ * are matched by suffix, which can only err towards "in use".
+ */
+export function overlayUpperInUse(upper: string): boolean {
+  const want = upper.replace(/\/+$/, '');
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const sep = line.indexOf(' - ');
+    if (sep < 0) continue;
+    const [fstype, , superOptions = ''] = line.slice(sep + 3).split(' ');
+    if (fstype !== 'overlay') continue;
+    for (const opt of superOptions.split(',')) {
+      if (!opt.startsWith('upperdir=')) continue;
+      const value = unescapeMountinfo(opt.slice('upperdir='.length)).replace(/\/+$/, '');
+      if (value === want || (!isAbsolute(value) && want.endsWith(`/${value}`))) return true;
+    }
+  }
+  return false;
+}

@@ -1,10 +1,10 @@
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { SnapshotError } from './errors.js';
 import { parseFilters } from './filters.js';
 import { Metadata, validateKey, type Labels, type SnapshotKind, type SnapshotRecord, type Usage } from './metadata.js';
-import { mountPoints, type Mount } from './mount.js';
+import { mountPoints, unmountUnder, type Mount } from './mount.js';
 import { diskUsage } from './usage.js';
 import { Layout, type ApplyTarget, type DiffSource, type DriverName, type SnapshotDriver } from './drivers/driver.js';
 import { NativeDriver } from './drivers/native.js';
@@ -41,6 +41,10 @@ export interface CleanupReport {
   removedDirs: string[];
   /** Directories left alone because something is mounted inside them. */
   busyDirs: string[];
+  /** Every directory removed: those of the removed records, then the orphans. */
+  removedPaths: string[];
+  /** Disk space the removed directories held (allocated bytes). */
+  reclaimedBytes: number;
 }
 
 export interface PrepareOptions {
@@ -73,6 +77,8 @@ function toInfo(r: SnapshotRecord): SnapshotInfo {
  */
 export class Snapshotter {
   private readonly ownInFlight = new Set<string>();
+  /** Snapshots an operation holds (a layer being applied): commit and remove are refused meanwhile. */
+  private readonly reserved = new Map<string, string>();
 
   private constructor(
     readonly root: string,
@@ -89,6 +95,7 @@ export class Snapshotter {
     }
     const layout = new Layout(root);
     mkdirSync(layout.snapshotsDir, { recursive: true, mode: 0o700 });
+    await removeMountLeftovers(layout.mountsDir);
     const meta = Metadata.open(join(root, 'metadata.db'));
     try {
       const wanted = opts.driver ?? 'overlayfs';
@@ -165,6 +172,7 @@ export class Snapshotter {
 
   /** Active → committed under `name`, atomically; labels replace the active's when given. */
   async commit(name: string, key: string, labels?: Labels): Promise<SnapshotInfo> {
+    this.assertNotReserved(key, 'committed');
     const rec = this.meta.commit(name, key, labels);
     this.ownInFlight.delete(key);
     return toInfo(rec);
@@ -172,7 +180,61 @@ export class Snapshotter {
 
   /** Removes a snapshot and its directory; refused while it has children. */
   async remove(key: string): Promise<void> {
+    this.assertNotReserved(key, 'removed');
     await this.removeRecord(key);
+  }
+
+  /**
+   * Runs `work` holding the snapshot: a second reservation, commit and
+   * remove are refused (FAILED_PRECONDITION naming `what`) until it settles.
+   */
+  async reserve<T>(key: string, what: string, work: () => Promise<T>): Promise<T> {
+    this.assertNotReserved(key, 'reserved');
+    this.reserved.set(key, what);
+    try {
+      return await work();
+    } finally {
+      this.reserved.delete(key);
+    }
+  }
+
+  private assertNotReserved(key: string, action: string): void {
+    const what = this.reserved.get(key);
+    if (what !== undefined) {
+      throw new SnapshotError('failed_precondition', `snapshot ${JSON.stringify(key)} cannot be ${action} now: ${what}`);
+    }
+  }
+
+  /**
+   * Discards an active snapshot's own changes: afterwards it is as prepare()
+   * left it (overlay: an empty upper dir; native: a fresh copy of its parent).
+   */
+  async discardChanges(key: string): Promise<void> {
+    const rec = this.meta.get(key);
+    if (rec.kind !== 'active') {
+      throw new SnapshotError('failed_precondition', `snapshot ${JSON.stringify(key)} is ${rec.kind}; only active snapshots have changes to discard`);
+    }
+    const own = this.driver.ownDir(rec.id);
+    await rm(own, { recursive: true, force: true });
+    mkdirSync(own, { mode: 0o755 });
+    if (rec.parentId !== undefined && this.driver.needsPopulate('active', rec.parentId)) await this.driver.populate(rec.id, rec.parentId);
+  }
+
+  /**
+   * Mounts of a read-only view of the snapshot itself: its own data on top
+   * of its ancestors (for a view, its parent). Used to compare any two
+   * snapshots.
+   */
+  readonlyMounts(key: string): Mount[] {
+    const rec = this.meta.get(key);
+    if (rec.kind === 'view') return this.driver.mounts(rec, this.ancestorIds(rec));
+    return this.driver.mounts({ id: rec.id, kind: 'view' }, [rec.id, ...this.ancestorIds(rec)]);
+  }
+
+  /** A fresh directory for temporary mount points (diffs against another snapshot); removed with its mounts at the next open. */
+  mountScratchDir(): string {
+    mkdirSync(this.layout.mountsDir, { recursive: true, mode: 0o700 });
+    return mkdtempSync(join(this.layout.mountsDir, 'm'));
   }
 
   private async removeRecord(key: string): Promise<void> {
@@ -239,7 +301,12 @@ export class Snapshotter {
    * does not own, and directories no record names.
    */
   async cleanup(): Promise<CleanupReport> {
-    const report: CleanupReport = { removedRecords: [], removedDirs: [], busyDirs: [] };
+    const report: CleanupReport = { removedRecords: [], removedDirs: [], busyDirs: [], removedPaths: [], reclaimedBytes: 0 };
+    const removeDir = async (dir: string) => {
+      report.reclaimedBytes += (await diskUsage(dir).catch(() => ({ size: 0 }))).size;
+      await rm(dir, { recursive: true, force: true });
+      report.removedPaths.push(dir);
+    };
     for (const rec of this.meta.list()) {
       if (!rec.inFlight || this.ownInFlight.has(rec.key)) continue;
       if (this.meta.children(rec.key).length > 0) continue;
@@ -249,7 +316,7 @@ export class Snapshotter {
         continue;
       }
       this.meta.remove(rec.key);
-      await rm(this.layout.dir(rec.id), { recursive: true, force: true });
+      await removeDir(this.layout.dir(rec.id));
       report.removedRecords.push(rec.key);
     }
     const live = new Set(this.meta.list().map((r) => String(r.id)));
@@ -261,7 +328,7 @@ export class Snapshotter {
         report.busyDirs.push(dir);
         continue;
       }
-      await rm(dir, { recursive: true, force: true });
+      await removeDir(dir);
       report.removedDirs.push(dir);
     }
     return report;
@@ -284,4 +351,11 @@ export class Snapshotter {
     }
     return this.driver.diffSource(rec.id, this.ancestorIds(rec));
   }
+}
+
+/** Mounts a crashed process left under the scratch mount dir: unmounted, then the dir removed. */
+async function removeMountLeftovers(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  await unmountUnder(dir);
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -162,7 +162,15 @@ describe('crash recovery', () => {
     expect(existsSync(orphan)).toBe(false);
     expect(existsSync(join(root, 'snapshots', String(inflightId)))).toBe(false);
     const report = await again.cleanup();
-    expect(report).toEqual({ removedRecords: [], removedDirs: [], busyDirs: [] });
+    expect(report).toEqual({ removedRecords: [], removedDirs: [], busyDirs: [], removedPaths: [], reclaimedBytes: 0 });
+    // an orphan appearing at runtime is reported with the space it held
+    const late = join(root, 'snapshots', '1000');
+    mkdirSync(join(late, 'fs'), { recursive: true });
+    writeFileSync(join(late, 'fs', 'junk'), Buffer.alloc(64 * 1024, 1));
+    const lateReport = await again.cleanup();
+    expect(lateReport.removedDirs).toEqual([late]);
+    expect(lateReport.removedPaths).toEqual([late]);
+    expect(lateReport.reclaimedBytes).toBeGreaterThanOrEqual(64 * 1024);
     again.close();
   });
 

@@ -48,10 +48,16 @@ export function checkExecId(execId: string): string {
   return execId;
 }
 
+/** Names the bus keeps for its own subjects (berth.node.*, berth.rpc.*). */
+const RESERVED_NAMESPACES = new Set(['node', 'rpc']);
+
 /** Throws INVALID_ARGUMENT unless `namespace` is a usable namespace. */
 export function checkNamespace(namespace: string): string {
   if (!NAMESPACE.test(namespace)) {
     throw invalidArgument(`invalid namespace ${JSON.stringify(namespace)}: use letters, digits, "_" and "-" (at most 128)`);
+  }
+  if (RESERVED_NAMESPACES.has(namespace)) {
+    throw invalidArgument(`invalid namespace ${JSON.stringify(namespace)}: "node" and "rpc" are reserved`);
   }
   return namespace;
 }

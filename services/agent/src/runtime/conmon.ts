@@ -13,6 +13,22 @@
 //   _OCI_ATTACHPIPE --exec-attach it also blocks before running runc, after
 //                   announcing {"data": 0} on the attach pipe, so a client can
 //                   attach to an exec session before the process produces output.
+//
+// conmon 2.1.6 (Debian 12) quirks this module and its callers work around:
+//   - --persist-dir must exist: conmon writes <persist>/exit first and, if
+//     that fails, exits before writing --exit-dir/<cid> (the code is lost).
+//   - --log-size-max truncates the log instead of rotating (see logs/rotate.ts);
+//     it is not passed.
+//   - k8s-file timestamps use the local zone: TZ=UTC is set for conmon.
+//   - its OOM marker "oom" is also created in its working directory: cwd is
+//     the container's state dir.
+//   - the attach symlink <socket-dir>/<cuuid> is left behind after exit: delete
+//     removes it; the exec exit file is named after --cid, so each exec session
+//     gets its own --exit-dir.
+//   - in an unprivileged container it cannot lower its OOM score and says so on
+//     stderr (filtered from error messages).
+//   - no --sync (it would keep conmon a child of the agent) and no --syslog
+//     (failures reach the agent over the sync pipe instead).
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 
@@ -192,4 +208,27 @@ export function meaningfulStderr(text: string): string {
     .split('\n')
     .filter((l) => l.trim() && !/oom_score_adj/.test(l))
     .join('\n');
+}
+
+/**
+ * Waits for conmon's first sync message: the process' pid, or runc's error
+ * (data <= 0, with runc's stderr as message). Releases the pipes either way.
+ */
+export async function awaitConmonStart(conmon: ConmonProcess, what: string, timeoutMs: number): Promise<SyncMessage> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
+    });
+    const msg = await Promise.race([conmon.sync.next(), timeout]);
+    if (msg === undefined) {
+      // Give conmon's first process a moment to flush its stderr.
+      await new Promise((r) => setTimeout(r, 50));
+      throw new Error(`conmon exited without reporting: ${meaningfulStderr(conmon.stderr()) || 'no output'}`);
+    }
+    return msg;
+  } finally {
+    if (timer) clearTimeout(timer);
+    conmon.release();
+  }
 }

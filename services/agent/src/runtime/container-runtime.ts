@@ -6,149 +6,50 @@
 // pointed at the same root sees the same containers, so a restarted agent
 // simply calls recover() and carries on; containers keep running meanwhile
 // because conmon, not the agent, is their parent.
-import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { removeTempLeftovers, writeFileAtomic } from '@berth/store';
 import { containerCgroupFromPath, containerCgroupFromProc, readCgroupSystem, type CgroupSystem } from '../cgroups/layout.js';
 import { readCgroupStats, type CgroupStats } from '../cgroups/stats.js';
 import { ContainerError, errnoCode, isContainerError, MountError } from '../errors.js';
-import { parseLogRecord } from '../logs/k8s-log.js';
 import { rotateIfNeeded, writeControl } from '../logs/rotate.js';
-import { mountAll, mountsUnder, unmountAll, type MountSpec, type MountTools } from '../mounts.js';
-import { SpecError } from '../spec/errors.js';
+import { mountAll, mountsUnder, unmountAll, type MountTools } from '../mounts.js';
 import type { RuntimeSpec, SpecProcess } from '../spec/types.js';
-import { resolveUser } from '../spec/user.js';
 import { attachSocket, type AttachSession } from './attach.js';
-import { meaningfulStderr, spawnConmon, type ConmonLaunch, type ConmonProcess, type SyncMessage } from './conmon.js';
+import { checkBindSources, requireDirectory, resizeMessage, validateCreateOptions, type TerminalSize } from './checks.js';
+import { awaitConmonStart, spawnConmon, type ConmonLaunch } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
-import { buildExecProcess } from './exec-process.js';
-import {
-  exitStatusFromCode,
-  readConmonExit,
-  readSealedExit,
-  sealExit,
-  type ExitStatus,
-} from './exit-status.js';
-import { containerPaths, execPaths, runtimeLayout, validateId, type ContainerPaths, type RuntimeLayout } from './layout.js';
+import { ExecSessions } from './exec-sessions.js';
+import { exitStatusFromCode, readConmonExit, readSealedExit, sealExit, type ExitStatus } from './exit-status.js';
+import { containerPaths, runtimeLayout, validateId, type ContainerPaths, type RuntimeLayout } from './layout.js';
 import { isMonitorAlive, readPidFile } from './proc.js';
 import { readRecord, writeRecord, type ContainerRecord } from './record.js';
 import { extractRuncMessage, isNotExistMessage, Runc, RuncError, type RuncState } from './runc.js';
 import { parseSignal } from './signals.js';
-import { sleep, waitFor } from './wait-for.js';
+import type {
+  ContainerRuntimeOptions,
+  ContainerState,
+  ContainerStatus,
+  CreateOptions,
+  ExecOptions,
+  ExecResult,
+  ExecSession,
+  RecoverReport,
+  RuntimeLogger,
+} from './types.js';
+import { waitFor } from './wait-for.js';
 
-export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopped';
-
-export interface ContainerState {
-  id: string;
-  status: ContainerStatus;
-  /** Host pid of the container's init process, while it lives. */
-  pid?: number;
-  /** Host pid of the container's conmon, while it lives. */
-  monitorPid?: number;
-  bundle: string;
-  rootfs: string;
-  tty: boolean;
-  stdin: boolean;
-  logPath: string;
-  createdAt: string;
-  /** Set once stopped, when the exit code is known. */
-  exit?: ExitStatus;
-  /** Why a stopped container has no exit status. */
-  error?: string;
-}
-
-export interface CreateOptions {
-  /** An existing bundle directory; default: one inside the container's state dir. */
-  bundle?: string;
-  /** The OCI runtime spec; written atomically to <bundle>/config.json. process.terminal follows `tty`. */
-  spec: RuntimeSpec;
-  /** Mounted (in order) onto <bundle>/<root.path> before create, unmounted at delete. */
-  rootfsMounts?: MountSpec[];
-  /** Give the process a terminal (conmon holds the pty master). Default: spec.process.terminal. */
-  tty?: boolean;
-  /** Keep the process' stdin open for attach. */
-  stdin?: boolean;
-  /** Close stdin when the first attached client detaches (docker run -i). Default true. */
-  stdinOnce?: boolean;
-  /** The k8s-file log; default <state dir>/container.log. */
-  logPath?: string;
-  /** Rotate the log at this many bytes (0 = never; the default). See logs/rotate.ts. */
-  logMaxSize?: number;
-  /** Log files kept by rotation, the live one included; default 3. */
-  logMaxFiles?: number;
-}
-
-export interface ExecOptions {
-  args: string[];
-  /** KEY=VALUE, added to (or replacing) the container's env. */
-  env?: string[];
-  cwd?: string;
-  /** As `docker exec -u`: "name", "uid", "name:group", "uid:gid"; resolved in the container's rootfs. */
-  user?: string;
-  tty?: boolean;
-  /** Keep stdin open (needs attach to feed it). */
-  stdin?: boolean;
-  /** Attach to the session's stdio before the process starts (no output is missed). */
-  attach?: boolean;
-  /** Default: random. */
-  execId?: string;
-}
-
-export interface ExecSession {
-  execId: string;
-  /** Host pid of the exec'd process. */
-  pid: number;
-  /** The session's k8s-file log (stdout and stderr records). */
-  logPath: string;
-  /** Present when ExecOptions.attach was set. */
-  attach: AttachSession | undefined;
-  wait(signal?: AbortSignal): Promise<ExitStatus>;
-}
-
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface RecoverReport {
-  /** Containers found, with their state now (running ones still run). */
-  containers: ContainerState[];
-  /** State dirs of creates that never completed, removed. */
-  removedIncomplete: string[];
-  /** runc containers without a state dir, force-deleted. */
-  removedOrphans: string[];
-}
-
-/** Minimal pino-compatible logger. */
-export interface RuntimeLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
-export interface ContainerRuntimeOptions {
-  /** The agent's state root; containers live under <root>/containers. */
-  root: string;
-  /** Default /usr/sbin/runc. */
-  runtimePath?: string;
-  /** Default /usr/bin/conmon. */
-  conmonPath?: string;
-  /** runc --root; default <root>/runc. */
-  runtimeRoot?: string;
-  /** Runs the attach bridge; default /usr/bin/perl. */
-  perlPath?: string;
-  mountTools?: MountTools;
-  logger?: RuntimeLogger;
-  /** How long runc create/exec may take before the agent gives up; default 60 s. */
-  startTimeoutMs?: number;
-  /** Poll interval backing inotify when waiting for exits; default 500 ms. */
-  pollMs?: number;
-  /** How long delete waits for the monitor to record the exit; default 10 s. */
-  stopTimeoutMs?: number;
-  /** Cgroup layout override (tests); default read from /proc/self/mountinfo. */
-  cgroupSystem?: CgroupSystem;
-}
+export type {
+  ContainerRuntimeOptions,
+  ContainerState,
+  ContainerStatus,
+  CreateOptions,
+  ExecOptions,
+  ExecResult,
+  ExecSession,
+  RecoverReport,
+  RuntimeLogger,
+} from './types.js';
 
 const NOOP_LOGGER: RuntimeLogger = { info: () => undefined, warn: () => undefined };
 
@@ -166,6 +67,7 @@ export class ContainerRuntime {
   private cgroups: CgroupSystem | undefined;
   private readonly locks = new Map<string, Promise<unknown>>();
   private dirsReady: Promise<void> | undefined;
+  private readonly execs: ExecSessions;
 
   constructor(opts: ContainerRuntimeOptions) {
     if (!isAbsolute(opts.root)) throw new ContainerError('INVALID_ARGUMENT', `state root must be absolute, got ${opts.root}`);
@@ -180,6 +82,18 @@ export class ContainerRuntime {
     this.pollMs = opts.pollMs ?? 500;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
     this.cgroups = opts.cgroupSystem;
+    this.execs = new ExecSessions({
+      layout: this.layout,
+      conmonPath: this.conmonPath,
+      runtimePath: this.runtimePath,
+      perlPath: this.perlPath,
+      pollMs: this.pollMs,
+      startTimeoutMs: this.startTimeoutMs,
+      runningContainer: async (id) => {
+        await this.requireStatus(id, ['running'], 'exec in');
+        return this.requireRecord(id);
+      },
+    });
   }
 
   // ---------------------------------------------------------------- create
@@ -247,7 +161,7 @@ export class ContainerRuntime {
       const launch = this.containerLaunch(record, paths);
       let failure: { message: string } | undefined;
       try {
-        const msg = await this.awaitStart(spawnConmon(launch), `create of container ${id}`);
+        const msg = await awaitConmonStart(spawnConmon(launch), `create of container ${id}`, this.startTimeoutMs);
         if (msg.data <= 0) failure = { message: extractRuncMessage(msg.message ?? '') || 'no message' };
       } catch (err) {
         failure = { message: err instanceof Error ? err.message : String(err) };
@@ -293,26 +207,6 @@ export class ContainerRuntime {
       leaveStdinOpen: !record.stdinOnce,
       cwd: paths.dir,
     };
-  }
-
-  /** Waits for conmon's first sync message (the pid, or runc's error). */
-  private async awaitStart(conmon: ConmonProcess, what: string): Promise<SyncMessage> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} timed out after ${this.startTimeoutMs} ms`)), this.startTimeoutMs);
-      });
-      const msg = await Promise.race([conmon.sync.next(), timeout]);
-      if (msg === undefined) {
-        // Give conmon's first process a moment to flush its stderr.
-        await sleep(50);
-        throw new Error(`conmon exited without reporting: ${meaningfulStderr(conmon.stderr()) || 'no output'}`);
-      }
-      return msg;
-    } finally {
-      if (timer) clearTimeout(timer);
-      conmon.release();
-    }
   }
 
   /** Undoes a create that failed (or crashed) before its process ran. */
@@ -405,7 +299,7 @@ export class ContainerRuntime {
       }
       let exit = state.exit;
       if (!exit) exit = await this.awaitMonitorExit(record, paths);
-      await this.stopExecMonitors(id);
+      await this.execs.killAll(id);
       if (record.rootfsMounts.length > 0) await unmountAll(record.rootfs, this.mountTools);
       await this.removeStateDir(paths, record);
       this.logger.info({ containerId: id, exitCode: exit?.exitCode }, 'container deleted');
@@ -427,17 +321,7 @@ export class ContainerRuntime {
         process.kill(conmonPid, 'SIGKILL');
       }
     }
-    return this.readExit(record.id, paths);
-  }
-
-  private async stopExecMonitors(id: string): Promise<void> {
-    const dir = containerPaths(this.layout, id).execsDir;
-    for (const execId of await readdir(dir).catch(() => [] as string[])) {
-      const ep = execPaths(this.layout, id, execId);
-      const pid = await readPidFile(ep.conmonPid).catch(() => undefined);
-      if (pid !== undefined && (await isMonitorAlive(pid, ep.cuuid))) process.kill(pid, 'SIGKILL');
-      await rm(ep.attachLink, { force: true });
-    }
+    return this.readExit(paths);
   }
 
   private async removeStateDir(paths: ContainerPaths, record: ContainerRecord | undefined): Promise<void> {
@@ -480,7 +364,7 @@ export class ContainerRuntime {
     const paths = containerPaths(this.layout, id);
     return waitFor(
       async () => {
-        const exit = await this.readExit(id, paths);
+        const exit = await this.readExit(paths);
         if (exit) return exit;
         if (!(await readRecord(paths.record))) {
           throw new ContainerError('NOT_FOUND', `container ${id} was deleted while being waited for`, { containerId: id });
@@ -496,7 +380,7 @@ export class ContainerRuntime {
   }
 
   /** The sealed exit status, sealing conmon's files on first read. */
-  private async readExit(id: string, paths: ContainerPaths): Promise<ExitStatus | undefined> {
+  private async readExit(paths: ContainerPaths): Promise<ExitStatus | undefined> {
     const sealed = await readSealedExit(paths.sealedExit);
     if (sealed) return sealed;
     const exit = await readConmonExit([paths.persistExit, paths.exitFile], paths.persistOom);
@@ -516,7 +400,7 @@ export class ContainerRuntime {
       logPath: record.logPath,
       createdAt: record.createdAt,
     };
-    let exit = await this.readExit(record.id, paths);
+    let exit = await this.readExit(paths);
     if (exit) return { ...base, exit };
     const conmonPid = await readPidFile(paths.conmonPid);
     const monitorAlive = await isMonitorAlive(conmonPid, record.id);
@@ -527,7 +411,7 @@ export class ContainerRuntime {
     }
     if (monitorAlive) {
       // The process just ended and conmon is writing its exit code.
-      exit = await waitFor(() => this.readExit(record.id, paths), { dir: this.layout.exitsDir, pollMs: 50, timeoutMs: 2000 }).catch(
+      exit = await waitFor(() => this.readExit(paths), { dir: this.layout.exitsDir, pollMs: 50, timeoutMs: 2000 }).catch(
         () => undefined,
       );
       if (exit) return { ...base, exit };
@@ -551,7 +435,12 @@ export class ContainerRuntime {
     await this.ensureDirs();
     const report: RecoverReport = { containers: [], removedIncomplete: [], removedOrphans: [] };
     const runcStates = new Map((await this.runc.list()).map((s) => [s.id, s]));
-    for (const id of (await readdir(this.layout.containersDir)).sort()) {
+    const ids: string[] = [];
+    for (const entry of await readdir(this.layout.containersDir, { withFileTypes: true })) {
+      if (entry.isDirectory()) ids.push(entry.name);
+      else this.logger.warn({ path: join(this.layout.containersDir, entry.name) }, 'ignoring a stray file among container state dirs');
+    }
+    for (const id of ids.sort()) {
       const paths = containerPaths(this.layout, id);
       removeTempLeftovers(paths.dir);
       await this.withLock(id, async () => {
@@ -575,6 +464,17 @@ export class ContainerRuntime {
     for (const orphan of runcStates.keys()) {
       await this.runc.delete(orphan, true).catch((err: unknown) => this.logger.warn({ containerId: orphan, err }, 'cannot delete orphan runc container'));
       report.removedOrphans.push(orphan);
+    }
+    // Exit files and attach links of containers that no longer exist.
+    const known = new Set(report.containers.map((c) => c.id));
+    for (const name of await readdir(this.layout.exitsDir)) {
+      // "<id>.XXXXXX" is conmon writing an exit file right now: leave it.
+      const writing = [...known].some((k) => name.startsWith(`${k}.`));
+      if (!known.has(name) && !writing) await rm(join(this.layout.exitsDir, name), { force: true, recursive: true });
+    }
+    for (const name of await readdir(this.layout.attachDir)) {
+      const owner = name.includes('.exec.') ? name.slice(0, name.indexOf('.exec.')) : name;
+      if (!known.has(owner)) await rm(join(this.layout.attachDir, name), { force: true });
     }
     return report;
   }
@@ -615,11 +515,13 @@ export class ContainerRuntime {
   // ------------------------------------------------------------------ stdio
 
   /** Resizes the container's terminal (conmon's ctl fifo: "1 <height> <width>"). */
-  async resize(id: string, size: { height: number; width: number }): Promise<void> {
+  async resize(id: string, size: TerminalSize): Promise<void> {
     validateId(id);
     const record = await this.requireRecord(id);
     if (!record.tty) throw new ContainerError('INVALID_ARGUMENT', `container ${id} has no terminal to resize`, { containerId: id });
-    await sendResize(join(record.bundle, 'ctl'), size, id);
+    if (!(await writeControl(join(record.bundle, 'ctl'), resizeMessage(size, id)))) {
+      throw new ContainerError('NOT_RUNNING', `cannot resize the terminal of ${id}: its monitor is not running`, { containerId: id });
+    }
   }
 
   /** Connects to the container's stdio through conmon (see attach.ts). */
@@ -639,6 +541,7 @@ export class ContainerRuntime {
 
   /** Rotates the logs of `id` (or of every container) that reached their size limit; returns the rotated ids. */
   async rotateLogs(id?: string): Promise<string[]> {
+    if (id !== undefined) validateId(id);
     const ids = id !== undefined ? [id] : await readdir(this.layout.containersDir).catch(() => [] as string[]);
     const rotated: string[] = [];
     for (const cid of ids) {
@@ -681,7 +584,7 @@ export class ContainerRuntime {
         const paths = containerPaths(this.layout, id);
         const record = await readRecord(paths.record).catch(() => undefined);
         if (!record) continue;
-        const exit = await this.readExit(id, paths).catch(() => undefined);
+        const exit = await this.readExit(paths).catch(() => undefined);
         if (!exit) continue;
         const key = `${id}@${exit.exitedAt}`;
         if (reported.has(key)) continue;
@@ -705,166 +608,27 @@ export class ContainerRuntime {
 
   // ------------------------------------------------------------------ exec
 
-  /** Starts an extra process in a running container, under its own conmon. */
-  async execStart(id: string, opts: ExecOptions): Promise<ExecSession> {
-    validateId(id);
-    const execId = opts.execId ?? randomBytes(6).toString('hex');
-    validateId(execId, 'exec id');
-    const record = await this.requireRecord(id);
-    await this.requireStatus(id, ['running'], 'exec in');
-    const config = JSON.parse(await readFile(join(record.bundle, 'config.json'), 'utf8')) as RuntimeSpec;
-    if (!config.process) throw new ContainerError('RUNTIME_FAILED', `container ${id}: config.json has no process`, { containerId: id });
-    let user;
-    if (opts.user !== undefined) {
-      try {
-        user = await resolveUser(record.rootfs, opts.user);
-      } catch (err) {
-        if (err instanceof SpecError) throw new ContainerError('INVALID_ARGUMENT', `exec in ${id}: ${err.message}`, { containerId: id });
-        throw err;
-      }
-    }
-    const processSpec = buildExecProcess(config.process, opts, user);
-    const ep = execPaths(this.layout, id, execId);
-    await mkdir(containerPaths(this.layout, id).execsDir, { recursive: true });
-    try {
-      await mkdir(ep.dir);
-    } catch (err) {
-      if (errnoCode(err) === 'EEXIST') throw new ContainerError('ALREADY_EXISTS', `exec ${execId} already exists in ${id}`, { containerId: id });
-      throw err;
-    }
-    await mkdir(ep.exitDir);
-    writeFileAtomic(ep.processSpec, JSON.stringify(processSpec), 0o600);
-    const attach = opts.attach === true;
-    const conmon = spawnConmon({
-      conmonPath: this.conmonPath,
-      runtimePath: this.runtimePath,
-      runtimeRoot: this.layout.runcRoot,
-      containerId: id,
-      cuuid: ep.cuuid,
-      bundle: ep.dir,
-      containerPidFile: ep.pid,
-      conmonPidFile: ep.conmonPid,
-      exitDir: ep.exitDir,
-      socketDir: this.layout.attachDir,
-      logPath: ep.log,
-      terminal: opts.tty === true,
-      stdin: opts.stdin === true,
-      leaveStdinOpen: false,
-      exec: { processSpec: ep.processSpec, attach },
-      cwd: ep.dir,
-    });
-    let session: AttachSession | undefined;
-    let msg: SyncMessage;
-    try {
-      if (attach) session = await this.attachExec(conmon, ep.dir);
-      msg = await this.awaitStart(conmon, `exec ${execId} in container ${id}`);
-    } catch (err) {
-      session?.detach();
-      await this.removeExec(id, execId);
-      throw new ContainerError('RUNTIME_FAILED', `cannot exec in container ${id}: ${(err as Error).message}`, { containerId: id, cause: err });
-    }
-    if (msg.data <= 0) {
-      session?.detach();
-      await this.removeExec(id, execId);
-      const message = extractRuncMessage(msg.message ?? '') || 'no message';
-      const exec = classifyExecFailure(message);
-      if (exec) {
-        throw new ContainerError(exec.kind === 'not-found' ? 'COMMAND_NOT_FOUND' : 'COMMAND_NOT_EXECUTABLE', `exec in ${id}: ${message}`, {
-          containerId: id,
-          exitCode: exec.exitCode,
-        });
-      }
-      throw new ContainerError('RUNTIME_FAILED', `cannot exec in container ${id}: ${message}`, { containerId: id });
-    }
-    return {
-      execId,
-      pid: msg.data,
-      logPath: ep.log,
-      attach: session,
-      wait: (signal?: AbortSignal) => this.waitExec(id, execId, signal),
-    };
-  }
-
-  /** The attached-exec handshake: release the fork, wait for the socket, connect, release the exec. */
-  private async attachExec(conmon: ConmonProcess, dir: string): Promise<AttachSession> {
-    if (!conmon.startPipe || !conmon.attachPipe) throw new Error('conmon was not started for attach');
-    conmon.startPipe.write('0');
-    const ready = await conmon.attachPipe.next();
-    if (!ready || ready.data !== 0) {
-      throw new Error(`conmon did not open the attach socket: ${ready?.message ?? meaningfulStderr(conmon.stderr()) ?? 'no message'}`);
-    }
-    const session = await attachSocket(dir, { stdin: true, perlPath: this.perlPath });
-    conmon.startPipe.write('1');
-    return session;
-  }
-
-  async waitExec(id: string, execId: string, signal?: AbortSignal): Promise<ExitStatus> {
-    validateId(id);
-    validateId(execId, 'exec id');
-    const ep = execPaths(this.layout, id, execId);
-    try {
-      await stat(ep.dir);
-    } catch {
-      throw new ContainerError('NOT_FOUND', `no exec ${execId} in container ${id}`, { containerId: id });
-    }
-    return waitFor(
-      async () => {
-        const exit = await readConmonExit([ep.exitFile], undefined);
-        if (exit) return exit;
-        if (await isMonitorAlive(await readPidFile(ep.conmonPid), ep.cuuid)) return undefined;
-        const late = await readConmonExit([ep.exitFile], undefined);
-        if (late) return late;
-        throw new ContainerError('EXIT_UNKNOWN', `exec ${execId} in ${id}: its monitor ended without recording an exit code`, { containerId: id });
-      },
-      { dir: ep.exitDir, pollMs: this.pollMs, ...(signal ? { signal } : {}) },
-    );
-  }
-
-  async resizeExec(id: string, execId: string, size: { height: number; width: number }): Promise<void> {
-    validateId(id);
-    validateId(execId, 'exec id');
-    await sendResize(join(execPaths(this.layout, id, execId).dir, 'ctl'), size, id);
-  }
-
-  /** Removes an exec session's files (its process, if still running, is killed with its monitor). */
-  async removeExec(id: string, execId: string): Promise<void> {
-    validateId(id);
-    validateId(execId, 'exec id');
-    const ep = execPaths(this.layout, id, execId);
-    const pid = await readPidFile(ep.conmonPid).catch(() => undefined);
-    if (pid !== undefined && (await isMonitorAlive(pid, ep.cuuid))) {
-      const procPid = await readPidFile(ep.pid).catch(() => undefined);
-      if (procPid !== undefined) {
-        try {
-          process.kill(procPid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
-    await rm(ep.attachLink, { force: true });
-    await rm(ep.dir, { recursive: true, force: true });
+  /** Starts an extra process in a running container, under its own conmon (see exec-sessions.ts). */
+  execStart(id: string, opts: ExecOptions): Promise<ExecSession> {
+    return this.execs.start(id, opts);
   }
 
   /** Runs a command to completion in a running container and returns its exit code and output. */
-  async exec(id: string, opts: Omit<ExecOptions, 'attach' | 'stdin'>): Promise<ExecResult> {
-    const session = await this.execStart(id, opts);
-    try {
-      const exit = await session.wait();
-      const text = await readFile(session.logPath, 'utf8').catch(() => '');
-      let stdout = '';
-      let stderr = '';
-      for (const line of text.split('\n')) {
-        const r = parseLogRecord(line);
-        if (!r) continue;
-        const piece = r.partial ? r.text : `${r.text}\n`;
-        if (r.stream === 'stderr') stderr += piece;
-        else stdout += piece;
-      }
-      return { exitCode: exit.exitCode, stdout, stderr };
-    } finally {
-      await this.removeExec(id, session.execId);
-    }
+  exec(id: string, opts: Omit<ExecOptions, 'attach' | 'stdin'>): Promise<ExecResult> {
+    return this.execs.run(id, opts);
+  }
+
+  waitExec(id: string, execId: string, signal?: AbortSignal): Promise<ExitStatus> {
+    return this.execs.wait(id, execId, signal);
+  }
+
+  resizeExec(id: string, execId: string, size: TerminalSize): Promise<void> {
+    return this.execs.resize(id, execId, size);
+  }
+
+  /** Removes an exec session's files (a process still running is killed). */
+  removeExec(id: string, execId: string): Promise<void> {
+    return this.execs.remove(id, execId);
   }
 
   // --------------------------------------------------------------- helpers
@@ -928,66 +692,5 @@ export class ContainerRuntime {
     } finally {
       if (this.locks.get(id) === tail) this.locks.delete(id);
     }
-  }
-}
-
-function validateCreateOptions(opts: CreateOptions): void {
-  if (!opts || typeof opts !== 'object') throw new ContainerError('INVALID_ARGUMENT', 'create options are required');
-  const spec = opts.spec;
-  if (!spec || typeof spec !== 'object' || !spec.process || !Array.isArray(spec.process.args) || spec.process.args.length === 0) {
-    throw new ContainerError('INVALID_ARGUMENT', 'spec.process.args is required');
-  }
-  if (opts.bundle !== undefined && !isAbsolute(opts.bundle)) {
-    throw new ContainerError('INVALID_ARGUMENT', `bundle must be an absolute path, got ${JSON.stringify(opts.bundle)}`);
-  }
-  if (opts.logPath !== undefined && !isAbsolute(opts.logPath)) {
-    throw new ContainerError('INVALID_ARGUMENT', `logPath must be an absolute path, got ${JSON.stringify(opts.logPath)}`);
-  }
-  if (opts.logMaxSize !== undefined && (!Number.isSafeInteger(opts.logMaxSize) || opts.logMaxSize < 0)) {
-    throw new ContainerError('INVALID_ARGUMENT', `logMaxSize must be a byte count >= 0, got ${opts.logMaxSize}`);
-  }
-  if (opts.logMaxFiles !== undefined && (!Number.isInteger(opts.logMaxFiles) || opts.logMaxFiles < 1 || opts.logMaxFiles > 64)) {
-    throw new ContainerError('INVALID_ARGUMENT', `logMaxFiles must be an integer from 1 to 64, got ${opts.logMaxFiles}`);
-  }
-  if (opts.stdinOnce === false && !opts.stdin) {
-    throw new ContainerError('INVALID_ARGUMENT', 'stdinOnce only applies with stdin');
-  }
-}
-
-async function requireDirectory(path: string, what: string): Promise<void> {
-  try {
-    if ((await stat(path)).isDirectory()) return;
-  } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
-  }
-  throw new ContainerError('INVALID_ARGUMENT', `${what} ${path} is not a directory`);
-}
-
-/** runc's error for a missing bind source is obscure; say it plainly before creating anything. */
-async function checkBindSources(spec: RuntimeSpec): Promise<void> {
-  for (const [i, m] of (spec.mounts ?? []).entries()) {
-    const bind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
-    if (!bind) continue;
-    if (!m.source || !isAbsolute(m.source)) {
-      throw new ContainerError('INVALID_ARGUMENT', `mounts[${i}] (${m.destination}): bind source must be an absolute path, got ${JSON.stringify(m.source)}`);
-    }
-    try {
-      await stat(m.source);
-    } catch (err) {
-      if (errnoCode(err) === 'ENOENT') {
-        throw new ContainerError('INVALID_ARGUMENT', `mounts[${i}] (${m.destination}): bind source ${m.source} does not exist`);
-      }
-      throw err;
-    }
-  }
-}
-
-async function sendResize(ctlPath: string, size: { height: number; width: number }, id: string): Promise<void> {
-  const ok = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0 && (n as number) <= 1000;
-  if (!size || !ok(size.height) || !ok(size.width)) {
-    throw new ContainerError('INVALID_ARGUMENT', `terminal size must be 1..1000 rows and columns, got ${JSON.stringify(size)}`, { containerId: id });
-  }
-  if (!(await writeControl(ctlPath, `1 ${size.height} ${size.width}\n`))) {
-    throw new ContainerError('NOT_RUNNING', `cannot resize the terminal of ${id}: its monitor is not running`, { containerId: id });
   }
 }

@@ -10,10 +10,12 @@ import type { Writable } from 'node:stream';
 import {
   Digester,
   MediaType,
+  formatPlatform,
   hostPlatform,
   parseImageConfig,
   parsePlatform,
   parseDigest,
+  platformMatches,
   selectManifest,
   type Descriptor,
   type Digest,
@@ -52,6 +54,12 @@ export interface ExportOptions {
   format: ArchiveFormat;
   /** docker-archive only: the platform to export from a multi-platform image (default: the host's). */
   platform?: string | Platform;
+  /**
+   * OCI only: the platforms of multi-platform images to include (default:
+   * every platform present locally). The index is kept as it is, so the
+   * image keeps its digest; the manifests of other platforms are left out.
+   */
+  platforms?: Platform[];
   signal?: AbortSignal;
 }
 
@@ -78,7 +86,7 @@ export async function exportImages(
   try {
     for (const r of records) deps.leases.addResource(lease.id, { kind: 'content', id: r.target.digest });
     const tar = new TarWriter(out);
-    if (opts.format === 'oci') await writeOciLayout(deps, records, tar, lease.id, opts.signal);
+    if (opts.format === 'oci') await writeOciLayout(deps, records, tar, lease.id, opts.platforms ?? [], opts.signal);
     else await writeDockerArchive(deps, records, tar, lease.id, opts);
     await tar.finish();
     return { images: records.map((r) => ({ name: r.name, target: r.target })), bytes: tar.bytes };
@@ -87,13 +95,28 @@ export async function exportImages(
   }
 }
 
-async function collect(deps: ExportDeps, root: Descriptor, leaseId: string): Promise<WalkEntry[]> {
+async function collect(deps: ExportDeps, root: Descriptor, leaseId: string, platforms: Platform[] = []): Promise<WalkEntry[]> {
   const entries: WalkEntry[] = [];
-  await walkImage(deps.content, root, (e) => {
-    if (e.present) deps.leases.addResource(leaseId, { kind: 'content', id: e.descriptor.digest });
-    entries.push(e);
-  });
+  const wanted = (child: Descriptor, parent: WalkEntry) =>
+    platforms.length === 0 ||
+    parent.document?.kind !== 'index' ||
+    child.platform === undefined ||
+    platforms.some((p) => platformMatches(p, child.platform!));
+  await walkImage(
+    deps.content,
+    root,
+    (e) => {
+      if (e.present) deps.leases.addResource(leaseId, { kind: 'content', id: e.descriptor.digest });
+      entries.push(e);
+    },
+    wanted,
+  );
   if (!entries[0]?.present) throw failedPrecondition(`image content ${root.digest} is not in the local store`);
+  if (platforms.length > 0 && entries[0].document?.kind === 'index' && !entries.some((e) => e.present && e.document?.kind === 'manifest')) {
+    throw failedPrecondition(
+      `image content ${root.digest} has no manifest for ${platforms.map(formatPlatform).join(', ')} in the local store`,
+    );
+  }
   for (const e of entries) {
     if (e.document?.kind === 'manifest') {
       const missing = childrenMissing(entries, e);
@@ -117,13 +140,14 @@ async function writeOciLayout(
   records: ImageRecord[],
   tar: TarWriter,
   leaseId: string,
+  platforms: Platform[],
   signal: AbortSignal | undefined,
 ): Promise<void> {
   await tar.addFile(OCI_LAYOUT_FILE, Buffer.byteLength(layoutJson()), Buffer.from(layoutJson()));
   const written = new Set<string>();
   const index: Index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
   for (const record of records) {
-    const entries = await collect(deps, record.target, leaseId);
+    const entries = await collect(deps, record.target, leaseId, platforms);
     for (const e of entries) {
       if (!e.present || written.has(e.descriptor.digest)) continue;
       signal?.throwIfAborted();

@@ -57,6 +57,8 @@ export interface ImportOptions {
   labels?: Labels;
   events?: EventSink;
   signal?: AbortSignal;
+  /** The format the archive must have; default: whichever it is. */
+  format?: 'oci' | 'docker';
 }
 
 export interface ImportResult {
@@ -108,6 +110,9 @@ export async function importArchive(
         'archive is neither an OCI image layout (no oci-layout or index.json) nor a docker-archive (no manifest.json)',
       );
     }
+    if (opts.format !== undefined && opts.format !== format) {
+      throw invalidArgument(`archive is ${formatName(format)}, not ${formatName(opts.format)} as asked`);
+    }
     if (planned.length === 0) throw invalidArgument('archive contains no images');
     const images = planned.map((p) =>
       deps.images.create(opts.namespace, { name: p.name, target: p.target, ...(opts.labels ? { labels: opts.labels } : {}) }, { update: true }),
@@ -124,6 +129,10 @@ export async function importArchive(
     removeUnreferenced(deps, created);
     throw err;
   }
+}
+
+function formatName(format: ImportResult['format']): string {
+  return format === 'oci' ? 'an OCI image layout' : 'a docker-archive';
 }
 
 /** The archive bytes, decompressed when the first bytes say gzip or zstd. */

@@ -25,12 +25,16 @@ export interface WriterOptions {
   labels?: Labels;
   /** Stops waiting for the ref's lock. */
   signal?: AbortSignal;
+  /** Fail with ABORTED instead of waiting when another writer holds (or waits for) the ref. */
+  noWait?: boolean;
 }
 
 export interface ReadOptions {
   offset?: number;
   /** Bytes to read from offset; default: to the end. */
   length?: number;
+  /** Bytes per chunk of the stream (default 64 KiB). */
+  chunkSize?: number;
 }
 
 interface ContentRow {
@@ -121,8 +125,9 @@ export class ContentStore {
     if (!Number.isSafeInteger(length) || length < 0 || offset + length > info.size) {
       throw invalidArgument(`read of ${digest}: length ${length} from offset ${offset} runs past size ${info.size}`);
     }
-    if (length === 0) return createReadStream(this.blobPath(digest), { start: 0, end: -1 });
-    return createReadStream(this.blobPath(digest), { start: offset, end: offset + length - 1 });
+    const highWaterMark = opts.chunkSize ?? 64 * 1024;
+    if (length === 0) return createReadStream(this.blobPath(digest), { start: 0, end: -1, highWaterMark });
+    return createReadStream(this.blobPath(digest), { start: offset, end: offset + length - 1, highWaterMark });
   }
 
   /** Reads a whole blob into memory, refusing blobs over `maxBytes`. */
@@ -183,6 +188,10 @@ export class ContentStore {
       throw invalidArgument(`content writer ${JSON.stringify(ref)}: total ${opts.total} is not a valid size`);
     }
     if (opts.labels) validateLabels(opts.labels, `content writer ${JSON.stringify(ref)}`);
+    // Checked and acquired in one synchronous step: no other writer can slip in between.
+    if (opts.noWait && this.locks.isBusy(ref)) {
+      throw new ImagesError('ABORTED', `ingest ${JSON.stringify(ref)} is locked by another writer`);
+    }
     const release = await this.locks.acquire(ref, opts.signal);
     try {
       const dir = ingestPath(this.paths, ref);
@@ -274,7 +283,7 @@ export class ContentStore {
    * Removes ingests not written to for `maxAgeMs` and not held by a writer,
    * plus half-created ingest directories. Returns the refs (or directory
    * names) removed. Run at start with a generous age so interrupted pulls can
-   * still resume.
+   * still resume; safe to run at any time (prune does).
    */
   async cleanupStaleIngests(maxAgeMs: number): Promise<string[]> {
     const removed: string[] = [];
@@ -293,9 +302,21 @@ export class ContentStore {
       await rm(dir, { recursive: true, force: true });
       removed.push(meta?.ref ?? name);
     }
-    // Temp files of exports/imports a crash left behind.
-    for (const name of readdirSync(this.paths.tmpDir)) rmSync(join(this.paths.tmpDir, name), { recursive: true, force: true });
     return removed;
+  }
+
+  /** Ingests cleanupStaleIngests(maxAgeMs) would remove, without removing them (a dry run). */
+  async staleIngests(maxAgeMs: number): Promise<string[]> {
+    const cutoff = Date.now() - maxAgeMs;
+    return (await this.statuses()).filter((s) => !s.active && s.updatedAt.getTime() < cutoff).map((s) => s.ref);
+  }
+
+  /**
+   * Removes the temp files of exports a crash left behind. Only at open: a
+   * running export keeps its scratch files there.
+   */
+  clearTmp(): void {
+    for (const name of readdirSync(this.paths.tmpDir)) rmSync(join(this.paths.tmpDir, name), { recursive: true, force: true });
   }
 
   /** Expected digests of all ingests (the GC keeps blobs an ingest is about to commit). */

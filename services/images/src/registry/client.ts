@@ -34,6 +34,7 @@ import {
   type HttpResponse,
   type Timeouts,
 } from './http.js';
+import { verifyLogin, type LoginResult } from './login.js';
 import { DEFAULT_RETRY, parseRetryAfter, withRetry, type RetryPolicy } from './retry.js';
 
 export interface RegistryClientOptions {
@@ -47,6 +48,8 @@ export interface RegistryClientOptions {
   tlsRegistries?: string[];
   /** Extra CA certificate(s) (PEM) trusted for HTTPS registries. */
   ca?: string | Buffer | (string | Buffer)[];
+  /** Accept any TLS certificate (a registry with a self-signed certificate and no CA to trust). */
+  skipTlsVerify?: boolean;
   timeouts?: Partial<Timeouts>;
   retry?: Partial<RetryPolicy>;
   /** Largest manifest/index accepted (default 4 MiB). */
@@ -103,7 +106,10 @@ export class RegistryClient {
   private readonly userAgent: string;
 
   constructor(private readonly options: RegistryClientOptions = {}) {
-    this.agents = new Agents(options.ca !== undefined ? { ca: options.ca } : {});
+    this.agents = new Agents({
+      ...(options.ca !== undefined ? { ca: options.ca } : {}),
+      ...(options.skipTlsVerify ? { skipTlsVerify: true } : {}),
+    });
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.maxManifestBytes = options.maxManifestBytes ?? MAX_MANIFEST_BYTES;
@@ -115,6 +121,19 @@ export class RegistryClient {
   /** Closes kept-alive connections. */
   close(): void {
     this.agents.destroy();
+  }
+
+  /**
+   * Checks `creds` against registry `domain` the way `docker login` does
+   * (nothing is stored); UNAUTHENTICATED when the registry refuses them.
+   */
+  verifyCredentials(domain: string, creds: Credentials, opts: { signal?: AbortSignal } = {}): Promise<LoginResult> {
+    return verifyLogin(
+      { agents: this.agents, timeouts: this.timeouts, retry: this.retry, userAgent: this.userAgent, scheme: this.schemeFor(domain) },
+      domain,
+      creds,
+      opts.signal,
+    );
   }
 
   /** "http" or "https" for a registry domain. */

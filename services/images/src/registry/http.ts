@@ -35,12 +35,13 @@ export interface HttpResponse {
 export class Agents {
   readonly http: http.Agent;
   readonly https: https.Agent;
-  constructor(opts: { ca?: string | Buffer | (string | Buffer)[]; maxSockets?: number } = {}) {
+  constructor(opts: { ca?: string | Buffer | (string | Buffer)[]; maxSockets?: number; skipTlsVerify?: boolean } = {}) {
     this.http = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
     this.https = new https.Agent({
       keepAlive: true,
       maxSockets: opts.maxSockets ?? 16,
       ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+      ...(opts.skipTlsVerify ? { rejectUnauthorized: false } : {}),
     });
   }
   destroy(): void {

@@ -23,6 +23,8 @@ export interface ContainerFilesInput {
   containerId: string;
   /** The container's attachments, first network first. */
   attachments: readonly Attachment[];
+  /** Shares the host's network (also implied by a first attachment to `host`). */
+  hostNetwork?: boolean;
   /** Gateway of the first user network with embedded DNS, if any. */
   embeddedDns: string | undefined;
   host: { resolvConf: string; hosts: string; hostname: string };
@@ -40,7 +42,7 @@ export function buildContainerFiles(input: ContainerFilesInput): ContainerFiles 
   const extraHosts = (opts.extraHosts ?? []).map(parseAddHost);
   const overrides = { nameservers: opts.dns, search: opts.dnsSearch, options: opts.dnsOptions };
 
-  if (input.attachments[0]?.networkName === HOST_NETWORK) {
+  if (input.hostNetwork === true || input.attachments[0]?.networkName === HOST_NETWORK) {
     const extra = extraHosts.map((e) => `${e.ip}\t${e.names.join(' ')}\n`).join('');
     const separator = host.hosts === '' || host.hosts.endsWith('\n') ? '' : '\n';
     const customised = opts.dns || opts.dnsSearch || opts.dnsOptions;

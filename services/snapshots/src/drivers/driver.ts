@@ -44,8 +44,11 @@ export interface SnapshotDriver {
 /** On-disk layout shared by the drivers: <root>/snapshots/<id>/{fs,work}. */
 export class Layout {
   readonly snapshotsDir: string;
+  /** Temporary mount points (diffs between arbitrary snapshots). */
+  readonly mountsDir: string;
   constructor(readonly root: string) {
     this.snapshotsDir = join(root, 'snapshots');
+    this.mountsDir = join(root, 'mnt');
   }
   dir(id: number): string {
     return join(this.snapshotsDir, String(id));

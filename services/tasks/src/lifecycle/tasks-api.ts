@@ -220,23 +220,23 @@ export class TasksApi {
    */
   async waitTask(namespace: string, ref: string, execId: string, signal?: AbortSignal): Promise<types.ExitStatus> {
     const rec = this.resolve(namespace, ref);
-    if (execId !== '') {
-      const done = this.rt.exits.last(rec.id, execId);
-      if (done) return exitStatusFrom(done);
-      const task = await this.rt.agentFor(rec).getTask(rec.id).catch((err: unknown) => {
-        throw withContext(err, `cannot reach the agent of node ${rec.nodeId}`);
-      });
-      if (!task?.execIds.includes(execId)) throw notFound(`container ${rec.name} has no exec process ${execId}`);
-      const exited = this.rt.waiters.next(rec.id, execId, signal);
-      this.rt.watchExec(rec, execId);
-      return exitStatusFrom(await exited);
-    }
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const exited = this.rt.waiters.next(rec.id, '', controller.signal);
+      // Wait first, then look: an exit recorded in between is not missed.
+      const exited = this.rt.waiters.next(rec.id, execId, controller.signal);
       exited.catch(() => undefined);
+      if (execId !== '') {
+        const done = this.rt.exits.last(rec.id, execId);
+        if (done) return exitStatusFrom(done);
+        const task = await this.rt.agentFor(rec).getTask(rec.id).catch((err: unknown) => {
+          throw withContext(err, `cannot reach the agent of node ${rec.nodeId}`);
+        });
+        if (!task?.execIds.includes(execId)) throw notFound(`container ${rec.name} has no exec process ${execId}`);
+        this.rt.watchExec(rec, execId);
+        return exitStatusFrom(await exited);
+      }
       const fresh = this.rt.store.get(rec.id);
       if (!fresh) throw notFound(`no such container: ${ref}`);
       if (isLive(fresh) || fresh.phase === 'created' || fresh.phase === 'removing') {

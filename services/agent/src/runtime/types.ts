@@ -1,0 +1,119 @@
+// The data types of the container runtime API.
+import type { CgroupSystem } from '../cgroups/layout.js';
+import type { MountSpec, MountTools } from '../mounts.js';
+import type { RuntimeSpec } from '../spec/types.js';
+import type { AttachSession } from './attach.js';
+import type { ExitStatus } from './exit-status.js';
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'stopped';
+
+export interface ContainerState {
+  id: string;
+  status: ContainerStatus;
+  /** Host pid of the container's init process, while it lives. */
+  pid?: number;
+  /** Host pid of the container's conmon, while it lives. */
+  monitorPid?: number;
+  bundle: string;
+  rootfs: string;
+  tty: boolean;
+  stdin: boolean;
+  logPath: string;
+  createdAt: string;
+  /** Set once stopped, when the exit code is known. */
+  exit?: ExitStatus;
+  /** Why a stopped container has no exit status. */
+  error?: string;
+}
+
+export interface CreateOptions {
+  /** An existing bundle directory; default: one inside the container's state dir. */
+  bundle?: string;
+  /** The OCI runtime spec; written atomically to <bundle>/config.json. process.terminal follows `tty`. */
+  spec: RuntimeSpec;
+  /** Mounted (in order) onto <bundle>/<root.path> before create, unmounted at delete. */
+  rootfsMounts?: MountSpec[];
+  /** Give the process a terminal (conmon holds the pty master). Default: spec.process.terminal. */
+  tty?: boolean;
+  /** Keep the process' stdin open for attach. */
+  stdin?: boolean;
+  /** Close stdin when the first attached client detaches (docker run -i). Default true. */
+  stdinOnce?: boolean;
+  /** The k8s-file log; default <state dir>/container.log. */
+  logPath?: string;
+  /** Rotate the log at this many bytes (0 = never; the default). See logs/rotate.ts. */
+  logMaxSize?: number;
+  /** Log files kept by rotation, the live one included; default 3. */
+  logMaxFiles?: number;
+}
+
+export interface ExecOptions {
+  args: string[];
+  /** KEY=VALUE, added to (or replacing) the container's env. */
+  env?: string[];
+  cwd?: string;
+  /** As `docker exec -u`: "name", "uid", "name:group", "uid:gid"; resolved in the container's rootfs. */
+  user?: string;
+  tty?: boolean;
+  /** Keep stdin open (needs attach to feed it). */
+  stdin?: boolean;
+  /** Attach to the session's stdio before the process starts (no output is missed). */
+  attach?: boolean;
+  /** Default: random. */
+  execId?: string;
+}
+
+export interface ExecSession {
+  execId: string;
+  /** Host pid of the exec'd process. */
+  pid: number;
+  /** The session's k8s-file log (stdout and stderr records). */
+  logPath: string;
+  /** Present when ExecOptions.attach was set. */
+  attach: AttachSession | undefined;
+  wait(signal?: AbortSignal): Promise<ExitStatus>;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RecoverReport {
+  /** Containers found, with their state now (running ones still run). */
+  containers: ContainerState[];
+  /** State dirs of creates that never completed, removed. */
+  removedIncomplete: string[];
+  /** runc containers without a state dir, force-deleted. */
+  removedOrphans: string[];
+}
+
+/** Minimal pino-compatible logger. */
+export interface RuntimeLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ContainerRuntimeOptions {
+  /** The agent's state root; containers live under <root>/containers. */
+  root: string;
+  /** Default /usr/sbin/runc. */
+  runtimePath?: string;
+  /** Default /usr/bin/conmon. */
+  conmonPath?: string;
+  /** runc --root; default <root>/runc. */
+  runtimeRoot?: string;
+  /** Runs the attach bridge; default /usr/bin/perl. */
+  perlPath?: string;
+  mountTools?: MountTools;
+  logger?: RuntimeLogger;
+  /** How long runc create/exec may take before the agent gives up; default 60 s. */
+  startTimeoutMs?: number;
+  /** Poll interval backing inotify when waiting for exits; default 500 ms. */
+  pollMs?: number;
+  /** How long delete waits for the monitor to record the exit; default 10 s. */
+  stopTimeoutMs?: number;
+  /** Cgroup layout override (tests); default read from /proc/self/mountinfo. */
+  cgroupSystem?: CgroupSystem;
+}

@@ -1,0 +1,116 @@
+// The pull's unpack step over gRPC: the snapshots service's Layers.UnpackImage
+// turns the stored layers into committed snapshots (it reads the layer bytes
+// from this service's Content API). Its per-layer progress becomes the pull's
+// extracting/done states. When snapshots cannot be reached the pull fails
+// with UNAVAILABLE, which the core treats as transient: the fetched content
+// stays (leased) so the next pull only unpacks.
+import { snapshots, types } from '@berth/api';
+import { chainId, type Digest } from '@berth/oci';
+import { ImagesError, type ImagesErrorCode } from '../errors.js';
+import type { Unpacker, UnpackRequest } from '../pull.js';
+import { descriptorToProto } from './convert.js';
+import { statusName } from './status.js';
+
+export interface SnapshotsTarget {
+  client: snapshots.LayersClient;
+  /** The address the client dials, for error messages (e.g. unix:/run/berth/snapshots.sock). */
+  address: string;
+}
+
+interface ServiceErrorLike {
+  code?: number;
+  details?: string;
+  message?: string;
+}
+
+/** An Unpacker that unpacks into `snapshotter` through the snapshots service. */
+export function snapshotsUnpacker(target: SnapshotsTarget, snapshotter: string): Unpacker {
+  return (req) => unpackImage(target, snapshotter, req);
+}
+
+function unpackImage(target: SnapshotsTarget, snapshotter: string, req: UnpackRequest): Promise<void> {
+  const diffIds = req.config.rootfs.diff_ids;
+  const byKey = layerIndex(req);
+  const what = `unpacking ${req.ref.string()} into snapshotter ${snapshotter}`;
+  return new Promise<void>((resolve, reject) => {
+    req.signal.throwIfAborted();
+    const call = target.client.unpackImage(
+      snapshots.UnpackImageRequest.fromPartial({
+        snapshotter,
+        layers: req.layers.map(descriptorToProto),
+        diffIds,
+        labels: {},
+      }),
+    );
+    let settled = false;
+    let result: snapshots.UnpackResult | undefined;
+    const settle = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      req.signal.removeEventListener('abort', onAbort);
+      if (err === undefined) resolve();
+      else reject(err);
+    };
+    const onAbort = () => {
+      call.cancel();
+      settle(req.signal.reason);
+    };
+    req.signal.addEventListener('abort', onAbort, { once: true });
+
+    call.on('data', (msg: snapshots.UnpackImageResponse) => {
+      const event = msg.event;
+      if (event?.$case === 'result') {
+        result = event.value;
+        return;
+      }
+      if (event?.$case !== 'progress') return;
+      const digest = byKey.get(event.value.digest) ?? byKey.get(event.value.id);
+      if (digest === undefined) return;
+      if (event.value.state === types.ProgressState.EXTRACTING) req.onLayer(digest, 'extracting');
+      else if (event.value.state === types.ProgressState.DONE || event.value.state === types.ProgressState.EXISTS) {
+        req.onLayer(digest, 'done');
+      }
+    });
+    call.on('error', (err: ServiceErrorLike) => settle(unpackError(err, target.address, what)));
+    call.on('end', () => {
+      if (result === undefined) {
+        settle(new ImagesError('INTERNAL', `${what}: the snapshots service ended the unpack stream without a result`));
+        return;
+      }
+      const want = chainId(diffIds);
+      const got = result.chainIds.at(-1);
+      if (want !== undefined && got !== want) {
+        settle(new ImagesError('INTERNAL', `${what}: the snapshots service reports top chain id ${got ?? '(none)'}, expected ${want}`));
+        return;
+      }
+      for (const layer of req.layers) req.onLayer(layer.digest, 'done');
+      settle();
+    });
+  });
+}
+
+/** Layer digest by layer digest, diff_id and short id, as snapshots may name a layer by any of them. */
+function layerIndex(req: UnpackRequest): Map<string, Digest> {
+  const out = new Map<string, Digest>();
+  req.layers.forEach((layer, i) => {
+    out.set(layer.digest, layer.digest);
+    const diffId = req.config.rootfs.diff_ids[i];
+    if (diffId !== undefined) out.set(diffId, layer.digest);
+    const hex = layer.digest.slice(layer.digest.indexOf(':') + 1);
+    out.set(hex.slice(0, 12), layer.digest);
+  });
+  return out;
+}
+
+function unpackError(err: ServiceErrorLike, address: string, what: string): ImagesError {
+  const code = statusName(err.code) as ImagesErrorCode | 'OK';
+  const details = err.details || err.message || 'no details';
+  if (code === 'UNAVAILABLE') {
+    return new ImagesError(
+      'UNAVAILABLE',
+      `${what}: the snapshots service at ${address} is unreachable (${details}); the pulled content is kept, pull again once it runs`,
+      { cause: err },
+    );
+  }
+  return new ImagesError(code === 'OK' ? 'UNKNOWN' : code, `${what}: snapshots service at ${address}: ${details}`, { cause: err });
+}

@@ -1,0 +1,206 @@
+// Reconcile after a crash of the tasks service (simulated by abandoning an
+// engine mid-operation and starting a new one over the same store).
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tasks } from '@berth/api';
+import { eventually, grpcError, Harness } from './fakes.js';
+import { status } from '@grpc/grpc-js';
+
+const NS = 'default';
+const spec = (overrides: Partial<tasks.ContainerSpec> = {}) => ({ ...tasks.ContainerSpec.fromPartial({ image: 'busybox' }), ...overrides });
+
+let h: Harness;
+beforeEach(async () => {
+  h = new Harness();
+  await h.engine.start();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+/** Lets a pending promise run until it blocks. */
+const settle = () => new Promise((r) => setTimeout(r, 20));
+
+describe('a crash in the middle of create', () => {
+  it('after the snapshot was prepared: the restart removes the snapshot and the half-made record', async () => {
+    h.rootfsScript.hangNext('readFile');
+    void h.engine.containers.create(NS, { id: '', name: 'half', spec: spec() });
+    await settle();
+    const [half] = h.engine.runtime.store.all();
+    expect(half?.phase).toBe('creating');
+    expect(h.snapshots.snapshots.has(half!.id)).toBe(true);
+    // Invisible while half-made, but its name is held.
+    expect(() => h.engine.containers.get(NS, 'half')).toThrow(/no such container/);
+
+    const report = await h.restart();
+    expect(report.undone).toEqual([half!.id]);
+    expect(h.snapshots.snapshots.size).toBe(0);
+    expect(h.engine.runtime.store.all()).toHaveLength(0);
+    // The name is free again.
+    await h.engine.containers.create(NS, { id: '', name: 'half', spec: spec() });
+  });
+
+  it('during the snapshot prepare: the restart cleans whatever the snapshotter made', async () => {
+    h.snapshots.script.hangNext('prepare');
+    void h.engine.containers.create(NS, { id: '', name: 'half', spec: spec() });
+    await settle();
+    const report = await h.restart();
+    expect(report.undone).toHaveLength(1);
+    expect(h.engine.runtime.store.all()).toHaveLength(0);
+  });
+
+  it('in the middle of setting the task up: the restart removes netns, attachments and name files', async () => {
+    const c = await h.engine.containers.create(NS, { id: '', name: 'mid', spec: spec() });
+    h.networking.script.hangNext('prepareDns');
+    void h.engine.tasks.startTask(NS, 'mid', '').catch(() => undefined);
+    await settle();
+    expect(h.agent.netns.has(c.id)).toBe(true);
+    expect(h.networking.attachments.has(c.id)).toBe(true);
+    expect(h.engine.runtime.store.get(c.id)?.task).toBe('creating');
+
+    await h.restart();
+    expect(h.agent.netns.has(c.id)).toBe(false);
+    expect(h.networking.attachments.has(c.id)).toBe(false);
+    const rec = h.engine.runtime.store.get(c.id)!;
+    expect(rec.task).toBe('none');
+    expect(rec.phase).toBe('created');
+    // And it starts normally afterwards.
+    await h.engine.tasks.startTask(NS, 'mid', '');
+    expect(h.agent.tasks.get(c.id)?.status).toBe('running');
+  });
+
+  it('in the middle of a removal: the restart finishes it', async () => {
+    const c = await h.engine.containers.create(NS, { id: '', name: 'bye', spec: spec() });
+    const logPath = h.engine.runtime.store.get(c.id)!.logPath;
+    mkdirSync(dirname(logPath), { recursive: true });
+    writeFileSync(logPath, 'x\n');
+    h.snapshots.script.hangNext('remove');
+    void h.engine.containers.remove(NS, 'bye', { force: false, keepLogs: false });
+    await settle();
+    expect(h.engine.runtime.store.get(c.id)?.phase).toBe('removing');
+    const report = await h.restart();
+    expect(report.removed).toEqual([c.id]);
+    expect(h.engine.runtime.store.get(c.id)).toBeUndefined();
+    expect(h.snapshots.snapshots.has(c.id)).toBe(false);
+    expect(existsSync(logPath)).toBe(false);
+  });
+});
+
+describe('records against the agent after a restart', () => {
+  async function running(name: string, s: Partial<tasks.ContainerSpec> = {}) {
+    const c = await h.engine.containers.create(NS, { id: '', name, spec: spec(s) });
+    await h.engine.tasks.startTask(NS, name, '');
+    return c;
+  }
+
+  it('adopts a task that still runs and sees its later exit', async () => {
+    const c = await running('alive');
+    const report = await h.restart();
+    expect(report.adopted).toEqual([c.id]);
+    expect(h.engine.containers.get(NS, 'alive').phase).toBe('running');
+    const waiting = h.engine.tasks.waitTask(NS, 'alive', '');
+    h.agent.exit(c.id, 4);
+    expect((await waiting).exitCode).toBe(4);
+  });
+
+  it('records the real exit code of a task that exited while the service was down, once', async () => {
+    const c = await running('died');
+    await h.engine.close();
+    h.agent.exit(c.id, 42);
+    const report = await h.restart();
+    expect(report.exited).toEqual([c.id]);
+    const rec = h.engine.containers.get(NS, 'died');
+    expect(rec.phase).toBe('stopped');
+    expect(rec.exit?.exitCode).toBe(42);
+    await eventually(() => !h.agent.tasks.has(c.id), 'teardown of the exited task');
+    await h.engine.runtime.flushOutbox();
+    expect(h.events.ofType('tasks.exit').filter((e) => (e.payload as { containerId: string }).containerId === c.id)).toHaveLength(1);
+    // A second restart does not record or publish it again.
+    await h.restart();
+    await h.engine.runtime.flushOutbox();
+    expect(h.events.ofType('tasks.exit').filter((e) => (e.payload as { containerId: string }).containerId === c.id)).toHaveLength(1);
+  });
+
+  it('never leaves a ghost: a running record whose task vanished gets exit 255 and the reason', async () => {
+    const c = await running('ghost');
+    await h.engine.close();
+    h.agent.tasks.delete(c.id);
+    const report = await h.restart();
+    expect(report.lost).toEqual([c.id]);
+    const rec = h.engine.containers.get(NS, 'ghost');
+    expect(rec.phase).toBe('stopped');
+    expect(rec.exit?.exitCode).toBe(255);
+    expect(rec.error).toContain('exit status unknown');
+    await eventually(() => !h.agent.netns.has(c.id), 'netns removed');
+  });
+
+  it('restarts by policy a container whose task exited while the service was down', async () => {
+    const c = await running('phoenix', { restartPolicy: { name: tasks.RestartPolicyName.ON_FAILURE, maxRetries: 0 } });
+    await h.engine.close();
+    h.agent.exit(c.id, 1);
+    await h.restart();
+    await eventually(() => h.engine.runtime.store.get(c.id)?.phase === 'running', 'restarted');
+    expect(h.engine.runtime.store.get(c.id)?.restartCount).toBe(1);
+  });
+
+  it('starts an "always" container that was stopped when the service comes back, not an "unless-stopped" one', async () => {
+    const a = await running('always', { restartPolicy: { name: tasks.RestartPolicyName.ALWAYS, maxRetries: 0 } });
+    const u = await running('unless', { restartPolicy: { name: tasks.RestartPolicyName.UNLESS_STOPPED, maxRetries: 0 } });
+    for (const name of ['always', 'unless']) await h.engine.tasks.stopTask(NS, tasks.StopTaskRequest.fromPartial({ containerId: name }));
+    await eventually(() => !h.agent.tasks.has(a.id) && !h.agent.tasks.has(u.id), 'both torn down');
+    const report = await h.restart();
+    expect(report.restarts).toEqual([a.id]);
+    await eventually(() => h.engine.runtime.store.get(a.id)?.phase === 'running', 'always restarted');
+    expect(h.engine.runtime.store.get(u.id)?.phase).toBe('stopped');
+  });
+
+  it('adopts a task started just before the crash (start not yet recorded)', async () => {
+    const c = await h.engine.containers.create(NS, { id: '', name: 'racy', spec: spec() });
+    await h.engine.tasks.createTask(NS, 'racy');
+    await h.agent.startTask(c.id, '');
+    const report = await h.restart();
+    expect(report.adopted).toEqual([c.id]);
+    expect(h.engine.containers.get(NS, 'racy').phase).toBe('running');
+  });
+
+  it('reports a task no record knows and leaves it alone; removes one whose container was removed here', async () => {
+    const stranger = 'f'.repeat(64);
+    await h.agent.createTask({ containerId: stranger, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 } });
+    const c = await h.engine.containers.create(NS, { id: '', name: 'zombie', spec: spec() });
+    await h.engine.containers.remove(NS, 'zombie', { force: false, keepLogs: false });
+    // The agent somehow still holds a task for the removed container.
+    await h.agent.createTask({ containerId: c.id, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 } });
+    const report = await h.restart();
+    expect(report.orphans.sort()).toEqual([c.id, stranger].sort());
+    expect(report.orphansRemoved).toEqual([c.id]);
+    expect(h.agent.tasks.has(stranger)).toBe(true);
+    expect(h.agent.tasks.has(c.id)).toBe(false);
+    expect(h.events.ofType('tasks.orphaned')).toHaveLength(2);
+  });
+
+  it('defers matching while the agent is unreachable and leaves records untouched', async () => {
+    const c = await running('wait');
+    await h.engine.close();
+    h.agent.script.failNext('listTasks', grpcError(status.UNAVAILABLE, 'connect ENOENT agent.sock'));
+    const report = await h.restart();
+    expect(report.deferred).toContain('agent.sock');
+    expect(h.engine.runtime.store.get(c.id)?.phase).toBe('running');
+    const again = await h.engine.reconcileNode('node-1');
+    expect(again.adopted).toEqual([c.id]);
+  });
+
+  it('publishes a tasks.exit left in the outbox by the crashed process', async () => {
+    const c = await running('queued');
+    h.events.failDurable = true;
+    h.agent.exit(c.id, 9);
+    await eventually(() => h.engine.runtime.store.get(c.id)?.phase === 'stopped', 'exit recorded');
+    await h.engine.runtime.flushOutbox();
+    expect(h.events.ofType('tasks.exit')).toHaveLength(0);
+    h.events.failDurable = false;
+    await h.restart();
+    const exits = h.events.ofType('tasks.exit');
+    expect(exits).toHaveLength(1);
+    expect(exits[0]?.payload).toMatchObject({ containerId: c.id, exitStatus: { exitCode: 9 } });
+  });
+});

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# berth's main job on a fresh machine: install what is missing, start the stack
+# on its embedded defaults, build a small image locally, load it, run a container.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+berth() { node packages/cli/dist/bin.js "$@"; }
+
+berth system up
+archive=$(mktemp -d)/busybox.tar
+node tools/make-busybox-archive.mjs "$archive" busybox:latest >/dev/null
+berth load -i "$archive"
+berth images
+berth run --rm --name berth-demo busybox:latest echo "hello from a berth container"
+berth system status
+echo "the stack keeps running; stop it with: node packages/cli/dist/bin.js system down"
