@@ -9,7 +9,7 @@ APT_PACKAGES=(
   runc conmon containernetworking-plugins iproute2 iptables   # containers and networks
   nats-server                                                 # the bus
   docker-registry skopeo umoci busybox-static debootstrap     # local registry and test images
-  zstd apache2-utils openssl attr procps                      # layer compression, htpasswd, certs, xattrs
+  zstd apache2-utils openssl procps perl-base tini          # layer compression, htpasswd, certs, `--init`
 )
 
 missing=()

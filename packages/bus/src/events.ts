@@ -18,6 +18,11 @@ export interface PublishOptions {
   durable?: boolean;
   /** How long a durable publish waits for the store's ack (default 5000 ms). */
   timeoutMs?: number;
+  /**
+   * Envelope id, for a publisher that retries an event it recorded (an
+   * outbox): JetStream drops a repeat with the same id inside its window.
+   */
+  id?: string;
 }
 
 export type EventHandler<T> = (envelope: EventEnvelope<T>, msg: Msg) => void | Promise<void>;
@@ -49,6 +54,7 @@ export async function publishEvent<T>(
         node: rt.node,
         payload,
         traceparent: currentTraceparent(),
+        ...(opts.id ? { id: opts.id } : {}),
       });
       span.setAttribute('messaging.message.id', envelope.id);
       const data = encodeEnvelope(envelope);

@@ -7,7 +7,10 @@ export {
   type ContainerState,
   type ContainerStatus,
   type CreateOptions,
+  type ExecDefinition,
   type ExecOptions,
+  type ExecState,
+  type ExecStatus,
   type ExecResult,
   type ExecSession,
   type RecoverReport,
@@ -70,3 +73,8 @@ export {
 export { readLogs, followLogs, type ReadLogsOptions, type FollowLogsOptions } from './logs/read.js';
 export { parseLogRecord, parseLogText, parseTimestampNs, type LogLine, type LogRecord, type LogStream } from './logs/k8s-log.js';
 export { rotateIfNeeded, shiftLogFiles, existingLogFiles } from './logs/rotate.js';
+
+export { agentSpec } from './service.js';
+export { agentConfigSchema, type AgentConfig } from './config.js';
+export { EXIT_CODE_METADATA_KEY } from './grpc/errors.js';
+export { NAMESPACE_ANNOTATION } from './events/namespaces.js';

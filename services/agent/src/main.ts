@@ -1,15 +1,6 @@
-// berth-agent: the agent service process.
-import { serviceDefinitions, unimplementedHandlers } from '@berth/api';
-import { baseConfigSchema, packageVersion, runServiceMain } from '@berth/service-kit';
+// berth-agent: the agent service process. The services it serves (Agent,
+// Runtime, Mounts, Netns, Cni) are registered in service.ts.
+import { runServiceMain } from '@berth/service-kit';
+import { agentSpec } from './service.js';
 
-runServiceMain({
-  name: 'agent',
-  version: packageVersion(import.meta.url),
-  configSchema: baseConfigSchema,
-  setup: async () => ({
-    services: Object.values(serviceDefinitions.agent).map((definition) => ({
-      definition,
-      handlers: unimplementedHandlers(definition),
-    })),
-  }),
-});
+runServiceMain(agentSpec);

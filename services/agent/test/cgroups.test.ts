@@ -84,7 +84,8 @@ describe('stats', () => {
       'memory.max': 'max\n',
       'memory.stat': 'anon 8000000\nfile 2485760\ninactive_file 1048576\n',
       'memory.events': 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n',
-      'cpu.stat': 'usage_usec 2500\nuser_usec 2000\nsystem_usec 500\n',
+      'cpu.stat': 'usage_usec 2500\nuser_usec 2000\nsystem_usec 500\nnr_periods 10\nnr_throttled 2\nthrottled_usec 300\n',
+      'memory.peak': '12000000\n',
       'pids.current': '3\n',
       'pids.max': '100\n',
     });
@@ -92,8 +93,8 @@ describe('stats', () => {
     const stats = await readCgroupStats(containerCgroupFromPath(system, '/berth/c1'));
     expect(stats).toEqual({
       cgroupVersion: 2,
-      memory: { usageBytes: 10485760, workingSetBytes: 9437184, limitBytes: null, oomKills: 1 },
-      cpu: { usageNs: 2_500_000, userNs: 2_000_000, systemNs: 500_000 },
+      memory: { usageBytes: 10485760, workingSetBytes: 9437184, limitBytes: null, oomKills: 1, maxUsageBytes: 12000000, cacheBytes: 2485760, rssBytes: 8000000 },
+      cpu: { usageNs: 2_500_000, userNs: 2_000_000, systemNs: 500_000, throttling: { periods: 10, throttledPeriods: 2, throttledTimeNs: 300_000 } },
       pids: { current: 3, limit: 100 },
     });
   });
@@ -106,15 +107,19 @@ describe('stats', () => {
       'memory.stat': 'cache 4096\nrss 100\ntotal_inactive_file 1048576\n',
       'memory.oom_control': 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n',
     });
-    files(join(root, 'cpuacct/berth/c1'), { 'cpuacct.usage': '123456789\n', 'cpuacct.stat': 'user 10\nsystem 2\n' });
+    files(join(root, 'cpuacct/berth/c1'), {
+      'cpuacct.usage': '123456789\n',
+      'cpuacct.stat': 'user 10\nsystem 2\n',
+      'cpu.stat': 'nr_periods 7\nnr_throttled 3\nthrottled_time 4500\n',
+    });
     files(join(root, 'pids/berth/c1'), { 'pids.current': '1\n', 'pids.max': 'max\n' });
     const mountinfo = ['memory', 'cpuacct', 'pids'].map((c, i) => `${31 + i} 30 0:${28 + i} / ${join(root, c)} rw - cgroup cgroup rw,${c}`).join('\n');
     const system = cgroupSystemFromMounts(parseCgroupMounts(mountinfo));
     const stats = await readCgroupStats(containerCgroupFromPath(system, '/berth/c1'));
     expect(stats).toEqual({
       cgroupVersion: 1,
-      memory: { usageBytes: 20971520, workingSetBytes: 19922944, limitBytes: 67108864, oomKills: 2 },
-      cpu: { usageNs: 123456789, userNs: 100_000_000, systemNs: 20_000_000 },
+      memory: { usageBytes: 20971520, workingSetBytes: 19922944, limitBytes: 67108864, oomKills: 2, cacheBytes: 4096, rssBytes: 100 },
+      cpu: { usageNs: 123456789, userNs: 100_000_000, systemNs: 20_000_000, throttling: { periods: 7, throttledPeriods: 3, throttledTimeNs: 4500 } },
       pids: { current: 1, limit: null },
     });
     // v1's "unlimited" is a huge page-rounded number.

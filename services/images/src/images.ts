@@ -188,7 +188,8 @@ export class ImageStore {
     );
   }
 
-  private find(namespace: string, name: string): ImageRecord | undefined {
+  /** The record, or undefined when there is none. */
+  find(namespace: string, name: string): ImageRecord | undefined {
     const row = this.db.prepare('SELECT * FROM images WHERE namespace = ? AND name = ?').get(namespace, name) as
       | ImageRow
       | undefined;

@@ -27,6 +27,7 @@ export {
   type PullDeps,
   type PullOptions,
   type PullResult,
+  type PullResolution,
   type Unpacker,
   type UnpackRequest,
 } from './pull.js';
@@ -64,3 +65,8 @@ export {
 export { exportImages, type ArchiveFormat, type ExportDeps, type ExportOptions, type ExportResult } from './archive/export.js';
 export { importArchive, type ImportDeps, type ImportOptions, type ImportResult } from './archive/import.js';
 export { readTar, TarWriter, type TarEntry, type TarHeader } from './archive/tar.js';
+
+export { resolveImage, type ResolvedImage } from './resolve.js';
+export { normalizeRegistryHost, type LoginResult } from './registry/login.js';
+export { busEventOf, busEventSink, type BusEvent, type BusEventSink } from './bus-events.js';
+export { imagesServiceSpec, imagesConfigSchema, type ImagesConfig } from './service.js';

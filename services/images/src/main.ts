@@ -1,15 +1,5 @@
 // berth-images: the images service process.
-import { serviceDefinitions, unimplementedHandlers } from '@berth/api';
-import { baseConfigSchema, packageVersion, runServiceMain } from '@berth/service-kit';
+import { runServiceMain } from '@berth/service-kit';
+import { imagesServiceSpec } from './service.js';
 
-runServiceMain({
-  name: 'images',
-  version: packageVersion(import.meta.url),
-  configSchema: baseConfigSchema,
-  setup: async () => ({
-    services: Object.values(serviceDefinitions.images).map((definition) => ({
-      definition,
-      handlers: unimplementedHandlers(definition),
-    })),
-  }),
-});
+runServiceMain(imagesServiceSpec);

@@ -77,3 +77,8 @@ export {
 } from './dns/message.js';
 export { EmbeddedDnsServer, type DnsUpstream, type EmbeddedDnsOptions, type NameAnswer } from './dns/server.js';
 export { hostUpstreams } from './dns/upstreams.js';
+export { networkingServiceSpec } from './service-spec.js';
+export { networkingConfigSchema, parseUpstream, type NetworkingConfig } from './config.js';
+export { agentCniExecutor, AgentCallError, CNI_ERROR_TRAILER, type AgentCniFailure, type AgentExecutorOptions } from './agent-executor.js';
+export { busEventOf, EventPublisher, type BusEvent } from './events.js';
+export { ContainerFilesStore, type FilePaths, type FilesRequest } from './names/files-store.js';

@@ -1,15 +1,5 @@
 // berth-snapshots: the snapshots service process.
-import { serviceDefinitions, unimplementedHandlers } from '@berth/api';
-import { baseConfigSchema, packageVersion, runServiceMain } from '@berth/service-kit';
+import { runServiceMain } from '@berth/service-kit';
+import { snapshotsServiceSpec } from './service.js';
 
-runServiceMain({
-  name: 'snapshots',
-  version: packageVersion(import.meta.url),
-  configSchema: baseConfigSchema,
-  setup: async () => ({
-    services: Object.values(serviceDefinitions.snapshots).map((definition) => ({
-      definition,
-      handlers: unimplementedHandlers(definition),
-    })),
-  }),
-});
+runServiceMain(snapshotsServiceSpec);

@@ -190,6 +190,14 @@ describe('start, stop, kill', () => {
     ]);
   });
 
+  it('treats a task that exited just before the stop signal as stopped', async () => {
+    const c = await run('quick');
+    h.agent.script.failNext('killTask', grpcError(status.FAILED_PRECONDITION, `container ${c.id} is not running`));
+    setTimeout(() => h.agent.exit(c.id, 0), 10);
+    const exit = await h.engine.tasks.stopTask(NS, tasks.StopTaskRequest.fromPartial({ containerId: 'quick' }));
+    expect(exit?.exitCode).toBe(0);
+  });
+
   it('uses the requested stop signal, and refuses an invalid one', async () => {
     await run('web');
     const bad = await codeOf(h.engine.tasks.stopTask(NS, tasks.StopTaskRequest.fromPartial({ containerId: 'web', signal: 'SIGBOGUS' })));
@@ -332,6 +340,44 @@ describe('restart policies', () => {
     await h.engine.tasks.startTask(NS, 'svc', '');
     h.agent.exit(c.id, 1);
     await eventually(() => h.engine.runtime.store.get(c.id)!.restartCount === 1, 'restarted after a crash');
+  });
+
+  it('a restart that cannot start is retried while a neighbour is down, and given up for a bad command', async () => {
+    const c = await run('retry', { restartPolicy: { name: R.ALWAYS, maxRetries: 0 } });
+    h.networking.script.failNext('prepareDns', grpcError(status.UNAVAILABLE, 'networking down'));
+    h.agent.exit(c.id, 1);
+    await eventually(() => h.engine.runtime.store.get(c.id)?.restartCount === 1 && h.engine.runtime.store.get(c.id)?.phase === 'running', 'running after a retried restart');
+    h.agent.script.failNext('createTask', grpcError(status.FAILED_PRECONDITION, 'exec: "sh": executable file not found in $PATH'));
+    h.agent.exit(c.id, 1);
+    const rec = await eventually(() => {
+      const r = h.engine.runtime.store.get(c.id)!;
+      return r.phase === 'stopped' ? r : undefined;
+    }, 'stopped after a failed restart');
+    expect(rec.exit?.exitCode).toBe(127);
+    expect(rec.error).toContain('executable file not found');
+    expect(rec.task).toBe('none');
+  });
+
+  it('a pending restart is called off when the policy is updated to "no", or by a stop', async () => {
+    const slow = new Harness({ backoff: { initialMs: 60_000, maxMs: 60_000, resetAfterMs: 10_000 } });
+    try {
+      await slow.engine.start();
+      for (const name of ['by-update', 'by-stop']) {
+        const c = await slow.engine.containers.create(NS, { id: '', name, spec: spec({ restartPolicy: { name: R.ALWAYS, maxRetries: 0 } }) });
+        await slow.engine.tasks.startTask(NS, name, '');
+        slow.agent.exit(c.id, 1);
+        await eventually(() => slow.engine.runtime.store.get(c.id)?.phase === 'restarting', 'restarting');
+      }
+      const updated = await slow.engine.containers.update(NS, tasks.UpdateContainerRequest.fromPartial({ id: 'by-update', restartPolicy: { name: R.NO, maxRetries: 0 }, updateMask: ['restart_policy'] }));
+      expect(updated.phase).toBe('stopped');
+      await slow.engine.tasks.stopTask(NS, tasks.StopTaskRequest.fromPartial({ containerId: 'by-stop' }));
+      const stopped = slow.engine.containers.get(NS, 'by-stop');
+      expect(stopped.phase).toBe('stopped');
+      expect(stopped.stoppedByUser).toBe(true);
+      expect(slow.engine.containers.list(NS, ['status=restarting'])).toHaveLength(0);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('a kill with SIGKILL counts as a user stop; a kill with SIGHUP does not', async () => {

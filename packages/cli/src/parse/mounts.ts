@@ -46,10 +46,8 @@ function sourceKind(source: string, input: string, cwd: string): { type: 'bind' 
  */
 export function parseVolume(input: string, cwd: string = process.cwd()): MountSpec {
   const parts = input.split(':');
-  if (parts.length > 3 || parts.some((p, i) => p === '' && i < parts.length)) {
-    if (parts.length > 3 || parts.includes('')) {
-      throw new UsageError(`invalid volume "${input}": expected [source:]target[:options]`);
-    }
+  if (parts.length > 3 || parts.includes('')) {
+    throw new UsageError(`invalid volume "${input}": expected [source:]target[:options]`);
   }
   let source = '';
   let target: string;

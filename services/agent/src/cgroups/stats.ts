@@ -15,12 +15,22 @@ export interface CgroupStats {
     limitBytes: number | null;
     /** Times the OOM killer killed a process in this cgroup (when the kernel reports it). */
     oomKills: number | undefined;
+    /** Highest usage seen (v1 memory.max_usage_in_bytes, v2 memory.peak where the kernel has it). */
+    maxUsageBytes?: number | undefined;
+    /** Page cache (v1 total_cache, v2 file). */
+    cacheBytes?: number | undefined;
+    /** Anonymous memory (v1 total_rss, v2 anon). */
+    rssBytes?: number | undefined;
+    /** Swap in use (v1 total_swap, v2 memory.swap.current). */
+    swapBytes?: number | undefined;
   };
   cpu: {
     /** Total CPU time consumed, in nanoseconds. */
     usageNs: number;
     userNs: number | undefined;
     systemNs: number | undefined;
+    /** CFS quota periods and throttling (cpu.stat), when the cpu controller's files are readable. */
+    throttling?: { periods: number; throttledPeriods: number; throttledTimeNs: number } | undefined;
   };
   pids: {
     current: number;
@@ -86,13 +96,16 @@ export async function readCgroupStats(cg: ContainerCgroup): Promise<CgroupStats>
 }
 
 async function readV1(memDir: string, cpuDir: string, pidsDir: string): Promise<CgroupStats> {
-  const [usage, limit, memStat, oomControl, cpuUsage, cpuStat, pidsCurrent, pidsMax] = await Promise.all([
+  const [usage, limit, maxUsage, memStat, oomControl, cpuUsage, cpuStat, cfsStat, pidsCurrent, pidsMax] = await Promise.all([
     readNumber(memDir, 'memory.usage_in_bytes'),
     readNumber(memDir, 'memory.limit_in_bytes'),
+    readNumber(memDir, 'memory.max_usage_in_bytes'),
     readText(memDir, 'memory.stat'),
     readText(memDir, 'memory.oom_control'),
     readNumber(cpuDir, 'cpuacct.usage'),
     readText(cpuDir, 'cpuacct.stat'),
+    // cpu and cpuacct are co-mounted on systemd hosts, so cpu.stat sits beside cpuacct.*.
+    readText(cpuDir, 'cpu.stat'),
     readNumber(pidsDir, 'pids.current'),
     readNumber(pidsDir, 'pids.max'),
   ]);
@@ -109,20 +122,27 @@ async function readV1(memDir: string, cpuDir: string, pidsDir: string): Promise<
       workingSetBytes: Math.max(0, usageBytes - inactive),
       limitBytes: limitOrNull(limit, V1_UNLIMITED),
       oomKills: parseKeyValues(oomControl).get('oom_kill'),
+      maxUsageBytes: maxUsage,
+      cacheBytes: ms.get('total_cache') ?? ms.get('cache'),
+      rssBytes: ms.get('total_rss') ?? ms.get('rss'),
+      swapBytes: ms.get('total_swap') ?? ms.get('swap'),
     },
     cpu: {
       usageNs: cpuUsage ?? 0,
       userNs: user === undefined ? undefined : user * NS_PER_TICK,
       systemNs: system === undefined ? undefined : system * NS_PER_TICK,
+      throttling: throttling(parseKeyValues(cfsStat), 1),
     },
     pids: { current: pidsCurrent ?? 0, limit: limitOrNull(pidsMax, Infinity) },
   };
 }
 
 async function readV2(dir: string, pidsDir: string): Promise<CgroupStats> {
-  const [current, max, memStat, events, cpuStat, pidsCurrent, pidsMax] = await Promise.all([
+  const [current, max, peak, swap, memStat, events, cpuStat, pidsCurrent, pidsMax] = await Promise.all([
     readNumber(dir, 'memory.current'),
     readNumber(dir, 'memory.max'),
+    readNumber(dir, 'memory.peak'),
+    readNumber(dir, 'memory.swap.current'),
     readText(dir, 'memory.stat'),
     readText(dir, 'memory.events'),
     readText(dir, 'cpu.stat'),
@@ -143,8 +163,21 @@ async function readV2(dir: string, pidsDir: string): Promise<CgroupStats> {
       workingSetBytes: Math.max(0, usageBytes - (ms.get('inactive_file') ?? 0)),
       limitBytes: limitOrNull(max, Infinity),
       oomKills: parseKeyValues(events).get('oom_kill'),
+      maxUsageBytes: peak,
+      cacheBytes: ms.get('file'),
+      rssBytes: ms.get('anon'),
+      swapBytes: swap,
     },
-    cpu: { usageNs: usec('usage_usec') ?? 0, userNs: usec('user_usec'), systemNs: usec('system_usec') },
+    cpu: { usageNs: usec('usage_usec') ?? 0, userNs: usec('user_usec'), systemNs: usec('system_usec'), throttling: throttling(cs, 2) },
     pids: { current: pidsCurrent ?? 0, limit: limitOrNull(pidsMax, Infinity) },
   };
+}
+
+/** cpu.stat's throttling counters; v1 reports time in ns, v2 in µs. */
+function throttling(cs: Map<string, number>, version: 1 | 2): NonNullable<CgroupStats['cpu']['throttling']> | undefined {
+  const periods = cs.get('nr_periods');
+  const throttled = cs.get('nr_throttled');
+  const time = version === 1 ? cs.get('throttled_time') : cs.get('throttled_usec');
+  if (periods === undefined || throttled === undefined || time === undefined) return undefined;
+  return { periods, throttledPeriods: throttled, throttledTimeNs: version === 1 ? time : time * 1000 };
 }

@@ -19,7 +19,9 @@ import { attachSocket, type AttachSession } from './attach.js';
 import { checkBindSources, requireDirectory, resizeMessage, validateCreateOptions, type TerminalSize } from './checks.js';
 import { awaitConmonStart, spawnConmon, type ConmonLaunch } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
+import { ExecRequests, type ExecDefinition } from './exec-requests.js';
 import { ExecSessions } from './exec-sessions.js';
+import { checkExecOptions, checkedExecProcess } from './exec-process.js';
 import { exitStatusFromCode, readConmonExit, readSealedExit, sealExit, type ExitStatus } from './exit-status.js';
 import { containerPaths, runtimeLayout, validateId, type ContainerPaths, type RuntimeLayout } from './layout.js';
 import { isMonitorAlive, readPidFile } from './proc.js';
@@ -34,6 +36,8 @@ import type {
   ExecOptions,
   ExecResult,
   ExecSession,
+  ExecState,
+  ExecStatus,
   RecoverReport,
   RuntimeLogger,
 } from './types.js';
@@ -47,9 +51,12 @@ export type {
   ExecOptions,
   ExecResult,
   ExecSession,
+  ExecState,
+  ExecStatus,
   RecoverReport,
   RuntimeLogger,
 } from './types.js';
+export type { ExecDefinition } from './exec-requests.js';
 
 const NOOP_LOGGER: RuntimeLogger = { info: () => undefined, warn: () => undefined };
 
@@ -68,6 +75,7 @@ export class ContainerRuntime {
   private readonly locks = new Map<string, Promise<unknown>>();
   private dirsReady: Promise<void> | undefined;
   private readonly execs: ExecSessions;
+  private readonly execRequests: ExecRequests;
 
   constructor(opts: ContainerRuntimeOptions) {
     if (!isAbsolute(opts.root)) throw new ContainerError('INVALID_ARGUMENT', `state root must be absolute, got ${opts.root}`);
@@ -82,6 +90,7 @@ export class ContainerRuntime {
     this.pollMs = opts.pollMs ?? 500;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
     this.cgroups = opts.cgroupSystem;
+    this.execRequests = new ExecRequests(this.layout);
     this.execs = new ExecSessions({
       layout: this.layout,
       conmonPath: this.conmonPath,
@@ -174,6 +183,8 @@ export class ContainerRuntime {
           // Like Docker: the container stays, stopped with exit code 127/126,
           // until deleted; the exit is sealed so wait/state/delete report it.
           sealExit(paths.sealedExit, exitStatusFromCode(exec.exitCode, false, new Date(), message));
+          // An exit file like conmon's, so exit watchers (watchExits) report it too.
+          writeFileAtomic(paths.exitFile, `${exec.exitCode}\n`, 0o600);
           throw new ContainerError(
             exec.kind === 'not-found' ? 'COMMAND_NOT_FOUND' : 'COMMAND_NOT_EXECUTABLE',
             `container ${id}: ${message}`,
@@ -276,6 +287,28 @@ export class ContainerRuntime {
         throw this.mapRuncError(id, err, 'resume');
       }
     });
+  }
+
+  /** Changes the container's cgroup limits (`runc update` with an OCI LinuxResources object). */
+  async update(id: string, resources: Record<string, unknown>): Promise<void> {
+    validateId(id);
+    if (typeof resources !== 'object' || resources === null || Array.isArray(resources)) {
+      throw new ContainerError('INVALID_ARGUMENT', `container ${id}: resources must be a JSON object (OCI LinuxResources)`, { containerId: id });
+    }
+    await this.withLock(id, async () => {
+      await this.requireStatus(id, ['created', 'running', 'paused'], 'update');
+      try {
+        await this.runc.update(id, resources);
+      } catch (err) {
+        throw this.mapRuncError(id, err, 'update', 'INVALID_ARGUMENT');
+      }
+    });
+  }
+
+  /** Host pid of the container's init process as conmon recorded it (also after it exited). */
+  async initPid(id: string): Promise<number | undefined> {
+    validateId(id);
+    return readPidFile(containerPaths(this.layout, id).containerPid).catch(() => undefined);
   }
 
   /**
@@ -618,7 +651,128 @@ export class ContainerRuntime {
     return this.execs.run(id, opts);
   }
 
-  waitExec(id: string, execId: string, signal?: AbortSignal): Promise<ExitStatus> {
+  /**
+   * Defines an exec process in a running container without starting it
+   * (startExec starts it; a client may attach in between). The definition is
+   * checked now, so bad input fails here.
+   */
+  async createExec(id: string, execId: string, def: ExecDefinition): Promise<ExecState> {
+    validateId(id);
+    validateId(execId, 'exec id');
+    return this.withLock(id, async () => {
+      await this.requireStatus(id, ['running'], 'exec in');
+      if (def.process !== undefined) checkedExecProcess(def.process, def.tty === true);
+      else checkExecOptions(def);
+      if ((await this.execRequests.get(id, execId)) || (await this.execs.state(id, execId))) {
+        throw new ContainerError('ALREADY_EXISTS', `exec ${execId} already exists in container ${id}`, { containerId: id });
+      }
+      await this.execRequests.add(id, execId, def);
+      return { execId, status: 'created' };
+    });
+  }
+
+  /** Starts an exec process createExec defined; with attach, connects to its stdio before it runs. */
+  async startExec(id: string, execId: string, opts: { attach?: boolean } = {}): Promise<ExecSession> {
+    validateId(id);
+    validateId(execId, 'exec id');
+    return this.withLock(id, async () => {
+      await this.requireRecord(id);
+      if (await this.execs.state(id, execId)) {
+        await this.execRequests.remove(id, execId); // a crash between start and this removal
+        throw new ContainerError('INVALID_STATE', `exec ${execId} in container ${id} was already started`, { containerId: id });
+      }
+      const def = await this.execRequests.get(id, execId);
+      if (!def) throw new ContainerError('NOT_FOUND', `no exec ${execId} in container ${id}`, { containerId: id });
+      try {
+        const session = await this.execs.start(id, { ...def, execId, attach: opts.attach === true });
+        await this.execRequests.remove(id, execId);
+        return session;
+      } catch (err) {
+        // A command that cannot run never will: the definition is spent. Other failures leave it to retry or delete.
+        if (isContainerError(err, 'COMMAND_NOT_FOUND') || isContainerError(err, 'COMMAND_NOT_EXECUTABLE')) {
+          await this.execRequests.remove(id, execId);
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** One exec process: created (not started), running or stopped. */
+  async execState(id: string, execId: string): Promise<ExecState> {
+    validateId(id);
+    validateId(execId, 'exec id');
+    await this.requireRecord(id);
+    const started = await this.execs.state(id, execId);
+    if (started) return started;
+    if (await this.execRequests.get(id, execId)) return { execId, status: 'created' };
+    throw new ContainerError('NOT_FOUND', `no exec ${execId} in container ${id}`, { containerId: id });
+  }
+
+  /** Every exec process of the container (until deleted), by exec id. */
+  async listExecs(id: string): Promise<ExecState[]> {
+    validateId(id);
+    const started = await this.execs.list(id);
+    const created = (await this.execRequests.list(id)).filter((e) => !started.includes(e));
+    const out: ExecState[] = created.map((execId) => ({ execId, status: 'created' as ExecStatus }));
+    for (const execId of started) {
+      const st = await this.execs.state(id, execId).catch(() => undefined);
+      if (st) out.push(st);
+    }
+    return out.sort((a, b) => (a.execId < b.execId ? -1 : a.execId > b.execId ? 1 : 0));
+  }
+
+  /** Sends `signal` to a running exec process. */
+  async killExec(id: string, execId: string, signal: string | number): Promise<void> {
+    validateId(id);
+    validateId(execId, 'exec id');
+    const sig = parseSignal(signal);
+    const st = await this.execState(id, execId);
+    if (st.status === 'created') throw new ContainerError('NOT_RUNNING', `exec ${execId} in container ${id} has not been started`, { containerId: id });
+    await this.execs.kill(id, execId, sig);
+  }
+
+  /** Connects to a running exec process's stdio. */
+  attachExec(id: string, execId: string, opts: { stdin?: boolean } = {}): Promise<AttachSession> {
+    return this.execs.attach(id, execId, opts);
+  }
+
+  /**
+   * Removes an exec process and returns its exit status (none for one never
+   * started). A running one needs force (it is killed first).
+   */
+  async deleteExec(id: string, execId: string, opts: { force?: boolean } = {}): Promise<ExitStatus | undefined> {
+    validateId(id);
+    validateId(execId, 'exec id');
+    return this.withLock(id, async () => {
+      const st = await this.execState(id, execId);
+      if (st.status === 'created') {
+        await this.execRequests.remove(id, execId);
+        return undefined;
+      }
+      let exit = st.exit;
+      if (st.status === 'running') {
+        if (!opts.force) throw new ContainerError('IS_RUNNING', `exec ${execId} in container ${id} is running: stop it first or delete with force`, { containerId: id });
+        await this.execs.kill(id, execId, 'SIGKILL').catch(() => undefined);
+        const controller = new AbortController();
+        const timer = setTimeout(() => controller.abort(new Error('timeout')), this.stopTimeoutMs);
+        exit = await this.execs.wait(id, execId, controller.signal).catch(() => undefined);
+        clearTimeout(timer);
+      }
+      await this.execs.remove(id, execId);
+      return exit;
+    });
+  }
+
+  /** Resolves with the exec's exit status once it exited; a created exec is waited for through its start. */
+  async waitExec(id: string, execId: string, signal?: AbortSignal): Promise<ExitStatus> {
+    validateId(id);
+    validateId(execId, 'exec id');
+    if (!(await this.execs.state(id, execId)) && (await this.execRequests.get(id, execId))) {
+      await waitFor(
+        async () => ((await this.execs.state(id, execId)) || !(await this.execRequests.get(id, execId)) ? true : undefined),
+        { dir: containerPaths(this.layout, id).execRequestsDir, pollMs: this.pollMs, ...(signal ? { signal } : {}) },
+      );
+    }
     return this.execs.wait(id, execId, signal);
   }
 
@@ -649,7 +803,7 @@ export class ContainerRuntime {
     return state;
   }
 
-  private mapRuncError(id: string, err: unknown, op: string): ContainerError {
+  private mapRuncError(id: string, err: unknown, op: string, otherwise: 'RUNTIME_FAILED' | 'INVALID_ARGUMENT' = 'RUNTIME_FAILED'): ContainerError {
     if (isContainerError(err)) return err;
     if (!(err instanceof RuncError)) {
       return new ContainerError('RUNTIME_FAILED', `${op} of container ${id} failed: ${(err as Error).message}`, { containerId: id, cause: err });
@@ -666,7 +820,7 @@ export class ContainerRuntime {
     if (isNotExistMessage(msg) || /not running|stopped|has stopped|container is not/i.test(msg)) {
       return new ContainerError('NOT_RUNNING', `cannot ${op} container ${id}: ${msg}`, { containerId: id, cause: err });
     }
-    return new ContainerError('RUNTIME_FAILED', `cannot ${op} container ${id}: ${msg}`, { containerId: id, cause: err });
+    return new ContainerError(otherwise, `cannot ${op} container ${id}: ${msg}`, { containerId: id, cause: err });
   }
 
   private ensureDirs(): Promise<void> {

@@ -14,19 +14,28 @@ export interface ExecProcessOptions {
   tty?: boolean;
 }
 
-export function buildExecProcess(base: SpecProcess, opts: ExecProcessOptions, user: ResolvedUser | undefined): SpecProcess {
+/** Checks exec options before anything is made; INVALID_ARGUMENT naming the bad field. */
+export function checkExecOptions(opts: ExecProcessOptions): void {
   if (!Array.isArray(opts.args) || opts.args.length === 0 || opts.args.some((a) => typeof a !== 'string') || opts.args[0] === '') {
     throw new ContainerError('INVALID_ARGUMENT', 'exec: args must be a non-empty list of strings');
   }
   if (opts.cwd !== undefined && !opts.cwd.startsWith('/')) {
     throw new ContainerError('INVALID_ARGUMENT', `exec: cwd must be an absolute path, got ${JSON.stringify(opts.cwd)}`);
   }
-  let env: string[];
+  mergedEnv([], opts.env ?? []);
+}
+
+function mergedEnv(base: string[], extra: string[]): string[] {
   try {
-    env = mergeEnv(base.env ?? [], opts.env ?? [], 'exec env');
+    return mergeEnv(base, extra, 'exec env');
   } catch (err) {
     throw new ContainerError('INVALID_ARGUMENT', err instanceof SpecError ? err.message : String(err));
   }
+}
+
+export function buildExecProcess(base: SpecProcess, opts: ExecProcessOptions, user: ResolvedUser | undefined): SpecProcess {
+  checkExecOptions(opts);
+  const env = mergedEnv(base.env ?? [], opts.env ?? []);
   const process: SpecProcess = {
     ...base,
     terminal: opts.tty === true,
@@ -39,4 +48,28 @@ export function buildExecProcess(base: SpecProcess, opts: ExecProcessOptions, us
   };
   delete process.consoleSize;
   return process;
+}
+
+/**
+ * A caller-built exec process, checked the way buildExecProcess checks its
+ * options; `terminal` follows `tty` (the stdio wiring decides, not the JSON).
+ */
+export function checkedExecProcess(process: SpecProcess, tty: boolean): SpecProcess {
+  if (!process || typeof process !== 'object' || Array.isArray(process)) {
+    throw new ContainerError('INVALID_ARGUMENT', 'exec: the process must be a JSON object (an OCI process)');
+  }
+  const args: unknown = process.args;
+  if (!Array.isArray(args) || args.length === 0 || args.some((a) => typeof a !== 'string') || args[0] === '') {
+    throw new ContainerError('INVALID_ARGUMENT', 'exec: process.args must be a non-empty list of strings');
+  }
+  if (typeof process.cwd !== 'string' || !process.cwd.startsWith('/')) {
+    throw new ContainerError('INVALID_ARGUMENT', `exec: process.cwd must be an absolute path, got ${JSON.stringify(process.cwd)}`);
+  }
+  const user: unknown = process.user;
+  if (typeof user !== 'object' || user === null || !Number.isInteger((user as { uid?: unknown }).uid) || !Number.isInteger((user as { gid?: unknown }).gid)) {
+    throw new ContainerError('INVALID_ARGUMENT', `exec: process.user must have integer uid and gid, got ${JSON.stringify(user)}`);
+  }
+  const out: SpecProcess = { ...process, terminal: tty };
+  delete out.consoleSize;
+  return out;
 }

@@ -16,13 +16,14 @@ import { attachSocket, type AttachSession } from './attach.js';
 import { resizeMessage, type TerminalSize } from './checks.js';
 import { awaitConmonStart, meaningfulStderr, spawnConmon, type ConmonProcess, type SyncMessage } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
-import { buildExecProcess } from './exec-process.js';
+import { buildExecProcess, checkedExecProcess } from './exec-process.js';
 import { readConmonExit, type ExitStatus } from './exit-status.js';
+import { parseSignal } from './signals.js';
 import { containerPaths, execPaths, validateId, type RuntimeLayout } from './layout.js';
 import { isMonitorAlive, readPidFile } from './proc.js';
 import type { ContainerRecord } from './record.js';
 import { extractRuncMessage } from './runc.js';
-import type { ExecOptions, ExecResult, ExecSession } from './types.js';
+import type { ExecOptions, ExecResult, ExecSession, ExecState } from './types.js';
 import { waitFor } from './wait-for.js';
 
 export interface ExecSessionsDeps {
@@ -45,9 +46,9 @@ export class ExecSessions {
     const execId = opts.execId ?? randomBytes(6).toString('hex');
     validateId(execId, 'exec id');
     const record = await this.deps.runningContainer(id);
-    const config = JSON.parse(await readFile(join(record.bundle, 'config.json'), 'utf8')) as RuntimeSpec;
-    if (!config.process) throw new ContainerError('RUNTIME_FAILED', `container ${id}: config.json has no process`, { containerId: id });
-    const processSpec = buildExecProcess(config.process, opts, await this.resolveUser(record, opts.user));
+    const processSpec = opts.process !== undefined
+      ? checkedExecProcess(opts.process, opts.tty === true)
+      : await this.processFromOptions(record, opts);
 
     const ep = execPaths(this.deps.layout, id, execId);
     await mkdir(containerPaths(this.deps.layout, id).execsDir, { recursive: true });
@@ -111,6 +112,12 @@ export class ExecSessions {
     };
   }
 
+  private async processFromOptions(record: ContainerRecord, opts: ExecOptions) {
+    const config = JSON.parse(await readFile(join(record.bundle, 'config.json'), 'utf8')) as RuntimeSpec;
+    if (!config.process) throw new ContainerError('RUNTIME_FAILED', `container ${record.id}: config.json has no process`, { containerId: record.id });
+    return buildExecProcess(config.process, opts, await this.resolveUser(record, opts.user));
+  }
+
   private async resolveUser(record: ContainerRecord, user: string | undefined): Promise<ResolvedUser | undefined> {
     if (user === undefined) return undefined;
     try {
@@ -159,6 +166,63 @@ export class ExecSessions {
       },
       { dir: ep.exitDir, pollMs: this.deps.pollMs, ...(signal ? { signal } : {}) },
     );
+  }
+
+  /** The session's state, or undefined when no session `execId` was started in `id`. */
+  async state(id: string, execId: string): Promise<ExecState | undefined> {
+    validateId(id);
+    validateId(execId, 'exec id');
+    const ep = execPaths(this.deps.layout, id, execId);
+    try {
+      await stat(ep.dir);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+    const exit = await readConmonExit([ep.exitFile], undefined);
+    const pid = await readPidFile(ep.pid).catch(() => undefined);
+    const withPid = pid !== undefined ? { pid } : {};
+    if (exit) return { execId, status: 'stopped', exit, ...withPid };
+    if (await isMonitorAlive(await readPidFile(ep.conmonPid).catch(() => undefined), ep.cuuid)) {
+      return { execId, status: 'running', ...withPid };
+    }
+    // The monitor is gone: it either just wrote the exit code (read it again) or died without one.
+    const late = await readConmonExit([ep.exitFile], undefined);
+    return late ? { execId, status: 'stopped', exit: late, ...withPid } : { execId, status: 'stopped', ...withPid };
+  }
+
+  /** Ids of the sessions started in `id` (running or exited, until removed). */
+  async list(id: string): Promise<string[]> {
+    const dir = containerPaths(this.deps.layout, id).execsDir;
+    return (await readdir(dir).catch(() => [] as string[])).sort();
+  }
+
+  /** Sends `signal` to the session's process (runc kill only reaches a container's init). */
+  async kill(id: string, execId: string, signal: string | number): Promise<void> {
+    const sig = parseSignal(signal);
+    const st = await this.state(id, execId);
+    if (!st) throw new ContainerError('NOT_FOUND', `no exec ${execId} in container ${id}`, { containerId: id });
+    if (st.status !== 'running' || st.pid === undefined) {
+      throw new ContainerError('NOT_RUNNING', `exec ${execId} in container ${id} is not running`, { containerId: id });
+    }
+    try {
+      process.kill(st.pid, sig);
+    } catch (err) {
+      if (errnoCode(err) === 'ESRCH') throw new ContainerError('NOT_RUNNING', `exec ${execId} in container ${id} is not running`, { containerId: id });
+      throw new ContainerError('RUNTIME_FAILED', `cannot signal exec ${execId} in ${id}: ${(err as Error).message}`, { containerId: id, cause: err });
+    }
+  }
+
+  /** Connects to a running session's stdio through its conmon. */
+  async attach(id: string, execId: string, opts: { stdin?: boolean } = {}): Promise<AttachSession> {
+    const st = await this.state(id, execId);
+    if (!st) throw new ContainerError('NOT_FOUND', `no exec ${execId} in container ${id}`, { containerId: id });
+    if (st.status !== 'running') throw new ContainerError('NOT_RUNNING', `cannot attach to exec ${execId} in ${id}: it is ${st.status}`, { containerId: id });
+    try {
+      return await attachSocket(execPaths(this.deps.layout, id, execId).dir, { stdin: opts.stdin === true, perlPath: this.deps.perlPath });
+    } catch (err) {
+      throw new ContainerError('RUNTIME_FAILED', (err as Error).message, { containerId: id, cause: err });
+    }
   }
 
   async resize(id: string, execId: string, size: TerminalSize): Promise<void> {

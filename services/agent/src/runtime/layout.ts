@@ -13,6 +13,7 @@
 //       bundle/                       the OCI bundle, unless the caller gave one
 //       container.log[.N]             k8s-file log, unless the caller gave a path
 //       execs/<exec-id>/              one exec session (same layout, own conmon)
+//       exec-requests/<exec-id>.json  an exec process created but not started yet
 import { join } from 'node:path';
 import { ContainerError } from '../errors.js';
 
@@ -49,6 +50,7 @@ export interface ContainerPaths {
   defaultBundle: string;
   defaultLog: string;
   execsDir: string;
+  execRequestsDir: string;
 }
 
 export function containerPaths(layout: RuntimeLayout, id: string): ContainerPaths {
@@ -67,6 +69,7 @@ export function containerPaths(layout: RuntimeLayout, id: string): ContainerPath
     defaultBundle: join(dir, 'bundle'),
     defaultLog: join(dir, 'container.log'),
     execsDir: join(dir, 'execs'),
+    execRequestsDir: join(dir, 'exec-requests'),
   };
 }
 

@@ -68,9 +68,9 @@ export class Runc {
   }
 
   /** Runs `runc --root <root> <args>`; throws RuncError on a non-zero exit. */
-  async run(args: readonly string[], timeoutMs = 60_000): Promise<string> {
+  async run(args: readonly string[], timeoutMs = 60_000, input?: string): Promise<string> {
     const full = ['--root', this.root, ...args];
-    const result = await runCommand(this.path, full, { timeoutMs });
+    const result = await runCommand(this.path, full, input === undefined ? { timeoutMs } : { timeoutMs, input });
     if (result.code !== 0) throw new RuncError(args, result);
     return result.stdout;
   }
@@ -111,6 +111,11 @@ export class Runc {
 
   async resume(id: string): Promise<void> {
     await this.run(['resume', id]);
+  }
+
+  /** `runc update --resources -`: new cgroup limits from an OCI LinuxResources object. */
+  async update(id: string, resources: object): Promise<void> {
+    await this.run(['update', '--resources', '-', id], 60_000, JSON.stringify(resources));
   }
 
   async ps(id: string): Promise<number[]> {

@@ -1,7 +1,7 @@
 // The data types of the container runtime API.
 import type { CgroupSystem } from '../cgroups/layout.js';
 import type { MountSpec, MountTools } from '../mounts.js';
-import type { RuntimeSpec } from '../spec/types.js';
+import type { RuntimeSpec, SpecProcess } from '../spec/types.js';
 import type { AttachSession } from './attach.js';
 import type { ExitStatus } from './exit-status.js';
 
@@ -61,6 +61,24 @@ export interface ExecOptions {
   attach?: boolean;
   /** Default: random. */
   execId?: string;
+  /**
+   * A complete OCI process (user already resolved), as a caller that builds
+   * its own (the tasks service) sends it: used as is, except that `terminal`
+   * follows `tty`; args, env, cwd and user above are then ignored.
+   */
+  process?: SpecProcess;
+}
+
+export type ExecStatus = 'created' | 'running' | 'stopped';
+
+export interface ExecState {
+  execId: string;
+  /** created: defined by createExec, not started yet. */
+  status: ExecStatus;
+  /** Host pid of the exec'd process, once started. */
+  pid?: number;
+  /** Set once stopped. */
+  exit?: ExitStatus;
 }
 
 export interface ExecSession {

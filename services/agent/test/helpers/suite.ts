@@ -25,11 +25,12 @@ export interface Suite {
   spec(id: string, opts?: Partial<BuildSpecOptions>, image?: ImageDefaults): ReturnType<typeof buildSpec>;
 }
 
-export function createSuite(name: string): Suite {
+/** stateDir: the state root's name under the suite's root (the agent service uses "agent"). */
+export function createSuite(name: string, opts: { stateDir?: string } = {}): Suite {
   requirePrerequisites();
   const tag = randomBytes(3).toString('hex');
   const root = mkdtempSync(`/tmp/berth-agent-${name}-`);
-  const stateRoot = join(root, 'state');
+  const stateRoot = join(root, opts.stateDir ?? 'state');
   const template = join(root, 'template');
   mkdirSync(template);
   makeBusyboxRootfs(template);

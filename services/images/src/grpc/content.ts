@@ -3,6 +3,7 @@ import { images, types } from '@berth/api';
 import { parseDigest, type Digest } from '@berth/oci';
 import type { ImagesCore } from '../core.js';
 import { invalidArgument, messageOf } from '../errors.js';
+import type { ContentInfo, IngestStatus } from '../content/types.js';
 import type { Labels } from '../labels.js';
 import { contentInfoToProto, ingestToProto } from './convert.js';
 import { runWriteStream } from './content-write.js';
@@ -19,7 +20,7 @@ export function contentService(core: ImagesCore, h: Handlers): images.ContentSer
     ),
 
     listContent: h.unary((req) => {
-      const matches = compileFilters(req.filters, {
+      const matches = compileFilters<ContentInfo>(req.filters, {
         fields: { digest: (i) => i.digest },
         labels: (i) => i.labels,
       });
@@ -60,7 +61,7 @@ export function contentService(core: ImagesCore, h: Handlers): images.ContentSer
     }),
 
     listIngests: h.unary(async (req) => {
-      const matches = compileFilters(req.filters, {
+      const matches = compileFilters<IngestStatus>(req.filters, {
         fields: { ref: (s) => s.ref, expected: (s) => s.expected },
         globs: ['ref'],
       });

@@ -12,6 +12,8 @@ export interface FilterSpec<T> {
   fields: Record<string, FieldReader<T>>;
   /** Keys whose values may be globs. */
   globs?: readonly string[];
+  /** Other spellings of a (non-glob) filter value that match too, e.g. a name's canonical form. */
+  aliases?: Record<string, (value: string) => string[]>;
   /** The item's labels, when the list supports label=... filters. */
   labels?: (item: T) => Record<string, string>;
 }
@@ -36,7 +38,12 @@ export function compileFilters<T>(filters: readonly string[], spec: FilterSpec<T
     } else {
       const read = spec.fields[key];
       if (read === undefined) throw invalidArgument(`invalid filter ${JSON.stringify(filter)}: unknown key ${JSON.stringify(key)} (keys: ${known.join(', ')})`);
-      const match = spec.globs?.includes(key) && /[*?]/.test(value) ? globMatcher(value) : (v: string) => v === value;
+      let match: (v: string) => boolean;
+      if (spec.globs?.includes(key) && /[*?]/.test(value)) match = globMatcher(value);
+      else {
+        const accepted = new Set([value, ...(spec.aliases?.[key]?.(value) ?? [])]);
+        match = (v) => accepted.has(v);
+      }
       test = (item) => {
         const got = read(item);
         if (got === undefined) return false;

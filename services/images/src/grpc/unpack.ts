@@ -5,7 +5,7 @@
 // with UNAVAILABLE, which the core treats as transient: the fetched content
 // stays (leased) so the next pull only unpacks.
 import { snapshots, types } from '@berth/api';
-import { chainId, type Digest } from '@berth/oci';
+import { chainId, type Descriptor, type Digest } from '@berth/oci';
 import { ImagesError, type ImagesErrorCode } from '../errors.js';
 import type { Unpacker, UnpackRequest } from '../pull.js';
 import { descriptorToProto } from './convert.js';
@@ -23,22 +23,40 @@ interface ServiceErrorLike {
   message?: string;
 }
 
-/** An Unpacker that unpacks into `snapshotter` through the snapshots service. */
-export function snapshotsUnpacker(target: SnapshotsTarget, snapshotter: string): Unpacker {
-  return (req) => unpackImage(target, snapshotter, req);
+/** What to unpack: an image's layers and their diff_ids, base first. */
+export interface LayersToUnpack {
+  /** The image, for messages. */
+  name: string;
+  layers: Descriptor[];
+  diffIds: readonly Digest[];
+  signal: AbortSignal;
+  onLayer: UnpackRequest['onLayer'];
 }
 
-function unpackImage(target: SnapshotsTarget, snapshotter: string, req: UnpackRequest): Promise<void> {
-  const diffIds = req.config.rootfs.diff_ids;
+/** The pull's Unpacker: unpacks into `snapshotter` through the snapshots service. */
+export function snapshotsUnpacker(target: SnapshotsTarget, snapshotter: string): Unpacker {
+  return (req) =>
+    unpackLayers(target, snapshotter, {
+      name: req.ref.string(),
+      layers: req.layers,
+      diffIds: req.config.rootfs.diff_ids,
+      signal: req.signal,
+      onLayer: req.onLayer,
+    });
+}
+
+/** Unpacks layers into committed snapshots through the snapshots service's Layers.UnpackImage. */
+export function unpackLayers(target: SnapshotsTarget, snapshotter: string, req: LayersToUnpack): Promise<void> {
+  const diffIds = req.diffIds;
   const byKey = layerIndex(req);
-  const what = `unpacking ${req.ref.string()} into snapshotter ${snapshotter}`;
+  const what = `unpacking ${req.name} into snapshotter ${snapshotter}`;
   return new Promise<void>((resolve, reject) => {
     req.signal.throwIfAborted();
     const call = target.client.unpackImage(
       snapshots.UnpackImageRequest.fromPartial({
         snapshotter,
         layers: req.layers.map(descriptorToProto),
-        diffIds,
+        diffIds: [...diffIds],
         labels: {},
       }),
     );
@@ -90,11 +108,11 @@ function unpackImage(target: SnapshotsTarget, snapshotter: string, req: UnpackRe
 }
 
 /** Layer digest by layer digest, diff_id and short id, as snapshots may name a layer by any of them. */
-function layerIndex(req: UnpackRequest): Map<string, Digest> {
+function layerIndex(req: LayersToUnpack): Map<string, Digest> {
   const out = new Map<string, Digest>();
   req.layers.forEach((layer, i) => {
     out.set(layer.digest, layer.digest);
-    const diffId = req.config.rootfs.diff_ids[i];
+    const diffId = req.diffIds[i];
     if (diffId !== undefined) out.set(diffId, layer.digest);
     const hex = layer.digest.slice(layer.digest.indexOf(':') + 1);
     out.set(hex.slice(0, 12), layer.digest);

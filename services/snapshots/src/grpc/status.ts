@@ -24,8 +24,23 @@ function isInternal(err: unknown): boolean {
   return typeof (err as { code?: unknown })?.code !== 'number';
 }
 
-/** Handler adapters that translate core errors and log the unexpected ones. */
+/**
+ * Handler adapters that translate core errors, log the unexpected ones and
+ * keep count of running calls, so shutdown can wait for them before the
+ * snapshotter closes (a call cut off by the drain timeout still finishes
+ * its work or its cleanup).
+ */
 export function rpcAdapters(logger: Logger) {
+  const running = new Set<Promise<unknown>>();
+  const track = (): (() => void) => {
+    let done!: () => void;
+    const p = new Promise<void>((resolve) => (done = resolve));
+    running.add(p);
+    return () => {
+      running.delete(p);
+      done();
+    };
+  };
   const fail = (method: string, err: unknown): never => {
     if (isInternal(err)) logger.error({ err, method }, `${method} failed`);
     throw toStatusError(err);
@@ -33,20 +48,30 @@ export function rpcAdapters(logger: Logger) {
   return {
     unary: <Req, Res>(method: string, fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>) =>
       unary<Req, Res>(async (req, call) => {
+        const finished = track();
         try {
           return await fn(req, call);
         } catch (err) {
           return fail(method, err);
+        } finally {
+          finished();
         }
       }),
     serverStream: <Req, Res>(method: string, fn: (req: Req, call: grpc.ServerWritableStream<Req, Res>) => AsyncIterable<Res>) =>
       serverStream<Req, Res>(async function* (req, call) {
+        const finished = track();
         try {
           yield* fn(req, call);
         } catch (err) {
           fail(method, err);
+        } finally {
+          finished();
         }
       }),
+    /** Resolves when no call is running. */
+    idle: async (): Promise<void> => {
+      while (running.size > 0) await Promise.all([...running]);
+    },
   };
 }
 

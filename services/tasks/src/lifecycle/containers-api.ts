@@ -7,6 +7,8 @@ import {
   alreadyExists,
   errorMessage,
   failedPrecondition,
+  grpcCode,
+  GrpcStatus,
   invalidArgument,
   isNotFound,
   notFound,
@@ -22,7 +24,7 @@ import { buildRuntimeSpec, networkMode } from '../spec/build.js';
 import { displayState, stateWord } from '../state.js';
 import { validateContainerSpec, validateNetworks, validateRestartPolicyUpdate } from '../validate.js';
 import type { ResolvedImage } from '../ports.js';
-import type { Runtime } from './runtime.js';
+import { restartPolicyOf, type Runtime } from './runtime.js';
 import { resolveUserInRootfs } from './user-lookup.js';
 
 /** Label put on a container's writable snapshot. */
@@ -200,7 +202,10 @@ export class ContainersApi {
           throw invalidArgument(`update_mask: unknown path ${JSON.stringify(path)}; known: labels, labels.<key>, restart_policy`);
         }
       }
-      const updated = this.rt.patch(rec.id, { spec });
+      // A pending restart the new policy would not make is called off.
+      const callOff = rec.phase === 'restarting' && restartPolicyOf(spec).kind === 'no';
+      if (callOff) this.rt.cancelRestart(rec.id);
+      const updated = this.rt.patch(rec.id, callOff ? { spec, phase: 'stopped', restartAt: undefined } : { spec });
       this.rt.publish(namespace, 'containers.updated', { id: rec.id, name: rec.name, image: rec.imageName, labels: spec.labels });
       return updated;
     });
@@ -249,7 +254,8 @@ export class ContainersApi {
       if (fresh.phase === 'paused') await agent.resumeTask(id).catch(() => undefined);
     } catch (err) {
       if (isNotFound(err)) rt.recordLostExit(id, `the agent of node ${fresh.nodeId} has no task for this container: exit status unknown`);
-      else {
+      // Not running any more: it exited meanwhile, and its exit is on its way to us.
+      else if (grpcCode(err) !== GrpcStatus.FAILED_PRECONDITION) {
         controller.abort();
         throw withContext(err, `cannot kill container ${fresh.name}`);
       }

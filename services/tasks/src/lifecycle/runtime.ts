@@ -68,6 +68,12 @@ function attachmentSummary(a: Attachment): NetworkAttachmentSummary {
   };
 }
 
+/** Longest pause between attempts to reach an agent to wait for a process (it may be restarting). */
+const WATCH_RETRY_MAX_MS = 5_000;
+
+/** Delay before queued durable events are offered to the bus again after a failure. */
+const OUTBOX_RETRY_MS = 2_000;
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -94,6 +100,7 @@ export class Runtime {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly background = new Set<Promise<unknown>>();
   private outboxDrain: Promise<void> = Promise.resolve();
+  private outboxRetry: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(readonly deps: TasksDeps) {
@@ -150,7 +157,13 @@ export class Runtime {
           await this.deps.events.publish(entry.namespace, entry.type, entry.payload, { durable: true, id: entry.id });
           this.outbox.done(entry.seq);
         } catch (err) {
-          this.logger.warn({ err, event: entry.id }, 'publishing tasks.exit failed; it stays queued');
+          this.logger.warn({ err, event: entry.id }, `publishing ${entry.type} failed; it stays queued and is retried`);
+          if (!this.closed && !this.outboxRetry) {
+            this.outboxRetry = setTimeout(() => {
+              this.outboxRetry = undefined;
+              void this.flushOutbox();
+            }, OUTBOX_RETRY_MS);
+          }
           return;
         }
       }
@@ -304,7 +317,6 @@ export class Runtime {
     } catch (error) {
       const failure = withContext(error, `cannot start container ${rec.name}`);
       await this.recordStartFailure(id, failure);
-      if (rec.phase === 'restarting') this.store.patch(id, { phase: 'stopped', restartAt: undefined });
       throw failure;
     }
     rec = this.patch(id, { phase: 'running', pid, startedAt, error: '', restartAt: undefined });
@@ -339,7 +351,7 @@ export class Runtime {
             }
             this.logger.warn({ err, container: id, retryInMs: delay }, 'waiting for the task failed; retrying');
             await sleep(delay, signal);
-            delay = Math.min(delay * 2, 30_000);
+            delay = Math.min(delay * 2, WATCH_RETRY_MAX_MS);
           }
         }
       } finally {
@@ -366,7 +378,7 @@ export class Runtime {
           } catch (err) {
             if (signal.aborted || this.closed || isNotFound(err)) return;
             await sleep(delay, signal);
-            delay = Math.min(delay * 2, 30_000);
+            delay = Math.min(delay * 2, WATCH_RETRY_MAX_MS);
           }
         }
       } finally {
@@ -526,13 +538,17 @@ export class Runtime {
     try {
       await this.startInit(rec, { byUser: false });
     } catch (err) {
+      this.logger.warn({ err, container: id }, 'restart by policy failed');
+      const now = this.store.get(id);
+      if (!now || now.phase !== 'restarting') return;
       if (grpcCode(err) === GrpcStatus.UNAVAILABLE) {
         // A neighbour is down: keep trying with the backoff rather than give up.
-        const delay = Math.min(Math.max(rec.restartDelayMs * 2, this.settings.backoff.initialMs), this.settings.backoff.maxMs);
-        const again = this.store.patch(id, { phase: 'restarting', restartDelayMs: delay, restartAt: this.now() + delay });
-        if (again) this.scheduleRestart(again);
+        const delay = Math.min(Math.max(now.restartDelayMs * 2, this.settings.backoff.initialMs), this.settings.backoff.maxMs);
+        this.scheduleRestart(this.patch(id, { restartDelayMs: delay, restartAt: this.now() + delay }));
+      } else {
+        // The container cannot start (e.g. its command is gone): it stays stopped, with the error recorded.
+        this.patch(id, { phase: 'stopped', restartAt: undefined });
       }
-      this.logger.warn({ err, container: id }, 'restart by policy failed');
     }
   }
 
@@ -592,6 +608,7 @@ export class Runtime {
   /** Stops watchers and timers and waits for background work and queued events. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.outboxRetry);
     for (const controller of this.watchers.values()) controller.abort();
     for (const timer of this.restartTimers.values()) clearTimeout(timer);
     this.restartTimers.clear();

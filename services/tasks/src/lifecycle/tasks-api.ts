@@ -3,7 +3,7 @@
 // live resource updates; the attach pass-through. Each resolves the
 // container in its namespace and checks its state before asking the agent.
 import { tasks, type types } from '@berth/api';
-import { alreadyExists, failedPrecondition, invalidArgument, isNotFound, notFound, unavailable, withContext } from '../errors.js';
+import { alreadyExists, failedPrecondition, grpcCode, GrpcStatus, invalidArgument, isNotFound, notFound, unavailable, withContext } from '../errors.js';
 import { checkExecId, generateExecId } from '../ids.js';
 import type { ContainerRecord, ExitInfo } from '../records.js';
 import { parseSignal, SIGKILL, SIGTERM } from '../signals.js';
@@ -122,7 +122,8 @@ export class TasksApi {
           if (fresh.phase === 'paused') await agent.resumeTask(rec.id).catch(() => undefined);
         } catch (err) {
           if (isNotFound(err)) this.rt.recordLostExit(rec.id, `the agent of node ${fresh.nodeId} has no task for this container: exit status unknown`);
-          else throw withContext(err, `cannot stop container ${fresh.name}`);
+          // Not running any more: it exited meanwhile, and its exit is on its way to us.
+          else if (grpcCode(err) !== GrpcStatus.FAILED_PRECONDITION) throw withContext(err, `cannot stop container ${fresh.name}`);
         }
       };
       await kill(stopSignal, false);

@@ -1,0 +1,205 @@
+// Container lifecycle commands over the tasks service: start, stop, restart,
+// kill, rm, pause, unpause, wait, rename, top, inspect, container prune.
+import { tasks } from '@berth/api';
+import { Code, hasCode } from '../client/errors.js';
+import { withSession, type Session } from '../client/session.js';
+import { containerState } from '../format/containers.js';
+import { jsonView } from '../format/json-view.js';
+import { cpuTime, humanSize } from '../format/units.js';
+import { BerthError, renderInspect, renderTable, type Format } from '../output.js';
+import type { GlobalOptions } from '../stack-options.js';
+import { confirm } from '../stdio/confirm.js';
+import { removeContainer, startAttached } from './run.js';
+
+/** NOT_FOUND as Docker words it: "No such container: <ref>". */
+export function noSuchContainer(err: unknown, ref: string): unknown {
+  return hasCode(err, Code.NOT_FOUND) ? new BerthError(`No such container: ${ref}`, 125, { cause: err }) : err;
+}
+
+export async function getContainer(s: Session, ref: string): Promise<tasks.Container> {
+  try {
+    const c = (await s.unary(s.containers, 'getContainer', { id: ref })).container;
+    if (!c) throw new BerthError(`No such container: ${ref}`);
+    return c;
+  } catch (err) {
+    throw noSuchContainer(err, ref);
+  }
+}
+
+/**
+ * Runs fn for each container in turn, printing the reference as given when
+ * it succeeds (as docker does); failures go to stderr and make the exit code 125.
+ */
+async function eachContainer(refs: string[], fn: (ref: string) => Promise<string | void>): Promise<number> {
+  let failed = false;
+  for (const ref of refs) {
+    try {
+      const shown = await fn(ref);
+      process.stdout.write(`${shown ?? ref}\n`);
+    } catch (err) {
+      failed = true;
+      const e = noSuchContainer(err, ref) as Error;
+      process.stderr.write(`berth: ${e.message}\n`);
+      if (e.message.includes('berth system up')) break; // no point repeating it per container
+    }
+  }
+  return failed ? 125 : 0;
+}
+
+export async function start(g: GlobalOptions, refs: string[], o: { attach?: boolean; interactive?: boolean }): Promise<number> {
+  return withSession(g, async (s) => {
+    if (o.attach || o.interactive) {
+      if (refs.length !== 1) throw new BerthError('you cannot start and attach multiple containers at once');
+      try {
+        return await startAttached(s, refs[0]!, o.interactive === true);
+      } catch (err) {
+        throw noSuchContainer(err, refs[0]!);
+      }
+    }
+    return eachContainer(refs, async (id) => {
+      await s.unary(s.tasks, 'startTask', { containerId: id, execId: '' });
+    });
+  });
+}
+
+export async function stop(g: GlobalOptions, refs: string[], o: { time?: number; signal?: string }): Promise<number> {
+  return withSession(g, (s) =>
+    eachContainer(refs, async (id) => {
+      await s.unary(s.tasks, 'stopTask', {
+        containerId: id,
+        signal: o.signal ?? '',
+        ...(o.time !== undefined ? { timeoutSeconds: o.time } : {}),
+      });
+    }),
+  );
+}
+
+export async function restart(g: GlobalOptions, refs: string[], o: { time?: number; signal?: string }): Promise<number> {
+  return withSession(g, (s) =>
+    eachContainer(refs, async (id) => {
+      await s.unary(s.tasks, 'stopTask', {
+        containerId: id,
+        signal: o.signal ?? '',
+        ...(o.time !== undefined ? { timeoutSeconds: o.time } : {}),
+      });
+      await s.unary(s.tasks, 'startTask', { containerId: id, execId: '' });
+    }),
+  );
+}
+
+export async function kill(g: GlobalOptions, refs: string[], o: { signal: string }): Promise<number> {
+  return withSession(g, (s) =>
+    eachContainer(refs, async (id) => {
+      await s.unary(s.tasks, 'killTask', { containerId: id, execId: '', signal: o.signal, all: false });
+    }),
+  );
+}
+
+export async function remove(g: GlobalOptions, refs: string[], o: { force?: boolean }): Promise<number> {
+  return withSession(g, (s) =>
+    eachContainer(refs, async (id) => {
+      try {
+        await s.unary(s.containers, 'deleteContainer', { id, force: o.force === true, keepLogs: false });
+      } catch (err) {
+        if (hasCode(err, Code.FAILED_PRECONDITION) && !o.force) {
+          throw new BerthError(`cannot remove container ${id}: ${err.message} (stop it first or use --force)`, 125, { cause: err });
+        }
+        throw err;
+      }
+    }),
+  );
+}
+
+export async function pause(g: GlobalOptions, refs: string[]): Promise<number> {
+  return withSession(g, (s) => eachContainer(refs, async (id) => void (await s.unary(s.tasks, 'pauseTask', { containerId: id }))));
+}
+
+export async function unpause(g: GlobalOptions, refs: string[]): Promise<number> {
+  return withSession(g, (s) => eachContainer(refs, async (id) => void (await s.unary(s.tasks, 'resumeTask', { containerId: id }))));
+}
+
+/** Prints each container's exit code once it exits. */
+export async function wait(g: GlobalOptions, refs: string[]): Promise<number> {
+  return withSession(g, (s) =>
+    eachContainer(refs, async (id) => {
+      const r = await s.unary(s.tasks, 'waitTask', { containerId: id, execId: '' });
+      return String(r.exitStatus?.exitCode ?? 0);
+    }),
+  );
+}
+
+export async function rename(g: GlobalOptions, ref: string, name: string): Promise<number> {
+  return withSession(g, async (s) => {
+    try {
+      await s.unary(s.containers, 'renameContainer', { id: ref, name });
+    } catch (err) {
+      if (hasCode(err, Code.ALREADY_EXISTS)) {
+        throw new BerthError(`the container name "${name}" is already in use (${err.message})`, 125, { cause: err });
+      }
+      throw noSuchContainer(err, ref);
+    }
+    return 0;
+  });
+}
+
+/** Container records as `inspect` prints them (runtime spec as JSON). */
+export async function inspectObjects(s: Session, refs: string[]): Promise<{ objects: unknown[]; failed: string[] }> {
+  const objects: unknown[] = [];
+  const failed: string[] = [];
+  for (const ref of refs) {
+    try {
+      objects.push(jsonView(tasks.Container, await getContainer(s, ref)));
+    } catch (err) {
+      if (!(err instanceof BerthError) || !err.message.startsWith('No such container')) throw err;
+      failed.push(ref);
+    }
+  }
+  return { objects, failed };
+}
+
+export async function inspect(g: GlobalOptions, refs: string[], format: Format): Promise<number> {
+  return withSession(g, async (s) => {
+    const { objects, failed } = await inspectObjects(s, refs);
+    process.stdout.write(renderInspect(objects, format));
+    for (const ref of failed) process.stderr.write(`berth: No such container: ${ref}\n`);
+    return failed.length > 0 ? 125 : 0;
+  });
+}
+
+export async function top(g: GlobalOptions, ref: string, format: Format): Promise<number> {
+  return withSession(g, async (s) => {
+    let processes;
+    try {
+      processes = (await s.unary(s.tasks, 'listProcesses', { containerId: ref })).processes;
+    } catch (err) {
+      throw noSuchContainer(err, ref);
+    }
+    if (format !== 'table') {
+      process.stdout.write(renderInspect(processes.map((p) => ({ ...p, startedAt: undefined })), format));
+      return 0;
+    }
+    process.stdout.write(
+      renderTable(
+        ['UID', 'PID', 'PPID', 'TIME', 'RSS', 'CMD'],
+        processes.map((p) => [String(p.uid), String(p.pid), String(p.ppid), cpuTime(p.cpuTimeNs), humanSize(p.rssBytes), p.args.join(' ')]),
+      ),
+    );
+    return 0;
+  });
+}
+
+/** `container prune`: removes every container that is not running. */
+export async function prune(g: GlobalOptions, o: { force?: boolean; filter: string[] }): Promise<number> {
+  if (!o.force && !(await confirm('WARNING! This will remove all stopped containers.'))) return 0;
+  return withSession(g, async (s) => {
+    const all = (await s.unary(s.containers, 'listContainers', { filters: o.filter })).containers;
+    const stopped = all.filter((c) => ['created', 'exited'].includes(containerState(c)));
+    if (stopped.length > 0) process.stdout.write('Deleted Containers:\n');
+    for (const c of stopped) {
+      await removeContainer(s, c.id);
+      process.stdout.write(`${c.id}\n`);
+    }
+    process.stdout.write(`\nTotal reclaimed containers: ${stopped.length}\n`);
+    return 0;
+  });
+}

@@ -1,0 +1,137 @@
+// `events`: berth's bus events as they happen, from NATS. With --since the
+// BERTH_EVENTS JetStream stream replays the past first; --until ends the stream.
+import { connectBus, parseEnvelope, type Bus, type Msg, type NatsConnection } from '@berth/bus';
+import { EVENT_FILTER_KEYS, eventMatches, eventObject, formatEvent, type EventView } from '../format/events.js';
+import { BerthError, renderTemplate, type Format } from '../output.js';
+import { parseFilters, type Filter } from '../parse/filters.js';
+import { parseTimePoint } from '../parse/time.js';
+import type { GlobalOptions } from '../stack-options.js';
+
+export interface EventsOptions {
+  filter: string[];
+  since?: string;
+  until?: string;
+  allNamespaces?: boolean;
+}
+
+/** The stack's NATS: BERTH_NATS_URL, else the port the launcher uses. */
+export function natsUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env['BERTH_NATS_URL'] ?? `nats://127.0.0.1:${env['BERTH_NATS_PORT'] ?? 4222}`;
+}
+
+type OrderedOptions = Exclude<NonNullable<Parameters<ReturnType<NatsConnection['jetstream']>['consumers']['get']>[1]>, string>;
+
+async function connect(): Promise<Bus> {
+  const url = natsUrl();
+  // the bus logs through pino to stdout, which is where the events go
+  process.env['BERTH_LOG_LEVEL'] = 'silent';
+  try {
+    return await connectBus({ servers: url, service: 'cli', node: `cli-${process.pid}`, jetstream: false, connectTimeoutMs: 5000 });
+  } catch (err) {
+    throw new BerthError(
+      `cannot connect to berth's NATS at ${url} (${(err as Error).message}): the berth stack is not running; start it with \`berth system up\``,
+      125,
+      { cause: err },
+    );
+  }
+}
+
+function printer(format: Format, filters: Filter[]): (e: EventView) => void {
+  return (e) => {
+    if (!eventMatches(e, filters)) return;
+    if (format === 'json') process.stdout.write(`${JSON.stringify(eventObject(e))}\n`);
+    else if (format === 'table') process.stdout.write(`${formatEvent(e)}\n`);
+    else process.stdout.write(`${renderTemplate(format.template, eventObject(e))}\n`);
+  };
+}
+
+function decode(data: Uint8Array): EventView | undefined {
+  try {
+    return parseEnvelope(data);
+  } catch {
+    return undefined; // not an event: nothing to show
+  }
+}
+
+export async function events(g: GlobalOptions, o: EventsOptions, format: Format): Promise<number> {
+  const filters = parseFilters(o.filter, EVENT_FILTER_KEYS);
+  const now = new Date();
+  const since = o.since !== undefined ? parseTimePoint(o.since, now) : undefined;
+  const until = o.until !== undefined ? parseTimePoint(o.until, now) : undefined;
+  const untilMs = until ? until.seconds * 1000 + Math.floor(until.nanos / 1e6) : undefined;
+  const subject = `berth.${o.allNamespaces ? '*' : g.namespace}.events.>`;
+  const show = printer(format, filters);
+  const bus = await connect();
+  const done = new AbortController();
+  const stop = () => done.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let timer: NodeJS.Timeout | undefined;
+  // an --until already past ends the replay once it caught up; a future one ends the stream then
+  const untilPast = untilMs !== undefined && untilMs <= Date.now();
+  if (untilMs !== undefined && !(untilPast && since)) timer = setTimeout(stop, Math.max(0, untilMs - Date.now()));
+  const past = (e: EventView) => untilMs !== undefined && Date.parse(e.time) > untilMs;
+  try {
+    const stream = since
+      ? await replay(bus.connection, subject, since, untilPast, done.signal)
+      : live(bus.connection, subject, done.signal);
+    for await (const e of stream) {
+      if (past(e)) break;
+      show(e);
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await bus.close();
+  }
+  return 0;
+}
+
+/** Events published from now on (core NATS). */
+async function* live(nc: NatsConnection, subject: string, signal: AbortSignal): AsyncGenerator<EventView> {
+  const sub = nc.subscribe(subject);
+  const onAbort = () => sub.unsubscribe();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const msg of sub as AsyncIterable<Msg>) {
+      const e = decode(msg.data);
+      if (e) yield e;
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Events stored since a time, then new ones (an ordered JetStream consumer on BERTH_EVENTS). */
+async function replay(
+  nc: NatsConnection,
+  subject: string,
+  since: { seconds: number; nanos: number },
+  endWhenCaughtUp: boolean,
+  signal: AbortSignal,
+): Promise<AsyncGenerator<EventView>> {
+  const start = new Date(since.seconds * 1000 + Math.floor(since.nanos / 1e6)).toISOString();
+  const opts: Partial<OrderedOptions> = { filterSubjects: [subject], opt_start_time: start };
+  let consumer;
+  try {
+    consumer = await nc.jetstream().consumers.get('BERTH_EVENTS', opts);
+  } catch (err) {
+    throw new BerthError(`cannot replay events from the BERTH_EVENTS stream: ${(err as Error).message}`, 125, { cause: err });
+  }
+  const nothingStored = endWhenCaughtUp && (await consumer.info()).num_pending === 0;
+  const messages = await consumer.consume();
+  signal.addEventListener('abort', () => void messages.close(), { once: true });
+  return (async function* () {
+    try {
+      if (nothingStored) return;
+      for await (const msg of messages) {
+        const e = decode(msg.data);
+        if (e) yield e;
+        if (endWhenCaughtUp && msg.info.pending === 0) return;
+      }
+    } finally {
+      await messages.close();
+    }
+  })();
+}

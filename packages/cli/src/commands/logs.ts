@@ -1,0 +1,55 @@
+// `logs`: a container's persisted output, optionally followed.
+import { tasks } from '@berth/api';
+import { withSession } from '../client/session.js';
+import { LogPrinter } from '../format/logs.js';
+import { UsageError } from '../output.js';
+import { parseTimePoint } from '../parse/time.js';
+import type { GlobalOptions } from '../stack-options.js';
+import { noSuchContainer } from './containers.js';
+
+export interface LogsOptions {
+  follow?: boolean;
+  tail?: string;
+  since?: string;
+  until?: string;
+  timestamps?: boolean;
+}
+
+/** --tail: a count of lines, or "all". */
+export function parseTail(value: string | undefined): number | undefined {
+  if (value === undefined || value === 'all') return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`invalid --tail "${value}": use a number of lines or "all"`);
+  return Number(value);
+}
+
+export async function logs(g: GlobalOptions, ref: string, o: LogsOptions): Promise<number> {
+  const now = new Date();
+  const tail = parseTail(o.tail);
+  const request = tasks.ReadLogsRequest.fromPartial({
+    containerId: ref,
+    ...(tail !== undefined ? { tail } : {}),
+    ...(o.since !== undefined ? { since: parseTimePoint(o.since, now) } : {}),
+    ...(o.until !== undefined ? { until: parseTimePoint(o.until, now) } : {}),
+    follow: o.follow === true,
+  });
+  return withSession(g, async (s) => {
+    const printer = new LogPrinter(o.timestamps === true);
+    const call = s.tasks.readLogs(request, s.metadata());
+    try {
+      for await (const batch of s.messages<tasks.ReadLogsResponse>(s.tasks, 'ReadLogs', call)) {
+        for (const e of batch.entries) {
+          const chunk = printer.chunk({
+            stream: e.stream === tasks.LogStream.STDERR ? 'stderr' : 'stdout',
+            time: e.time,
+            data: e.data,
+            partial: e.partial,
+          });
+          (chunk.stream === 'stderr' ? process.stderr : process.stdout).write(chunk.data);
+        }
+      }
+    } catch (err) {
+      throw noSuchContainer(err, ref);
+    }
+    return 0;
+  });
+}

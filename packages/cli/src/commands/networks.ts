@@ -1,0 +1,165 @@
+// `network create|ls|inspect|rm|connect|disconnect|prune` over the networking
+// service (definitions) and the tasks service (a container's networks).
+import { dateFromTimestamp, networking } from '@berth/api';
+import { Code, hasCode } from '../client/errors.js';
+import { withSession, type Session } from '../client/session.js';
+import { jsonView } from '../format/json-view.js';
+import { shortId } from '../format/units.js';
+import { BerthError, printList, renderInspect, type Format } from '../output.js';
+import { labelsFrom } from '../parse/env.js';
+import type { GlobalOptions } from '../stack-options.js';
+import { confirm } from '../stdio/confirm.js';
+import { noSuchContainer } from './containers.js';
+
+export interface NetworkCreateOptions {
+  driver?: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  internal?: boolean;
+  label: string[];
+  opt: string[];
+}
+
+function noSuchNetwork(err: unknown, name: string): unknown {
+  return hasCode(err, Code.NOT_FOUND) ? new BerthError(`No such network: ${name}`, 125, { cause: err }) : err;
+}
+
+export async function create(g: GlobalOptions, name: string, o: NetworkCreateOptions): Promise<number> {
+  const request = networking.CreateNetworkRequest.fromPartial({
+    name,
+    driver: o.driver ?? '',
+    subnet: o.subnet ?? '',
+    gateway: o.gateway ?? '',
+    ipRange: o.ipRange ?? '',
+    internal: o.internal === true,
+    labels: labelsFrom(o.label),
+    options: labelsFrom(o.opt, 'driver option'),
+  });
+  return withSession(g, async (s) => {
+    try {
+      const created = (await s.unary(s.networks, 'createNetwork', request)).network;
+      process.stdout.write(`${created?.id ?? name}\n`);
+    } catch (err) {
+      if (hasCode(err, Code.ALREADY_EXISTS)) throw new BerthError(`network with name ${name} already exists (${err.message})`, 125, { cause: err });
+      throw err;
+    }
+    return 0;
+  });
+}
+
+export const networkObject = (n: networking.Network) => ({
+  ID: n.id,
+  Name: n.name,
+  Driver: n.driver,
+  Scope: 'local',
+  Subnet: n.subnet,
+  Gateway: n.gateway,
+  IPRange: n.ipRange,
+  Internal: n.internal,
+  Builtin: n.builtin,
+  Interface: n.interfaceName,
+  CreatedAt: n.createdAt ? dateFromTimestamp(n.createdAt).toISOString() : null,
+  Labels: n.labels,
+});
+
+export const NETWORK_FILTER_KEYS = ['name', 'id', 'driver', 'label', 'type'] as const;
+
+export async function list(g: GlobalOptions, o: { quiet?: boolean; noTrunc?: boolean; filter: string[] }, format: Format): Promise<number> {
+  return withSession(g, async (s) => {
+    const networks = (await s.unary(s.networks, 'listNetworks', { filters: o.filter })).networks;
+    const id = (n: networking.Network) => (o.noTrunc ? n.id : shortId(n.id));
+    printList(networks, {
+      format,
+      columns: [
+        { header: 'NETWORK ID', cell: id },
+        { header: 'NAME', cell: (n) => n.name },
+        { header: 'DRIVER', cell: (n) => n.driver },
+        { header: 'SUBNET', cell: (n) => n.subnet },
+        { header: 'SCOPE', cell: () => 'local' },
+      ],
+      json: networkObject,
+      quiet: o.quiet ? id : undefined,
+    });
+    return 0;
+  });
+}
+
+export async function inspectOne(s: Session, name: string): Promise<unknown> {
+  try {
+    const r = await s.unary(s.networks, 'getNetwork', { name });
+    if (!r.network) throw new BerthError(`No such network: ${name}`);
+    return { ...(jsonView(networking.Network, r.network) as object), members: r.members.map((m) => networking.NetworkMember.toJSON(m)) };
+  } catch (err) {
+    throw noSuchNetwork(err, name);
+  }
+}
+
+export async function inspect(g: GlobalOptions, names: string[], format: Format): Promise<number> {
+  return withSession(g, async (s) => {
+    const objects: unknown[] = [];
+    const failed: string[] = [];
+    for (const name of names) {
+      try {
+        objects.push(await inspectOne(s, name));
+      } catch (err) {
+        if (!(err instanceof BerthError) || !err.message.startsWith('No such network')) throw err;
+        failed.push(err.message);
+      }
+    }
+    process.stdout.write(renderInspect(objects, format));
+    for (const f of failed) process.stderr.write(`berth: ${f}\n`);
+    return failed.length > 0 ? 125 : 0;
+  });
+}
+
+export async function remove(g: GlobalOptions, names: string[]): Promise<number> {
+  return withSession(g, async (s) => {
+    let failed = false;
+    for (const name of names) {
+      try {
+        await s.unary(s.networks, 'removeNetwork', { name });
+        process.stdout.write(`${name}\n`);
+      } catch (err) {
+        failed = true;
+        process.stderr.write(`berth: ${(noSuchNetwork(err, name) as Error).message}\n`);
+        if ((err as Error).message.includes('berth system up')) break;
+      }
+    }
+    return failed ? 125 : 0;
+  });
+}
+
+export async function connect(g: GlobalOptions, network: string, container: string, o: { alias: string[]; ip?: string }): Promise<number> {
+  return withSession(g, async (s) => {
+    try {
+      await s.unary(s.containers, 'connectNetwork', {
+        containerId: container,
+        endpoint: { network, aliases: o.alias, ipAddress: o.ip ?? '' },
+      });
+    } catch (err) {
+      throw noSuchContainer(err, container);
+    }
+    return 0;
+  });
+}
+
+export async function disconnect(g: GlobalOptions, network: string, container: string, o: { force?: boolean }): Promise<number> {
+  return withSession(g, async (s) => {
+    try {
+      await s.unary(s.containers, 'disconnectNetwork', { containerId: container, network, force: o.force === true });
+    } catch (err) {
+      throw noSuchContainer(err, container);
+    }
+    return 0;
+  });
+}
+
+export async function prune(g: GlobalOptions, o: { force?: boolean; filter: string[] }): Promise<number> {
+  if (!o.force && !(await confirm('WARNING! This will remove all custom networks not used by at least one container.'))) return 0;
+  return withSession(g, async (s) => {
+    const removed = (await s.unary(s.networks, 'pruneNetworks', { filters: o.filter })).removed;
+    if (removed.length > 0) process.stdout.write(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
+    return 0;
+  });
+}

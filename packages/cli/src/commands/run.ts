@@ -1,0 +1,145 @@
+// `run` and `create`: pull when needed (per --pull), create the container,
+// and for a foreground run attach, start, relay stdio and exit with the
+// container's exit code.
+import type { tasks } from '@berth/api';
+import { Code, hasCode } from '../client/errors.js';
+import { withSession, type Session } from '../client/session.js';
+import { startFailureCode } from '../exit-codes.js';
+import { BerthError, UsageError } from '../output.js';
+import { buildCreateRequest, type RunFlags } from '../run-spec.js';
+import type { GlobalOptions } from '../stack-options.js';
+import { attachThenStart } from '../stdio/attach.js';
+import { apiPlatform, ensureImage, type PullPolicy } from './image-ops.js';
+
+export interface RunCommandFlags extends RunFlags {
+  quiet?: boolean;
+  sigProxy?: boolean;
+  plainHttp?: boolean;
+}
+
+const POLICIES: readonly string[] = ['missing', 'always', 'never'];
+
+/** Creates the container (pulling its image per --pull first); ALREADY_EXISTS becomes "name in use". */
+async function createContainer(s: Session, image: string, command: string[], f: RunCommandFlags): Promise<tasks.Container> {
+  if (!POLICIES.includes(f.pull)) throw new UsageError(`invalid --pull "${f.pull}": use missing, always or never`);
+  const request = buildCreateRequest(image, command, f);
+  const platform = apiPlatform(f.platform);
+  const pulled = await ensureImage(s, image, f.pull as PullPolicy, {
+    platform: f.platform,
+    quiet: f.quiet === true,
+    out: process.stderr,
+    plainHttp: f.plainHttp === true,
+  });
+  request.spec!.platform = platform;
+  request.spec!.imageTarget = pulled.target;
+  try {
+    const created = (await s.unary(s.containers, 'createContainer', request)).container;
+    if (!created) throw new BerthError('the tasks service answered CreateContainer without a container');
+    return created;
+  } catch (err) {
+    if (hasCode(err, Code.ALREADY_EXISTS) && f.name) {
+      throw new BerthError(
+        `the container name "${f.name}" is already in use (${err.message}); remove that container or choose another --name`,
+        125,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/** Removes a container, also when the tasks service is already removing it (auto-remove). */
+export async function removeContainer(s: Session, id: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      await s.unary(s.containers, 'deleteContainer', { id, force: true, keepLogs: false });
+      return;
+    } catch (err) {
+      if (hasCode(err, Code.NOT_FOUND)) return;
+      // being removed by its auto-remove already: wait for that to finish
+      if (!hasCode(err, Code.FAILED_PRECONDITION)) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new BerthError(`container ${id} is still being removed; check with \`berth ps -a\``);
+}
+
+/**
+ * A start that failed: Docker's exit code for it (127 command not found,
+ * 126 cannot invoke, 125 otherwise) from the status the tasks service
+ * recorded; the container goes too with --rm.
+ */
+async function startFailed(s: Session, id: string, err: unknown, rm: boolean): Promise<never> {
+  const message = err instanceof Error ? err.message : String(err);
+  let recorded: number | undefined;
+  try {
+    recorded = (await s.unary(s.containers, 'getContainer', { id })).container?.status?.exitStatus?.exitCode;
+  } catch {
+    // the message alone decides
+  }
+  if (rm) await removeContainer(s, id).catch(() => undefined);
+  throw new BerthError(message, startFailureCode(message, recorded), { cause: err });
+}
+
+export async function create(g: GlobalOptions, image: string, command: string[], f: RunCommandFlags): Promise<number> {
+  return withSession(g, async (s) => {
+    const c = await createContainer(s, image, command, f);
+    process.stdout.write(`${c.id}\n`);
+    return 0;
+  });
+}
+
+export async function run(g: GlobalOptions, image: string, command: string[], f: RunCommandFlags): Promise<number> {
+  return withSession(g, async (s) => {
+    const c = await createContainer(s, image, command, f);
+    const rm = f.rm === true;
+    if (f.detach) {
+      try {
+        await s.unary(s.tasks, 'startTask', { containerId: c.id, execId: '' });
+      } catch (err) {
+        return startFailed(s, c.id, err, rm);
+      }
+      process.stdout.write(`${c.id}\n`);
+      return 0;
+    }
+    let exitCode: number;
+    try {
+      await s.unary(s.tasks, 'createTask', { containerId: c.id });
+      const exit = await attachThenStart(
+        s,
+        { containerId: c.id, stdin: f.interactive === true, tty: f.tty === true, sigProxy: f.sigProxy !== false },
+        async () => {
+          await s.unary(s.tasks, 'startTask', { containerId: c.id, execId: '' });
+        },
+      );
+      exitCode = exit.exitCode;
+    } catch (err) {
+      return startFailed(s, c.id, err, rm);
+    }
+    if (rm) await removeContainer(s, c.id);
+    return exitCode;
+  });
+}
+
+/** `start -a`: attach to a created container and relay its stdio, like a foreground run. */
+export async function startAttached(s: Session, ref: string, interactive: boolean): Promise<number> {
+  const c = (await s.unary(s.containers, 'getContainer', { id: ref })).container;
+  if (!c) throw new BerthError(`No such container: ${ref}`);
+  try {
+    await s.unary(s.tasks, 'createTask', { containerId: c.id });
+  } catch (err) {
+    if (!hasCode(err, Code.ALREADY_EXISTS)) return startFailed(s, c.id, err, false);
+  }
+  try {
+    const exit = await attachThenStart(
+      s,
+      { containerId: c.id, stdin: interactive && c.spec?.openStdin === true, tty: c.spec?.tty === true, sigProxy: true },
+      async () => {
+        await s.unary(s.tasks, 'startTask', { containerId: c.id, execId: '' });
+      },
+    );
+    return exit.exitCode;
+  } catch (err) {
+    return startFailed(s, c.id, err, false);
+  }
+}

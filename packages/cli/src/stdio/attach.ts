@@ -1,0 +1,169 @@
+// A foreground process's stdio over Tasks.AttachTask: output to our stdout
+// and stderr, our stdin up (raw when -t on a terminal), terminal resizes,
+// and our signals forwarded to the process as Docker's --sig-proxy does.
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { tasks, types } from '@berth/api';
+import { Code, hasCode } from '../client/errors.js';
+import type { Session } from '../client/session.js';
+import { BerthError } from '../output.js';
+
+export interface AttachOptions {
+  containerId: string;
+  /** Exec process; empty for the init process. */
+  execId?: string;
+  /** Forward our stdin (the process was created with open stdin). */
+  stdin: boolean;
+  /** The process has a terminal: one output stream, raw stdin, resizes. */
+  tty: boolean;
+  /** Forward SIGINT, SIGTERM, ... to the process. */
+  sigProxy: boolean;
+}
+
+/** Signals the CLI passes on to the process (as docker's --sig-proxy). */
+export const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/** How long to wait for the attach stream's headers before starting anyway (see attachThenStart). */
+const ATTACH_READY_FALLBACK_MS = 1000;
+
+type AttachCall = ClientDuplexStream<tasks.AttachTaskRequest, tasks.AttachTaskResponse>;
+
+const frame = (f: tasks.AttachTaskRequest['frame']): tasks.AttachTaskRequest => ({ frame: f });
+
+function terminalSize(): types.TtySize | undefined {
+  const out = process.stdout;
+  return out.isTTY && out.columns && out.rows ? { width: out.columns, height: out.rows } : undefined;
+}
+
+/**
+ * Resolves when the tasks service has attached: it sends the response
+ * headers once the process's stdio is connected, so output written right
+ * after the start is not missed. A service that sends no headers until the
+ * first output gets a short grace period instead.
+ */
+function attached(call: AttachCall): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ATTACH_READY_FALLBACK_MS);
+    function done() {
+      clearTimeout(timer);
+      call.off('metadata', done);
+      call.off('error', failed);
+      resolve();
+    }
+    function failed(err: Error) {
+      clearTimeout(timer);
+      call.off('metadata', done);
+      reject(err);
+    }
+    call.once('metadata', done);
+    call.once('error', failed);
+  });
+}
+
+/**
+ * Attaches to a created (not yet started) process, starts it with `start`,
+ * relays stdio until it exits and returns its exit status.
+ */
+export async function attachThenStart(s: Session, o: AttachOptions, start: () => Promise<void>): Promise<types.ExitStatus> {
+  const call: AttachCall = s.tasks.attachTask(s.metadata());
+  const target = { containerId: o.containerId, execId: o.execId ?? '', stdin: o.stdin, stdout: true, stderr: !o.tty };
+  call.write(frame({ $case: 'target', value: target }));
+  const size = o.tty ? terminalSize() : undefined;
+  if (size) call.write(frame({ $case: 'resize', value: size }));
+
+  const outcome = relay(s, call, o);
+  outcome.catch(() => undefined); // observed below
+  try {
+    await attached(call);
+    await start();
+  } catch (err) {
+    call.cancel();
+    await outcome.catch(() => undefined);
+    throw err instanceof BerthError ? err : s.translate(s.tasks, 'AttachTask', err);
+  }
+  return outcome;
+}
+
+/** Relays stdio on an attach stream until the exit frame; cleans up our terminal and handlers either way. */
+function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.ExitStatus> {
+  const stdin = process.stdin;
+  const raw = o.tty && o.stdin && stdin.isTTY === true;
+  const cleanups: (() => void)[] = [];
+  let exit: types.ExitStatus | undefined;
+
+  if (raw) {
+    stdin.setRawMode(true);
+    cleanups.push(() => stdin.setRawMode(false));
+  }
+  if (o.stdin) {
+    const onData = (chunk: Buffer) => call.write(frame({ $case: 'stdin', value: chunk }));
+    const onEnd = () => call.write(frame({ $case: 'closeStdin', value: true }));
+    stdin.on('data', onData);
+    stdin.once('end', onEnd);
+    stdin.resume();
+    cleanups.push(() => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.pause();
+    });
+  }
+  if (o.tty && process.stdout.isTTY) {
+    const onResize = () => {
+      const size = terminalSize();
+      if (size) call.write(frame({ $case: 'resize', value: size }));
+    };
+    process.stdout.on('resize', onResize);
+    cleanups.push(() => process.stdout.off('resize', onResize));
+  }
+  if (o.sigProxy) cleanups.push(forwardSignals(s, o));
+
+  return new Promise<types.ExitStatus>((resolve, reject) => {
+    const finish = (err?: unknown) => {
+      for (const c of cleanups.splice(0)) c();
+      if (err) return reject(err);
+      if (exit) return resolve(exit);
+      // The stream ended without an exit frame: ask for the exit status instead.
+      s.unary(s.tasks, 'waitTask', { containerId: o.containerId, execId: o.execId ?? '' }).then(
+        (r) => (r.exitStatus ? resolve(r.exitStatus) : reject(new BerthError(`no exit status for ${o.containerId}`))),
+        reject,
+      );
+    };
+    call.on('data', (msg: tasks.AttachTaskResponse) => {
+      const f = msg.frame;
+      if (!f) return;
+      if (f.$case === 'stdout') process.stdout.write(f.value);
+      else if (f.$case === 'stderr') process.stderr.write(f.value);
+      else if (f.$case === 'exit') {
+        exit = f.value;
+        call.end();
+      }
+    });
+    call.on('error', (err) => {
+      if (exit || hasCode(s.translate(s.tasks, 'AttachTask', err), Code.CANCELLED)) finish();
+      else finish(s.translate(s.tasks, 'AttachTask', err));
+    });
+    call.on('end', () => finish());
+  });
+}
+
+/**
+ * Forwards our signals to the process. Three Ctrl-C in a row send SIGKILL,
+ * for a process that ignores SIGINT (a shell as PID 1 does).
+ */
+function forwardSignals(s: Session, o: AttachOptions): () => void {
+  let interrupts = 0;
+  const handlers = FORWARDED_SIGNALS.map((signal) => {
+    const handler = () => {
+      let sent: string = signal;
+      if (signal === 'SIGINT' && ++interrupts >= 3) {
+        sent = 'SIGKILL';
+        process.stderr.write('\nberth: third interrupt, killing the container\n');
+      }
+      s.unary(s.tasks, 'killTask', { containerId: o.containerId, execId: o.execId ?? '', signal: sent, all: false }).catch(
+        (err: unknown) => process.stderr.write(`berth: cannot forward ${sent}: ${(err as Error).message}\n`),
+      );
+    };
+    process.on(signal, handler);
+    return () => process.off(signal, handler);
+  });
+  return () => handlers.forEach((off) => off());
+}

@@ -1,0 +1,164 @@
+// Runtime.AttachTask: a bidirectional stream bridged to a process's stdio
+// through its conmon. The first client message names the process; then stdin
+// bytes, resizes and stdin close flow in, stdout and stderr bytes flow out,
+// and the exit status is the last message. A client that half-closes has no
+// more stdin (the process gets EOF) but keeps receiving output; one that
+// cancels detaches and leaves the process running.
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import type * as grpc from '@grpc/grpc-js';
+import { agent, types } from '@berth/api';
+import { ContainerError, isContainerError } from '../errors.js';
+import type { ContainerRuntime } from '../runtime/container-runtime.js';
+import type { AttachSession } from '../runtime/attach.js';
+import type { ExitStatus } from '../runtime/exit-status.js';
+import { exitStatusMessage, terminalSize } from './convert.js';
+import { cancelSignal, grpcError } from './errors.js';
+import type { ExecAttachWaiters } from './exec-attach-waiters.js';
+
+type AttachCall = grpc.ServerDuplexStream<agent.AttachTaskRequest, agent.AttachTaskResponse>;
+
+export interface AttachDeps {
+  runtime: ContainerRuntime;
+  waiters: ExecAttachWaiters;
+}
+
+type Opening = { kind: 'session'; session: AttachSession } | { kind: 'exited'; exit: ExitStatus };
+
+/** Connects to the target process, or reports the exit of one that already ended. */
+async function open(deps: AttachDeps, target: agent.AttachTarget, signal: AbortSignal): Promise<Opening> {
+  const { runtime } = deps;
+  const id = target.containerId;
+  if (target.execId === '') {
+    const state = await runtime.state(id);
+    if (state.status === 'stopped') {
+      if (state.exit) return { kind: 'exited', exit: state.exit };
+      throw new ContainerError('NOT_RUNNING', `container ${id} has stopped and its exit code is unknown: ${state.error ?? ''}`, { containerId: id });
+    }
+    return { kind: 'session', session: await runtime.attach(id, { stdin: target.stdin }) };
+  }
+  const exec = await runtime.execState(id, target.execId);
+  if (exec.status === 'created') {
+    return { kind: 'session', session: await deps.waiters.wait(id, target.execId, { stdin: target.stdin, signal }) };
+  }
+  if (exec.status === 'stopped') {
+    if (exec.exit) return { kind: 'exited', exit: exec.exit };
+    throw new ContainerError('NOT_RUNNING', `exec ${target.execId} in ${id} has stopped and its exit code is unknown`, { containerId: id });
+  }
+  try {
+    return { kind: 'session', session: await runtime.attachExec(id, target.execId, { stdin: target.stdin }) };
+  } catch (err) {
+    // It ended between the state check and the connect.
+    if (isContainerError(err, 'NOT_RUNNING')) {
+      const again = await runtime.execState(id, target.execId);
+      if (again.exit) return { kind: 'exited', exit: again.exit };
+    }
+    throw err;
+  }
+}
+
+export function attachTask(deps: AttachDeps): grpc.handleBidiStreamingCall<agent.AttachTaskRequest, agent.AttachTaskResponse> {
+  return (call: AttachCall) => {
+    const stream = new AttachStream(call);
+    bridge(deps, call, stream).catch((err: unknown) => stream.fail(err));
+  };
+}
+
+/** The server side of one attach call: ends once, with an exit frame or an error. */
+class AttachStream {
+  ended = false;
+
+  constructor(private readonly call: AttachCall) {}
+
+  finish(response?: agent.AttachTaskResponse): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (response) this.call.write(response);
+    this.call.end();
+  }
+
+  fail(err: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.call.emit('error', grpcError(err));
+  }
+}
+
+async function bridge(deps: AttachDeps, call: AttachCall, out: AttachStream): Promise<void> {
+  const requests = call[Symbol.asyncIterator]() as AsyncIterator<agent.AttachTaskRequest>;
+  const first = await requests.next();
+  if (first.done) return out.finish();
+  const frame = first.value.frame;
+  if (frame?.$case !== 'target') throw new ContainerError('INVALID_ARGUMENT', 'the first attach message must be the target');
+  const target = frame.value;
+  if (target.containerId === '') throw new ContainerError('INVALID_ARGUMENT', 'target.container_id is required');
+  const cancelled = cancelSignal(call);
+
+  const opening = await open(deps, target, cancelled);
+  if (opening.kind === 'exited') return out.finish(exitFrame(opening.exit));
+  const { session } = opening;
+  cancelled.addEventListener('abort', () => session.detach(), { once: true });
+
+  // Process to client, with backpressure: a slow client pauses the output.
+  const forward = (stream: NodeJS.ReadableStream, wanted: boolean, make: (b: Buffer) => agent.AttachTaskResponse): void => {
+    stream.on('data', (chunk: Buffer) => {
+      if (!wanted || out.ended) return;
+      if (!call.write(make(chunk))) {
+        stream.pause();
+        void once(call, 'drain').then(() => stream.resume());
+      }
+    });
+  };
+  forward(session.stdout, target.stdout, (b) => ({ frame: { $case: 'stdout', value: b } }));
+  forward(session.stderr, target.stderr, (b) => ({ frame: { $case: 'stderr', value: b } }));
+
+  // Client to process.
+  void (async () => {
+    for (;;) {
+      const next = await requests.next();
+      if (next.done) break;
+      const f = next.value.frame;
+      if (!f) continue;
+      switch (f.$case) {
+        case 'target':
+          throw new ContainerError('INVALID_ARGUMENT', 'the attach target may only be sent once, first');
+        case 'stdin':
+          if (!target.stdin || !session.stdin) throw new ContainerError('INVALID_ARGUMENT', 'stdin sent on an attach without stdin (set target.stdin)');
+          if (!session.stdin.write(f.value)) await once(session.stdin, 'drain');
+          break;
+        case 'closeStdin':
+          if (f.value) session.stdin?.end();
+          break;
+        case 'resize':
+          await resize(deps.runtime, target, f.value);
+          break;
+      }
+    }
+    // Half-close: no more stdin.
+    session.stdin?.end();
+  })().catch((err: unknown) => {
+    out.fail(err);
+    session.detach();
+  });
+
+  await Promise.all([finished(session.stdout).catch(() => undefined), finished(session.stderr).catch(() => undefined), session.closed]);
+  if (cancelled.aborted || out.ended) return;
+  const exit = target.execId === ''
+    ? await deps.runtime.wait(target.containerId, { signal: cancelled })
+    : await deps.runtime.waitExec(target.containerId, target.execId, cancelled);
+  out.finish(exitFrame(exit));
+}
+
+async function resize(runtime: ContainerRuntime, target: agent.AttachTarget, size: types.TtySize): Promise<void> {
+  try {
+    if (target.execId === '') await runtime.resize(target.containerId, terminalSize(size));
+    else await runtime.resizeExec(target.containerId, target.execId, terminalSize(size));
+  } catch (err) {
+    // The process ended while the resize travelled: the exit frame follows.
+    if (!isContainerError(err, 'NOT_RUNNING')) throw err;
+  }
+}
+
+function exitFrame(exit: ExitStatus): agent.AttachTaskResponse {
+  return { frame: { $case: 'exit', value: exitStatusMessage(exit) } };
+}

@@ -1,0 +1,88 @@
+// The images service: its settings, and the setup that opens the core on the
+// service's state directory and serves Content, Images, Transfer and Leases.
+import { serviceDefinitions, snapshots } from '@berth/api';
+import { baseConfigSchema, createClient, packageVersion, peerAddress, type ServiceSpec } from '@berth/service-kit';
+import { z } from 'zod';
+import { busEventSink } from './bus-events.js';
+import { ImagesCore } from './core.js';
+import { contentService } from './grpc/content.js';
+import { createHandlers } from './grpc/handlers.js';
+import { imagesService } from './grpc/images.js';
+import { leasesService } from './grpc/leases.js';
+import { transferService } from './grpc/transfer.js';
+import type { RegistryClientOptions } from './registry/client.js';
+import { defaultDockerConfigPath, dockerConfigCredentials } from './registry/docker-config.js';
+
+export const imagesConfigSchema = baseConfigSchema.extend({
+  images: z
+    .object({
+      /** Registry credentials, in Docker's config.json format ($DOCKER_CONFIG/config.json, else ~/.docker/config.json). */
+      dockerConfigPath: z.string().min(1).default(() => defaultDockerConfigPath()),
+      /** Registry hosts (host[:port]) spoken to over plain HTTP; loopback registries always are. */
+      insecureRegistries: z.array(z.string().min(1)).default([]),
+      /** Blobs fetched (or pushed) at once per image when a request does not say. */
+      pullConcurrency: z.number().int().min(1).max(64).default(3),
+      /** Interrupted ingests untouched this long are removed at start-up. */
+      staleIngestHours: z.number().positive().default(24),
+      /** Whether pulls and imports that ask to unpack do (through the snapshots service). */
+      unpack: z.boolean().default(true),
+      /** Snapshotter used when a request names none. */
+      snapshotter: z.string().min(1).default('overlayfs'),
+    })
+    .strict()
+    .default({}),
+});
+
+export type ImagesConfig = z.infer<typeof imagesConfigSchema>;
+
+export const imagesServiceSpec: ServiceSpec<typeof imagesConfigSchema> = {
+  name: 'images',
+  version: packageVersion(import.meta.url),
+  configSchema: imagesConfigSchema,
+  setup: async (ctx) => {
+    const settings = ctx.config.images;
+    const events = busEventSink(ctx.bus, ctx.logger, ctx.config.namespace);
+    const registryBase: RegistryClientOptions = {
+      credentials: dockerConfigCredentials(settings.dockerConfigPath),
+      insecureRegistries: settings.insecureRegistries,
+    };
+    const core = await ImagesCore.open({
+      stateDir: ctx.paths.stateDir,
+      registry: registryBase,
+      events: events.sink,
+      staleIngestMs: settings.staleIngestHours * 3_600_000,
+    });
+    const snapshotsAddress = peerAddress('snapshots', ctx.config);
+    const layers = createClient(snapshots.LayersClient, snapshotsAddress);
+    const handlers = createHandlers(ctx.logger);
+    const defs = serviceDefinitions.images;
+    ctx.logger.info(
+      { stateDir: ctx.paths.stateDir, snapshots: snapshotsAddress, unpack: settings.unpack, snapshotter: settings.snapshotter },
+      'images core open',
+    );
+    return {
+      services: [
+        { definition: defs.Content, handlers: contentService(core, handlers) },
+        { definition: defs.Images, handlers: imagesService(core, handlers) },
+        {
+          definition: defs.Transfer,
+          handlers: transferService(core, handlers, {
+            registryBase,
+            concurrency: settings.pullConcurrency,
+            unpack: settings.unpack,
+            snapshotter: settings.snapshotter,
+            snapshots: { client: layers, address: snapshotsAddress },
+            progressIntervalMs: 100,
+            logger: ctx.logger,
+          }),
+        },
+        { definition: defs.Leases, handlers: leasesService(core, handlers) },
+      ],
+      close: async () => {
+        layers.close();
+        await events.settle();
+        core.close();
+      },
+    };
+  },
+};
