@@ -1,1 +1,2 @@
-export { renderTable, parseFormat, UsageError, BerthError } from './output.js';
+export { renderTable, renderList, renderTemplate, parseFormat, UsageError, BerthError, type Format } from './output.js';
+export { buildProgram } from './program/index.js';

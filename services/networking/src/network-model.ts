@@ -77,5 +77,6 @@ export interface Attachment {
 
 export const NONE_NETWORK = 'none';
 export const HOST_NETWORK = 'host';
-export const DEFAULT_NETWORK_NAME = 'berth';
+// Docker's name for the default network, so `--network bridge` means the same here.
+export const DEFAULT_NETWORK_NAME = 'bridge';
 export const DEFAULT_BRIDGE = 'berth0';

@@ -102,7 +102,7 @@ describe('attachments through the agent', () => {
       netnsPath,
       ports: [{ hostIp: '127.0.0.1', hostPort, containerPort: 8080, protocol: types.Protocol.TCP }],
     });
-    expect(a).toMatchObject({ containerId: cid('pub'), network: 'berth', netnsPath, interfaceName: 'eth0', nodeId: 'gnode' });
+    expect(a).toMatchObject({ containerId: cid('pub'), network: 'bridge', netnsPath, interfaceName: 'eth0', nodeId: 'gnode' });
     expect(a.ports).toEqual([{ hostIp: '127.0.0.1', hostPort, containerPort: 8080, protocol: types.Protocol.TCP }]);
     expect(a.ips[0]).toMatchObject({ gateway: defaultSubnet.replace(/\.0\/24$/, '.1'), interfaceName: 'eth0' });
     expect(ipOf(a)).toMatch(new RegExp(`^${defaultSubnet.split('.').slice(0, 3).join('\\.')}\\.`));
@@ -118,7 +118,7 @@ describe('attachments through the agent', () => {
     expect(await tcpRead('127.0.0.1', hostPort)).toBe('published through the agent');
 
     const checks = await call(h.attachments.checkAttachments.bind(h.attachments), { containerId: cid('pub'), network: '' });
-    expect(checks.checks).toEqual([{ network: 'berth', ok: true, error: '' }]);
+    expect(checks.checks).toEqual([{ network: 'bridge', ok: true, error: '' }]);
     const listed = await call(h.attachments.listAttachments.bind(h.attachments), { filters: [`container=${cid('pub')}`] });
     expect(listed.attachments).toHaveLength(1);
     expect(listed.attachments[0]?.cniResultJson.equals(a.cniResultJson)).toBe(true);
@@ -134,13 +134,13 @@ describe('attachments through the agent', () => {
     expect(taken.code).toBe(status.FAILED_PRECONDITION);
     expect(taken.details).toContain(`host port 127.0.0.1:${hostPort}/tcp is already published`);
 
-    const created = await h.waitForEvent((e) => e.type === 'networks.created' && (e.payload as { name?: string }).name === 'berth', 'networks.created (default network)');
-    expect(created.payload).toMatchObject({ name: 'berth', driver: 'bridge', subnet: defaultSubnet });
+    const created = await h.waitForEvent((e) => e.type === 'networks.created' && (e.payload as { name?: string }).name === 'bridge', 'networks.created (default network)');
+    expect(created.payload).toMatchObject({ name: 'bridge', driver: 'bridge', subnet: defaultSubnet });
     const attached = await h.waitForEvent((e) => e.type === 'networks.attached' && (e.payload as { containerId?: string }).containerId === cid('pub'), 'networks.attached');
     expect(attached.namespace).toBe('gtest');
     expect(attached.payload).toEqual({
       containerId: cid('pub'),
-      network: 'berth',
+      network: 'bridge',
       addresses: [a.ips[0]!.address],
       ports: [{ hostIp: '127.0.0.1', hostPort, containerPort: 8080, protocol: 'PROTOCOL_TCP' }],
     });
@@ -217,7 +217,7 @@ describe('attachments through the agent', () => {
 
     expect((await call(h.attachments.listAttachments.bind(h.attachments), { filters: [] })).attachments).toEqual([]);
     expect((await listLinks()).filter((l) => l.master === defaultBridge || l.master === appBridge)).toEqual([]);
-    expect(reservedIps('berth')).toEqual([]);
+    expect(reservedIps('bridge')).toEqual([]);
     expect(reservedIps(appNet)).toEqual([]);
     expect((await listNetns()).filter((n) => n.startsWith(prefix))).toEqual([]);
     expect((await call(h.netns.listNetns.bind(h.netns), {})).namespaces.filter((n) => n.name.startsWith(prefix))).toEqual([]);

@@ -2,7 +2,7 @@
 // throwaway nats-server, the node agent (its service spec, started like its
 // main does) and the networking service, each with its own state root and
 // runtime dir, the networking service calling the agent over its unix socket.
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -63,8 +63,6 @@ export interface Harness {
   events: EventEnvelope[];
   /** Resolves with the first event (seen or to come) that matches. */
   waitForEvent(match: (e: EventEnvelope) => boolean, what: string, timeoutMs?: number): Promise<EventEnvelope>;
-  /** The agent's log, for failure messages. */
-  agentLog(): string;
   stop(): Promise<void>;
 }
 
@@ -78,7 +76,6 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     const nats = await startNats();
     cleanups.push(() => nats.stop());
 
-    const agentLogFile = join(dir, 'agent.log');
     const agentRun = join(dir, 'ar');
     const agentConfig = join(dir, 'agent.json');
     writeFileSync(
@@ -88,7 +85,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     const agentService = await startService(agentSpec, {
       argv: [],
       env: { BERTH_CONFIG: agentConfig },
-      logDestination: createWriteStream(agentLogFile),
+      logDestination: createWriteStream(join(dir, 'agent.log')),
     });
     cleanups.push(() => agentService.stop());
     const agentAddress = `unix:${join(agentRun, 'agent.sock')}`;
@@ -168,7 +165,6 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       ...clients,
       events,
       waitForEvent,
-      agentLog: () => readFileSync(agentLogFile, 'utf8'),
       stop: cleanup,
     };
   } catch (err) {

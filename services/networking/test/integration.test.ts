@@ -113,7 +113,7 @@ describe('networking service with real CNI', () => {
     expect(a.ips[0]).toMatch(new RegExp(`^${defaultSubnet.split('.').slice(0, 3).join('\\.')}\\.`));
     servers.push(await startNetnsServer(ns, 8080, 'published'));
     expect(await tcpRead('127.0.0.1', hostPort)).toBe('published');
-    await svc.check(cid('pub'), 'berth');
+    await svc.check(cid('pub'), 'bridge');
   });
 
   it('refuses a host port a process holds before setting anything up', async () => {
@@ -178,7 +178,7 @@ describe('networking service with real CNI', () => {
     const ns2 = await newNetns(cid('crash2'));
     const a1 = await svc.attach({ containerId: cid('crash1'), netns: ns1, ports: [`${await freePort()}:80`] });
     const a2 = await svc.attach({ containerId: cid('crash2'), network: `app${id}`, netns: ns2 });
-    expect(reservedIps('berth')).toContain(ip(a1));
+    expect(reservedIps('bridge')).toContain(ip(a1));
     expect(reservedIps(`app${id}`)).toContain(ip(a2));
     expect(iptablesLinesMentioning(cid('crash1')).length).toBeGreaterThan(0);
 
@@ -196,7 +196,7 @@ describe('networking service with real CNI', () => {
     await removeNetns(`${prefix}${cid('pub')}`);
     expect(svc.listAttachments()).toEqual([]);
     expect((await listLinks()).filter((l) => l.master === defaultBridge || l.master === appBridge)).toEqual([]);
-    expect(reservedIps('berth')).toEqual([]);
+    expect(reservedIps('bridge')).toEqual([]);
     expect(reservedIps(`app${id}`)).toEqual([]);
     expect((await listNetns()).filter((n) => n.startsWith(prefix))).toEqual([]);
     expect(iptablesLinesMentioning(...containers)).toEqual([]);

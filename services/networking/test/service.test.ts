@@ -116,7 +116,7 @@ describe('networks', () => {
       ['host', 'host'],
     ]);
     const def = await svc.ensureDefaultNetwork();
-    expect(def).toMatchObject({ name: 'berth', bridge: 'bttest0', isDefault: true, dns: false, subnets: [{ subnet: '10.240.0.0/24', gateway: '10.240.0.1' }] });
+    expect(def).toMatchObject({ name: 'bridge', bridge: 'bttest0', isDefault: true, dns: false, subnets: [{ subnet: '10.240.0.0/24', gateway: '10.240.0.1' }] });
     expect((await svc.ensureDefaultNetwork()).id).toBe(def.id);
     // automatic subnet: skips the host route 10.89.0.0/24
     const web = await svc.createNetwork({ name: 'web', bridge: 'btweb', labels: { a: 'b' } });
@@ -125,14 +125,14 @@ describe('networks', () => {
     expect(next.subnets[0]!.subnet).toBe('10.89.2.0/24');
     expect(svc.getNetwork(web.id.slice(0, 10)).name).toBe('web');
     expect(svc.inspectNetwork('web')).toMatchObject({ name: 'web', labels: { a: 'b' }, containers: [], conflist: { name: 'web' } });
-    expect(events.filter((e) => e.type === 'network.created').map((e) => (e as { network: { name: string } }).network.name)).toEqual(['berth', 'web', 'web2']);
+    expect(events.filter((e) => e.type === 'network.created').map((e) => (e as { network: { name: string } }).network.name)).toEqual(['bridge', 'web', 'web2']);
   });
 
   it('refuses overlapping, duplicate and reserved networks with the other network named', async () => {
     await svc.createNetwork({ name: 'a', bridge: 'bta', subnets: [{ subnet: '10.241.0.0/16' }] });
     await expectError(svc.createNetwork({ name: 'b', subnets: [{ subnet: '10.241.128.0/24' }] }), 'conflict', /overlaps subnet 10.241.0.0\/16 of network "a"/);
     await expectError(svc.createNetwork({ name: 'a' }), 'already-exists', 'network "a" already exists');
-    await expectError(svc.createNetwork({ name: 'berth' }), 'invalid-argument', /reserved for the default network/);
+    await expectError(svc.createNetwork({ name: 'bridge' }), 'invalid-argument', /reserved for the default network/);
     await expectError(svc.createNetwork({ name: 'host' }), 'invalid-argument', /reserved/);
     expect(svc.listNetworks().map((n) => n.name)).toEqual(['none', 'host', 'a']);
   });
@@ -159,7 +159,7 @@ describe('attachments', () => {
     const plan = await svc.planAttach({ containerId: 'c1', containerName: 'web', ports: ['8080:80', '127.0.0.1::53/udp'] });
     expect(plan.mode).toBe('cni');
     if (plan.mode !== 'cni') throw new Error('unreachable');
-    expect(plan.network.name).toBe('berth');
+    expect(plan.network.name).toBe('bridge');
     expect(plan.runtime).toMatchObject({ containerId: 'c1', netns: '/run/netns/berth-c1', ifname: 'eth0' });
     expect(plan.ports[0]).toEqual({ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' });
     expect(plan.runtime.capabilityArgs?.portMappings).toEqual([
@@ -168,7 +168,7 @@ describe('attachments', () => {
     ]);
     expect(svc.listAttachments({ containerId: 'c1' })[0]!.state).toBe('planned');
     const result = await exec.add(plan.conflist, plan.runtime);
-    const rec = await svc.recordAttach('c1', 'berth', result);
+    const rec = await svc.recordAttach('c1', 'bridge', result);
     expect(rec).toMatchObject({ state: 'attached', ips: ['10.240.0.2/24'], gateways: ['10.240.0.1'], mac: '02:00:00:00:00:01', node: 'node1' });
 
     const second = await svc.attach({ containerId: 'c1', network: 'back', aliases: ['api'] });
@@ -184,8 +184,8 @@ describe('attachments', () => {
 
   it('refuses a second attach to the same network, a taken host port and ports on internal networks', async () => {
     await svc.attach({ containerId: 'c1', ports: ['18090:80'] });
-    await expectError(svc.planAttach({ containerId: 'c1' }), 'already-exists', 'container c1 is already attached to network "berth"');
-    await expectError(svc.planAttach({ containerId: 'c2', ports: ['18090:8080'] }), 'conflict', 'host port 127.0.0.1:18090/tcp is already published by container c1 (network "berth")');
+    await expectError(svc.planAttach({ containerId: 'c1' }), 'already-exists', 'container c1 is already attached to network "bridge"');
+    await expectError(svc.planAttach({ containerId: 'c2', ports: ['18090:8080'] }), 'conflict', 'host port 127.0.0.1:18090/tcp is already published by container c1 (network "bridge")');
     await expectError(svc.planAttach({ containerId: 'c2', ports: ['nope'] }), 'invalid-argument', /invalid port spec "nope"/);
     await svc.createNetwork({ name: 'int', bridge: 'btint', internal: true, subnets: [{ subnet: '10.244.0.0/24' }] });
     await expectError(svc.planAttach({ containerId: 'c2', network: 'int', ports: ['80'] }), 'invalid-argument', 'ports cannot be published on internal network "int"');
@@ -217,7 +217,7 @@ describe('attachments', () => {
   it('none and host modes are exclusive and need no CNI', async () => {
     expect(await svc.planAttach({ containerId: 'h1', network: 'host' })).toMatchObject({ mode: 'host' });
     expect(svc.listAttachments({ containerId: 'h1' })[0]).toMatchObject({ networkName: 'host', netns: '', state: 'attached' });
-    await expectError(svc.planAttach({ containerId: 'h1' }), 'failed-precondition', 'container h1 uses network "host" and cannot join network "berth"');
+    await expectError(svc.planAttach({ containerId: 'h1' }), 'failed-precondition', 'container h1 uses network "host" and cannot join network "bridge"');
     await svc.attach({ containerId: 'n1' });
     await expectError(svc.planAttach({ containerId: 'n1', network: 'none' }), 'failed-precondition', /"none" mode must be its only network/);
     await expectError(svc.planAttach({ containerId: 'n2', network: 'none', ports: ['80'] }), 'invalid-argument', 'ports cannot be published on network "none"');
@@ -229,13 +229,13 @@ describe('attachments', () => {
 
   it('CHECK leaves out portMappings; detach runs DEL with the attach arguments', async () => {
     await svc.attach({ containerId: 'c1', ports: ['18091:80'] });
-    await svc.check('c1', 'berth');
+    await svc.check('c1', 'bridge');
     expect(exec.calls.at(-1)).toMatchObject({ op: 'check', rt: { containerId: 'c1', capabilityArgs: {} } });
     const [gone] = await svc.detach('c1');
-    expect(gone).toMatchObject({ containerId: 'c1', networkName: 'berth' });
+    expect(gone).toMatchObject({ containerId: 'c1', networkName: 'bridge' });
     expect(exec.calls.at(-1)).toMatchObject({ op: 'del', rt: { ifname: 'eth0', capabilityArgs: { portMappings: [{ hostPort: 18091 }] } } });
     expect(events.at(-1)).toMatchObject({ type: 'container.detached' });
-    await expectError(svc.check('c1', 'berth'), 'not-found', 'container c1 is not attached to network "berth"');
+    await expectError(svc.check('c1', 'bridge'), 'not-found', 'container c1 is not attached to network "bridge"');
   });
 });
 

@@ -1,0 +1,418 @@
+// The agent's Runtime, Agent and Mounts gRPC APIs, served in-process by the
+// agent service (startService) on real runc and conmon with busybox
+// containers, driven only through the generated clients.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { agent, types } from '@berth/api';
+import { startNats, type TestNats } from '@berth/testkit';
+import type { RunningService } from '@berth/service-kit';
+import type { AgentConfig } from '../src/config.js';
+import { readLogs } from '../src/logs/read.js';
+import { isMountPoint } from '../src/mounts.js';
+import { call, callError, clientsFor, json, overlayMounts, startAgentInProcess, type Clients } from './helpers/agent.js';
+import { createSuite, destroySuite, eventually, type Suite } from './helpers/suite.js';
+
+let suite: Suite;
+let nats: TestNats;
+let service: RunningService<AgentConfig> | undefined;
+let c: Clients;
+
+beforeAll(async () => {
+  suite = createSuite('grt', { stateDir: 'agent' });
+  nats = await startNats();
+  ({ service } = await startAgentInProcess({ suite, natsUrl: nats.url, node: 'grt-node' }));
+  c = clientsFor(suite);
+});
+
+afterAll(async () => {
+  c?.close();
+  await service?.stop().catch(() => undefined);
+  await destroySuite(suite);
+  await nats?.stop();
+});
+
+interface CreateOpts {
+  tty?: boolean;
+  stdin?: boolean;
+  extra?: Parameters<Suite['spec']>[1];
+  rootfs?: types.Mount[];
+}
+
+async function create(name: string, args: string[], o: CreateOpts = {}): Promise<{ id: string; res: agent.CreateTaskResponse }> {
+  const id = suite.id(name);
+  const spec = suite.spec(id, { args, tty: o.tty, ...o.extra });
+  const res = await call<agent.CreateTaskResponse>((cb) =>
+    c.runtime.createTask(
+      {
+        containerId: id,
+        specJson: json(spec),
+        rootfsMounts: o.rootfs ?? overlayMounts(suite, id),
+        stdio: { terminal: o.tty === true, stdin: o.stdin === true, logPath: '', logMaxBytes: 0, logMaxFiles: 0 },
+      },
+      cb,
+    ),
+  );
+  return { id, res };
+}
+
+const start = (id: string, execId = '') => call<agent.StartTaskResponse>((cb) => c.runtime.startTask({ containerId: id, execId }, cb));
+const wait = (id: string, execId = '') => call<agent.WaitTaskResponse>((cb) => c.runtime.waitTask({ containerId: id, execId }, cb));
+const state = async (id: string) => (await call<agent.GetTaskStateResponse>((cb) => c.runtime.getTaskState({ containerId: id }, cb))).state!;
+const del = (id: string, force = false, execId = '') =>
+  call<agent.DeleteTaskResponse>((cb) => c.runtime.deleteTask({ containerId: id, execId, force }, cb));
+const kill = (id: string, signal: number, execId = '') =>
+  call<agent.KillTaskResponse>((cb) => c.runtime.killTask({ containerId: id, execId, signal, all: false }, cb));
+
+/** The container's log (the default one, in its state dir). */
+function logPathOf(id: string): string {
+  return join(suite.stateRoot, 'containers', id, 'container.log');
+}
+
+/** A process spec for exec, as the tasks service builds it: the container's own process with other args. */
+function execProcess(id: string, args: string[], tty = false): Buffer {
+  const spec = suite.spec(id, { args, tty });
+  return json({ ...spec.process, args, terminal: tty });
+}
+
+/** Reads an attach stream into text until the exit frame. */
+function readAttach(stream: grpc.ClientDuplexStream<agent.AttachTaskRequest, agent.AttachTaskResponse>) {
+  let stdout = '';
+  let stderr = '';
+  let exit: types.ExitStatus | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('data', (m: agent.AttachTaskResponse) => {
+      const f = m.frame;
+      if (f?.$case === 'stdout') stdout += f.value.toString('utf8');
+      else if (f?.$case === 'stderr') stderr += f.value.toString('utf8');
+      else if (f?.$case === 'exit') exit = f.value;
+    });
+    stream.on('error', reject);
+    stream.on('end', () => resolve());
+  });
+  return { done, stdout: () => stdout, stderr: () => stderr, exit: () => exit };
+}
+
+describe('lifecycle', () => {
+  test('create + start echo hello: wait reports 0, the log has hello, delete returns the exit status', async () => {
+    const { id, res } = await create('hello', ['echo', 'hello']);
+    expect(res.pid).toBeGreaterThan(0);
+    expect(res.bundlePath).toBe(join(suite.stateRoot, 'containers', id, 'bundle'));
+    expect((await state(id)).status).toBe(agent.TaskStatus.CREATED);
+    const started = await start(id);
+    expect(started.pid).toBe(res.pid);
+    const exit = (await wait(id)).exitStatus!;
+    expect(exit).toMatchObject({ exitCode: 0, signal: 0, oomKilled: false });
+    expect(exit.exitedAt?.seconds).toBeGreaterThan(0);
+    expect((await readLogs(logPathOf(id))).map((l) => [l.stream, l.text])).toEqual([['stdout', 'hello']]);
+    const st = await state(id);
+    expect(st).toMatchObject({ containerId: id, status: agent.TaskStatus.STOPPED, pid: 0, exitStatus: { exitCode: 0 } });
+    expect((await del(id)).exitStatus).toMatchObject({ exitCode: 0 });
+    expect((await callError(state(id))).code).toBe(grpc.status.NOT_FOUND);
+    expect(existsSync(join(suite.stateRoot, 'containers', id))).toBe(false);
+  });
+
+  test('exit 3 is reported as 3; a bind-mounted rootfs directory works as well', async () => {
+    const { id } = await create('exit3', ['sh', '-c', 'echo oops >&2; exit 3'], {
+      rootfs: [types.Mount.fromPartial({ type: 'bind', source: suite.template, options: ['rbind', 'ro'] })],
+    });
+    await start(id);
+    expect((await wait(id)).exitStatus).toMatchObject({ exitCode: 3, signal: 0 });
+    expect(await readLogs(logPathOf(id))).toMatchObject([{ stream: 'stderr', text: 'oops' }]);
+    await del(id);
+  });
+
+  test('a command that is not found fails create with exit code 127, visible in the error and in the task', async () => {
+    const id = suite.id('nosuch');
+    const spec = suite.spec(id, { args: ['/no/such/command'] });
+    const err = await callError(
+      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined }, cb)),
+    );
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/no such file or directory|not found/);
+    expect(err.details).toMatch(/exit code 127/);
+    expect(err.metadata.get('berth-exit-code')).toEqual(['127']);
+    // Like Docker: the container stays, stopped with 127, until deleted.
+    expect(await state(id)).toMatchObject({ status: agent.TaskStatus.STOPPED, exitStatus: { exitCode: 127 } });
+    expect((await wait(id)).exitStatus?.exitCode).toBe(127);
+    expect((await del(id)).exitStatus?.exitCode).toBe(127);
+  });
+
+  test('a file that is not executable gives 126', async () => {
+    const id = suite.id('noexec');
+    const spec = suite.spec(id, { args: ['/not-executable'] });
+    const err = await callError(
+      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined }, cb)),
+    );
+    expect(err.metadata.get('berth-exit-code')).toEqual(['126']);
+    expect((await del(id)).exitStatus?.exitCode).toBe(126);
+  });
+
+  test('kill SIGKILL: exit 137 with signal 9', async () => {
+    const { id } = await create('killme', ['sleep', '1000']);
+    await start(id);
+    expect((await state(id)).status).toBe(agent.TaskStatus.RUNNING);
+    await kill(id, 9);
+    expect((await wait(id)).exitStatus).toMatchObject({ exitCode: 137, signal: 9 });
+    await del(id);
+  });
+
+  test('pause and resume show in the state; delete of a running task needs force', async () => {
+    const { id } = await create('pause', ['sleep', '1000']);
+    await start(id);
+    await call((cb) => c.runtime.pauseTask({ containerId: id }, cb));
+    expect((await state(id)).status).toBe(agent.TaskStatus.PAUSED);
+    expect((await callError(call((cb) => c.runtime.pauseTask({ containerId: id }, cb)))).code).toBe(grpc.status.FAILED_PRECONDITION);
+    await call((cb) => c.runtime.resumeTask({ containerId: id }, cb));
+    expect((await state(id)).status).toBe(agent.TaskStatus.RUNNING);
+    const refused = await callError(del(id));
+    expect(refused.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(refused.details).toMatch(/running/);
+    expect((await del(id, true)).exitStatus?.exitCode).toBe(137);
+  });
+
+  test('list shows tasks ordered by id with their status', async () => {
+    const a = await create('list-a', ['sleep', '1000']);
+    const b = await create('list-b', ['true']);
+    await start(a.id);
+    const tasks = (await call<agent.ListTasksResponse>((cb) => c.runtime.listTasks({}, cb))).tasks;
+    const mine = tasks.filter((t) => t.containerId === a.id || t.containerId === b.id);
+    expect(mine.map((t) => [t.containerId, t.status])).toEqual([
+      [a.id, agent.TaskStatus.RUNNING],
+      [b.id, agent.TaskStatus.CREATED],
+    ]);
+    await del(a.id, true);
+    await del(b.id, true);
+  });
+});
+
+describe('exec', () => {
+  test('exec in a running container: created, started, waited for, deleted; listed meanwhile', async () => {
+    const { id } = await create('exec', ['sleep', '1000']);
+    await start(id);
+    await call((cb) =>
+      c.runtime.execProcess({ containerId: id, execId: 'e1', processJson: execProcess(id, ['sh', '-c', 'echo from-exec; exit 4']), stdio: undefined }, cb),
+    );
+    expect((await state(id)).execIds).toEqual(['e1']);
+    const dup = await callError(
+      call((cb) => c.runtime.execProcess({ containerId: id, execId: 'e1', processJson: execProcess(id, ['true']), stdio: undefined }, cb)),
+    );
+    expect(dup.code).toBe(grpc.status.ALREADY_EXISTS);
+    const waiting = wait(id, 'e1');
+    const pid = (await start(id, 'e1')).pid;
+    expect(pid).toBeGreaterThan(0);
+    expect((await waiting).exitStatus?.exitCode).toBe(4);
+    expect((await del(id, false, 'e1')).exitStatus?.exitCode).toBe(4);
+    expect((await state(id)).execIds).toEqual([]);
+    await del(id, true);
+  });
+
+  test('exec of a missing command keeps its 127 visible; exec in a stopped container is refused', async () => {
+    const { id } = await create('exec127', ['sleep', '1000']);
+    await start(id);
+    await call((cb) => c.runtime.execProcess({ containerId: id, execId: 'bad', processJson: execProcess(id, ['nosuchcmd']), stdio: undefined }, cb));
+    const err = await callError(start(id, 'bad'));
+    expect(err.metadata.get('berth-exit-code')).toEqual(['127']);
+    expect(err.details).toMatch(/exit code 127/);
+    await kill(id, 9);
+    await wait(id);
+    const refused = await callError(
+      call((cb) => c.runtime.execProcess({ containerId: id, execId: 'late', processJson: execProcess(id, ['true']), stdio: undefined }, cb)),
+    );
+    expect(refused.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(refused.details).toMatch(/stopped/);
+    await del(id);
+  });
+
+  test('attach to an exec before it starts: stdin in, stdout out, exit last', async () => {
+    const { id } = await create('execattach', ['sleep', '1000']);
+    await start(id);
+    await call((cb) =>
+      c.runtime.execProcess(
+        { containerId: id, execId: 'cat', processJson: execProcess(id, ['cat']), stdio: { terminal: false, stdin: true, logPath: '', logMaxBytes: 0, logMaxFiles: 0 } },
+        cb,
+      ),
+    );
+    const stream = c.runtime.attachTask();
+    const out = readAttach(stream);
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: 'cat', stdin: true, stdout: true, stderr: true } } });
+    // The attach waits for the start; give it a moment to register, then start.
+    await eventually(async () => ((await state(id)).execIds.includes('cat') ? true : undefined), 'the exec to be listed');
+    await new Promise((r) => setTimeout(r, 200));
+    await start(id, 'cat');
+    stream.write({ frame: { $case: 'stdin', value: Buffer.from('ping from exec\n') } });
+    await eventually(() => (out.stdout().includes('ping from exec') ? true : undefined), 'the exec to echo stdin');
+    stream.end();
+    await out.done;
+    expect(out.exit()).toMatchObject({ exitCode: 0 });
+    await del(id, true);
+  });
+});
+
+describe('stdio', () => {
+  test('attach bidi to cat: stdin goes in, stdout comes back, closing stdin ends it with its exit', async () => {
+    const { id } = await create('cat', ['cat'], { stdin: true });
+    const stream = c.runtime.attachTask();
+    const out = readAttach(stream);
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: true, stdout: true, stderr: true } } });
+    await new Promise((r) => setTimeout(r, 200));
+    await start(id);
+    stream.write({ frame: { $case: 'stdin', value: Buffer.from('hello cat\n') } });
+    await eventually(() => (out.stdout().includes('hello cat\n') ? true : undefined), 'cat to echo its stdin');
+    stream.write({ frame: { $case: 'closeStdin', value: true } });
+    await out.done;
+    expect(out.stdout()).toBe('hello cat\n');
+    expect(out.exit()).toMatchObject({ exitCode: 0 });
+    await del(id);
+  });
+
+  test('resize: ResizePty and an attach resize frame change the terminal size the process sees', async () => {
+    const { id } = await create('tty', ['sh', '-c', 'read a; stty size; read b; stty size'], { tty: true, stdin: true });
+    const stream = c.runtime.attachTask();
+    const out = readAttach(stream);
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: true, stdout: true, stderr: false } } });
+    await new Promise((r) => setTimeout(r, 200));
+    await start(id);
+    await call((cb) => c.runtime.resizePty({ containerId: id, execId: '', size: { width: 100, height: 30 } }, cb));
+    stream.write({ frame: { $case: 'stdin', value: Buffer.from('x\n') } });
+    await eventually(() => (out.stdout().includes('30 100') ? true : undefined), 'stty to report 30 rows, 100 columns');
+    stream.write({ frame: { $case: 'resize', value: { width: 90, height: 20 } } });
+    await new Promise((r) => setTimeout(r, 100));
+    stream.write({ frame: { $case: 'stdin', value: Buffer.from('y\n') } });
+    await eventually(() => (out.stdout().includes('20 90') ? true : undefined), 'stty to report 20 rows, 90 columns');
+    await out.done;
+    expect(out.exit()?.exitCode).toBe(0);
+    const noTty = await create('notty', ['sleep', '1000']);
+    const err = await callError(call((cb) => c.runtime.resizePty({ containerId: noTty.id, execId: '', size: { width: 10, height: 10 } }, cb)));
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    await del(id);
+    await del(noTty.id, true);
+  });
+
+  test('attaching to a task that already exited returns its exit status at once', async () => {
+    const { id } = await create('gone', ['sh', '-c', 'exit 9']);
+    await start(id);
+    await wait(id);
+    const stream = c.runtime.attachTask();
+    const out = readAttach(stream);
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true } } });
+    stream.end();
+    await out.done;
+    expect(out.exit()?.exitCode).toBe(9);
+    await del(id);
+  });
+});
+
+describe('inspection', () => {
+  test('pids, stats and a live resource update', async () => {
+    const { id } = await create('stats', ['sh', '-c', 'sleep 1000 & wait'], { extra: { memory: 256 * 1024 * 1024 } });
+    const pid = (await start(id)).pid;
+    const processes = (await eventually(async () => {
+      const p = (await call<agent.ListPidsResponse>((cb) => c.runtime.listPids({ containerId: id }, cb))).processes;
+      return p.length === 2 ? p : undefined;
+    }, 'two processes')) as types.ProcessInfo[];
+    expect(processes.map((p) => p.pid)).toContain(pid);
+    const init = processes.find((p) => p.pid === pid)!;
+    expect(init.args).toEqual(['sh', '-c', 'sleep 1000 & wait']);
+    expect(init.execId).toBe('');
+    const child = processes.find((p) => p.pid !== pid)!;
+    expect(child).toMatchObject({ ppid: pid, uid: 0, args: ['sleep', '1000'] });
+    expect(child.rssBytes).toBeGreaterThan(0);
+    expect(child.startedAt?.seconds).toBeGreaterThan(0);
+
+    const stats = (await call<agent.GetTaskStatsResponse>((cb) => c.runtime.getTaskStats({ containerId: id }, cb))).stats!;
+    expect(stats.containerId).toBe(id);
+    expect(stats.memory?.usageBytes).toBeGreaterThan(0);
+    expect(stats.memory?.limitBytes).toBe(256 * 1024 * 1024);
+    expect(stats.cpu?.usageTotalNs).toBeGreaterThan(0);
+    expect(stats.cpu?.onlineCpus).toBeGreaterThan(0);
+    expect(stats.cpu?.systemUsageNs).toBeGreaterThan(0);
+    expect(stats.pids?.current).toBe(2);
+    await call((cb) => c.runtime.updateTask({ containerId: id, resourcesJson: json({ pids: { limit: 40 }, memory: { limit: 128 * 1024 * 1024 } }) }, cb));
+    const after = (await call<agent.GetTaskStatsResponse>((cb) => c.runtime.getTaskStats({ containerId: id }, cb))).stats!;
+    expect(after.pids?.limit).toBe(40);
+    expect(after.memory?.limitBytes).toBe(128 * 1024 * 1024);
+    const bad = await callError(call((cb) => c.runtime.updateTask({ containerId: id, resourcesJson: Buffer.from('[1]') }, cb)));
+    expect(bad.code).toBe(grpc.status.INVALID_ARGUMENT);
+    await del(id, true);
+  });
+
+  test('GetInfo: node id, versions, capacity, running count', async () => {
+    const { id } = await create('info', ['sleep', '1000']);
+    await start(id);
+    const info = await call<agent.GetInfoResponse>((cb) => c.agent.getInfo({}, cb));
+    expect(info.nodeId).toBe('grt-node');
+    expect(info.os).toBe('linux');
+    expect(info.versions.runc).toMatch(/^\d+\.\d+/);
+    expect(info.versions.conmon).toMatch(/^\d+\.\d+/);
+    expect(info.versions.cni).toBeTruthy();
+    expect(info.versions.agent).toBe('0.1.0');
+    expect(info.versions.kernel).toBeTruthy();
+    expect(info.capacity?.cpus).toBeGreaterThan(0);
+    expect(info.capacity?.memoryBytes).toBeGreaterThan(0);
+    expect([1, 2]).toContain(info.cgroupVersion);
+    expect(info.runningTasks).toBe(1);
+    expect(info.cniPluginDirs).toEqual(['/usr/lib/cni']);
+    await del(id, true);
+  });
+});
+
+describe('mounts', () => {
+  test('MountRootfs and UnmountRootfs over an overlay; idempotent; bad input refused', async () => {
+    const target = join(suite.root, 'mnt-test');
+    const mounts = overlayMounts(suite, suite.id('mnt'));
+    await call((cb) => c.mounts.mountRootfs({ target, mounts }, cb));
+    expect(await isMountPoint(target)).toBe(true);
+    expect(readFileSync(join(target, 'etc/passwd'), 'utf8')).toMatch(/^root:/);
+    await call((cb) => c.mounts.mountRootfs({ target, mounts }, cb));
+    await call((cb) => c.mounts.unmountRootfs({ target, removeTarget: true }, cb));
+    expect(await isMountPoint(target)).toBe(false);
+    expect(existsSync(target)).toBe(false);
+    await call((cb) => c.mounts.unmountRootfs({ target, removeTarget: true }, cb));
+
+    const relative = await callError(call((cb) => c.mounts.mountRootfs({ target: 'rel/path', mounts }, cb)));
+    expect(relative.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const missing = await callError(
+      call((cb) => c.mounts.mountRootfs({ target, mounts: [types.Mount.fromPartial({ type: 'bind', source: '/no/such/dir', options: ['rbind'] })] }, cb)),
+    );
+    expect(missing.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(missing.details).toMatch(/\/no\/such\/dir does not exist/);
+    expect(await isMountPoint(target)).toBe(false);
+  });
+});
+
+describe('bad input', () => {
+  test('unknown container, invalid signal, bad spec JSON, duplicate id, missing bind source', async () => {
+    const unknown = await callError(kill('no-such-container', 9));
+    expect(unknown.code).toBe(grpc.status.NOT_FOUND);
+    expect(unknown.details).toMatch(/no-such-container/);
+
+    const { id } = await create('bad', ['sleep', '1000']);
+    const sig = await callError(kill(id, 0));
+    expect(sig.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect((await callError(kill(id, 99))).code).toBe(grpc.status.INVALID_ARGUMENT);
+
+    const dup = await callError(create('bad', ['true']));
+    expect(dup.code).toBe(grpc.status.ALREADY_EXISTS);
+
+    const notJson = await callError(
+      call((cb) => c.runtime.createTask({ containerId: suite.id('json'), specJson: Buffer.from('{nope'), rootfsMounts: [], stdio: undefined }, cb)),
+    );
+    expect(notJson.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(notJson.details).toMatch(/spec_json is not valid JSON/);
+
+    const bindId = suite.id('bind');
+    const spec = suite.spec(bindId, { args: ['true'] });
+    spec.mounts = [...(spec.mounts ?? []), { destination: '/data', type: 'bind', source: '/no/such/source', options: ['rbind'] }];
+    const badBind = await callError(
+      call((cb) => c.runtime.createTask({ containerId: bindId, specJson: json(spec), rootfsMounts: overlayMounts(suite, bindId), stdio: undefined }, cb)),
+    );
+    expect(badBind.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(badBind.details).toMatch(/\/no\/such\/source does not exist/);
+    expect((await callError(state(bindId))).code).toBe(grpc.status.NOT_FOUND);
+
+    expect((await state(id)).status).toBe(agent.TaskStatus.CREATED);
+    await del(id, true);
+  });
+});
