@@ -7,6 +7,12 @@ import { buildProgram } from './program/index.js';
 
 const program = buildProgram();
 
+// `berth ps | head -1`: a reader that went away ends berth quietly, as it would any Unix tool
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 function report(err: unknown): number {
   if (err instanceof CommanderError) {
     // --help, --version, and a bare management command (which shows its help) are not failures;

@@ -204,7 +204,9 @@ export function buildCreateRequest(
     exposedPorts: f.expose,
     extraHosts: f.addHost,
     dns: f.dns.length + f.dnsSearch.length + f.dnsOption.length > 0 ? { servers: f.dns, search: f.dnsSearch, options: f.dnsOption } : undefined,
-    autoRemove: f.rm === true,
+    // --rm: a detached container is removed by the tasks service when it exits; a
+    // foreground run removes its container itself once its output has been read
+    autoRemove: f.rm === true && f.detach === true,
   });
   return tasks.CreateContainerRequest.fromPartial({ name: f.name ?? '', spec });
 }

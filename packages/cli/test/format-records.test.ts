@@ -160,6 +160,12 @@ describe('inspect JSON', () => {
       nested: [{ config: [1] }],
       otherJson: 'not base64 JSON',
     });
+    // a name already taken keeps its field: InspectImage has a config descriptor and the config JSON
+    const config = { digest: 'sha256:x' };
+    expect(expandJsonFields({ config, configJson: Buffer.from('{"os":"linux"}').toString('base64') })).toEqual({
+      config,
+      configJson: { os: 'linux' },
+    });
   });
 });
 

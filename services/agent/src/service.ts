@@ -9,9 +9,11 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { serviceDefinitions, types, unimplementedHandlers } from '@berth/api';
+import { assertNamespace } from '@berth/bus';
 import { packageVersion, type ServiceContext, type ServiceRegistration, type ServiceSpec } from '@berth/service-kit';
 import { agentConfigSchema, type AgentConfig } from './config.js';
 import { readCgroupSystem } from './cgroups/layout.js';
+import { ExecExitWatcher } from './events/exec-exits.js';
 import { startHeartbeat } from './events/heartbeat.js';
 import { NamespaceBook } from './events/namespaces.js';
 import { TaskEvents } from './events/task-events.js';
@@ -26,6 +28,8 @@ import { ContainerRuntime } from './runtime/container-runtime.js';
 
 async function setup(ctx: ServiceContext<AgentConfig>) {
   const { config, logger } = ctx;
+  // Events of containers without a namespace go here: it must be usable in a subject.
+  assertNamespace(config.namespace);
   const runtime = new ContainerRuntime({
     root: ctx.paths.stateDir,
     runtimePath: config.runtimePath,
@@ -58,6 +62,8 @@ async function setup(ctx: ServiceContext<AgentConfig>) {
 
   // Timers last, so nothing is left running if an earlier step fails.
   const stopExits = runtime.watchExits((id, exit) => taskEvents.exited(id, exit), { includeExisting: true });
+  const execExits = new ExecExitWatcher(runtime, taskEvents, logger.child({ component: 'events' }));
+  await execExits.watchAll(report.containers.map((c) => c.id));
   const stopRotation = runtime.startLogRotation(config.logRotateIntervalMs);
   const heartbeat = startHeartbeat(
     ctx.bus,
@@ -89,7 +95,7 @@ async function setup(ctx: ServiceContext<AgentConfig>) {
     },
     {
       definition: a.Runtime,
-      handlers: runtimeHandlers({ runtime, events: taskEvents, namespaces, logMaxSize: config.logMaxSize, logMaxFiles: config.logMaxFiles }),
+      handlers: runtimeHandlers({ runtime, events: taskEvents, execExits, namespaces, logMaxSize: config.logMaxSize, logMaxFiles: config.logMaxFiles }),
     },
     { definition: a.Mounts, handlers: mountsHandlers() },
     netnsRegistration(),
@@ -112,6 +118,7 @@ async function setup(ctx: ServiceContext<AgentConfig>) {
       heartbeat.stop();
       stopRotation();
       stopExits();
+      execExits.close();
       await taskEvents.close();
     },
   };

@@ -268,19 +268,26 @@ describe('stdio', () => {
   });
 
   test('resize: ResizePty and an attach resize frame change the terminal size the process sees', async () => {
-    const { id } = await create('tty', ['sh', '-c', 'read a; stty size; read b; stty size'], { tty: true, stdin: true });
+    // Each line in makes the shell report the size; conmon applies a resize on its own schedule, so ask until it shows.
+    const { id } = await create('tty', ['sh', '-c', 'while read l; do [ "$l" = q ] && exit 0; stty size; done'], { tty: true, stdin: true });
     const stream = c.runtime.attachTask();
     const out = readAttach(stream);
     stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: true, stdout: true, stderr: false } } });
     await new Promise((r) => setTimeout(r, 200));
     await start(id);
+    const sizeShows = async (rows: number, cols: number): Promise<void> => {
+      await eventually(async () => {
+        if (out.stdout().includes(`${rows} ${cols}`)) return true;
+        stream.write({ frame: { $case: 'stdin', value: Buffer.from('\n') } });
+        await new Promise((r) => setTimeout(r, 100));
+        return undefined;
+      }, `stty to report ${rows} rows, ${cols} columns`);
+    };
     await call((cb) => c.runtime.resizePty({ containerId: id, execId: '', size: { width: 100, height: 30 } }, cb));
-    stream.write({ frame: { $case: 'stdin', value: Buffer.from('x\n') } });
-    await eventually(() => (out.stdout().includes('30 100') ? true : undefined), 'stty to report 30 rows, 100 columns');
+    await sizeShows(30, 100);
     stream.write({ frame: { $case: 'resize', value: { width: 90, height: 20 } } });
-    await new Promise((r) => setTimeout(r, 100));
-    stream.write({ frame: { $case: 'stdin', value: Buffer.from('y\n') } });
-    await eventually(() => (out.stdout().includes('20 90') ? true : undefined), 'stty to report 20 rows, 90 columns');
+    await sizeShows(20, 90);
+    stream.write({ frame: { $case: 'stdin', value: Buffer.from('q\n') } });
     await out.done;
     expect(out.exit()?.exitCode).toBe(0);
     const noTty = await create('notty', ['sleep', '1000']);
@@ -288,6 +295,28 @@ describe('stdio', () => {
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     await del(id);
     await del(noTty.id, true);
+  });
+
+  test('logs rotate at log_max_bytes (the agent runs the rotation timer); no line is lost', async () => {
+    const id = suite.id('rotate');
+    const script = 'i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); [ $((i % 50)) -eq 0 ] && sleep 0.3; done';
+    await call((cb) =>
+      c.runtime.createTask(
+        {
+          containerId: id,
+          specJson: json(suite.spec(id, { args: ['sh', '-c', script] })),
+          rootfsMounts: overlayMounts(suite, id),
+          stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 1500, logMaxFiles: 10 },
+        },
+        cb,
+      ),
+    );
+    await start(id);
+    expect((await wait(id)).exitStatus?.exitCode).toBe(0);
+    expect(existsSync(`${logPathOf(id)}.1`)).toBe(true);
+    const lines = await readLogs(logPathOf(id));
+    expect(lines.map((l) => l.text)).toEqual(Array.from({ length: 400 }, (_, i) => `line-${i}`));
+    await del(id);
   });
 
   test('attaching to a task that already exited returns its exit status at once', async () => {
@@ -352,7 +381,9 @@ describe('inspection', () => {
     expect(info.capacity?.cpus).toBeGreaterThan(0);
     expect(info.capacity?.memoryBytes).toBeGreaterThan(0);
     expect([1, 2]).toContain(info.cgroupVersion);
-    expect(info.runningTasks).toBe(1);
+    const listed = (await call<agent.ListTasksResponse>((cb) => c.runtime.listTasks({}, cb))).tasks;
+    expect(info.runningTasks).toBe(listed.filter((t) => t.status === agent.TaskStatus.RUNNING).length);
+    expect(info.runningTasks).toBeGreaterThanOrEqual(1);
     expect(info.cniPluginDirs).toEqual(['/usr/lib/cni']);
     await del(id, true);
   });

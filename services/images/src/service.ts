@@ -1,7 +1,7 @@
 // The images service: its settings, and the setup that opens the core on the
 // service's state directory and serves Content, Images, Transfer and Leases.
-import { serviceDefinitions, snapshots } from '@berth/api';
-import { baseConfigSchema, createClient, packageVersion, peerAddress, type ServiceSpec } from '@berth/service-kit';
+import { serviceDefinitions } from '@berth/api';
+import { baseConfigSchema, packageVersion, peerAddress, type ServiceSpec } from '@berth/service-kit';
 import { z } from 'zod';
 import { busEventSink } from './bus-events.js';
 import { ImagesCore } from './core.js';
@@ -9,7 +9,9 @@ import { contentService } from './grpc/content.js';
 import { createHandlers } from './grpc/handlers.js';
 import { imagesService } from './grpc/images.js';
 import { leasesService } from './grpc/leases.js';
+import { Operations } from './grpc/operations.js';
 import { transferService } from './grpc/transfer.js';
+import { snapshotsTarget } from './grpc/unpack.js';
 import type { RegistryClientOptions } from './registry/client.js';
 import { defaultDockerConfigPath, dockerConfigCredentials } from './registry/docker-config.js';
 
@@ -53,8 +55,8 @@ export const imagesServiceSpec: ServiceSpec<typeof imagesConfigSchema> = {
       staleIngestMs: settings.staleIngestHours * 3_600_000,
     });
     const snapshotsAddress = peerAddress('snapshots', ctx.config);
-    const layers = createClient(snapshots.LayersClient, snapshotsAddress);
     const handlers = createHandlers(ctx.logger);
+    const operations = new Operations();
     const defs = serviceDefinitions.images;
     ctx.logger.info(
       { stateDir: ctx.paths.stateDir, snapshots: snapshotsAddress, unpack: settings.unpack, snapshotter: settings.snapshotter },
@@ -69,17 +71,22 @@ export const imagesServiceSpec: ServiceSpec<typeof imagesConfigSchema> = {
           handlers: transferService(core, handlers, {
             registryBase,
             concurrency: settings.pullConcurrency,
-            unpack: settings.unpack,
+            unpackWanted: (asked, what) => {
+              if (asked && !settings.unpack) ctx.logger.info(`${what}: not unpacking, this node runs with images.unpack=false`);
+              return asked && settings.unpack;
+            },
             snapshotter: settings.snapshotter,
-            snapshots: { client: layers, address: snapshotsAddress },
+            snapshots: snapshotsTarget(snapshotsAddress),
             progressIntervalMs: 100,
-            logger: ctx.logger,
+            operations,
           }),
         },
         { definition: defs.Leases, handlers: leasesService(core, handlers) },
       ],
+      // Runs after the gRPC server drained (and cut what was left): cancelled
+      // transfers wind down, their last events go out, then the store closes.
       close: async () => {
-        layers.close();
+        await operations.settle();
         await events.settle();
         core.close();
       },

@@ -206,8 +206,10 @@ export class Snapshotter {
   }
 
   /**
-   * Discards an active snapshot's own changes: afterwards it is as prepare()
-   * left it (overlay: an empty upper dir; native: a fresh copy of its parent).
+   * Discards an active snapshot's own changes: its directory is emptied
+   * (overlay: an empty upper dir) or refilled from its parent (native). The
+   * directory itself stays, so mounts of it stay valid; its own attributes
+   * are the caller's to restore (see fsops/root-state.ts).
    */
   async discardChanges(key: string): Promise<void> {
     const rec = this.meta.get(key);
@@ -215,8 +217,7 @@ export class Snapshotter {
       throw new SnapshotError('failed_precondition', `snapshot ${JSON.stringify(key)} is ${rec.kind}; only active snapshots have changes to discard`);
     }
     const own = this.driver.ownDir(rec.id);
-    await rm(own, { recursive: true, force: true });
-    mkdirSync(own, { mode: 0o755 });
+    for (const name of readdirSync(own)) await rm(join(own, name), { recursive: true, force: true });
     if (rec.parentId !== undefined && this.driver.needsPopulate('active', rec.parentId)) await this.driver.populate(rec.id, rec.parentId);
   }
 

@@ -1,10 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyLayer } from '../src/apply/apply-layer.js';
 import { applyToActive } from '../src/apply/apply-to-active.js';
 import { diffSnapshot } from '../src/diff.js';
 import { SnapshotError } from '../src/errors.js';
+import { FsHelper } from '../src/fsops/helper.js';
 import { mountAll, unmount } from '../src/mount.js';
 import { TempRoots, describeTree, dir, file, makeLayer, openSnapshotter, requireBinaries, streamOf, symlink, withMounted } from './helpers.js';
 
@@ -81,6 +82,35 @@ describe('applyToActive safeguards (overlayfs)', () => {
     release();
     await running;
     await sn.commit('c', 'busy');
+    sn.close();
+  });
+
+  it('a refused layer that changed the root dir leaves its attributes and a bind mount of it intact', async () => {
+    const { sn } = await openSnapshotter(roots);
+    const mounts = await sn.prepare('rooted'); // no parent: a bind mount, which may stay mounted during an apply
+    const target = roots.make('berth-mnt-');
+    await mountAll(mounts, target);
+    try {
+      const helper = new FsHelper();
+      const before = { st: lstatSync(target), xattrs: await helper.listXattrs(target) };
+      const rootChange = makeLayer([
+        dir('./', { mode: 0o700, uid: 1234, gid: 4321, xattrs: { 'user.layer': 'root xattr' } }),
+        file('kept-out', 'x'),
+        symlink('out', '/tmp'),
+        file('out/evil', 'x'),
+      ]);
+      await expect(applyToActive(sn, 'rooted', { stream: streamOf(rootChange.gz), expectedDiffId: rootChange.diffId })).rejects.toThrow(/parent "out" is a symlink/);
+      const after = lstatSync(target);
+      expect({ mode: after.mode, uid: after.uid, gid: after.gid, ino: after.ino }).toEqual({ mode: before.st.mode, uid: before.st.uid, gid: before.st.gid, ino: before.st.ino });
+      expect(await helper.listXattrs(target)).toEqual(before.xattrs);
+      await helper.close();
+      expect(readdirSync(target)).toEqual([]);
+      writeFileSync(join(target, 'through-the-mount'), 'still the snapshot\n');
+      await sn.commit('rooted-c', 'rooted');
+      await withMounted(roots, await sn.view('rooted-v', 'rooted-c'), (m) => expect(readFileSync(join(m, 'through-the-mount'), 'utf8')).toBe('still the snapshot\n'));
+    } finally {
+      await unmount(target);
+    }
     sn.close();
   });
 

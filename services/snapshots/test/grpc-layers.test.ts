@@ -13,7 +13,7 @@ import { LAYERED_EXPECTED, blobPath, layeredImage, makeStateRoot, type BuiltImag
 import { mountAll, unmount, type Mount } from '../src/mount.js';
 import { Sentinel, TempRoots, describeTree, dir, file, makeLayer, requireBinaries, symlink } from './helpers.js';
 import { contentClient, sha256, type ContentClient } from './support/content-client.js';
-import { startFakeContent } from './support/fake-content.js';
+import { startFakeContent, type FakeContent } from './support/fake-content.js';
 import { startImagesService, type ImagesService } from './support/images-service.js';
 import { eventually, rpcError, startSnapshots, startSuite, type ServiceHandle, type Suite } from './support/suite.js';
 
@@ -413,7 +413,7 @@ describe('without the images service', () => {
 describe('a client that goes away (stand-in Content server whose reads never finish)', () => {
   let otherState: StateRoot;
   let other: ServiceHandle;
-  let stalling: Awaited<ReturnType<typeof startFakeContent>>;
+  let stalling: FakeContent;
 
   beforeAll(async () => {
     otherState = await makeStateRoot('snapcancel');
@@ -449,5 +449,4 @@ describe('a client that goes away (stand-in Content server whose reads never fin
     expect(await snapshotNames(other)).toEqual(namesBefore);
     expect(snapshotDirs(otherState)).toEqual(dirsBefore);
   });
-
 });

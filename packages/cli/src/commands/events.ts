@@ -19,8 +19,6 @@ export function natsUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env['BERTH_NATS_URL'] ?? `nats://127.0.0.1:${env['BERTH_NATS_PORT'] ?? 4222}`;
 }
 
-type OrderedOptions = Exclude<NonNullable<Parameters<ReturnType<NatsConnection['jetstream']>['consumers']['get']>[1]>, string>;
-
 async function connect(): Promise<Bus> {
   const url = natsUrl();
   // the bus logs through pino to stdout, which is where the events go
@@ -103,7 +101,15 @@ async function* live(nc: NatsConnection, subject: string, signal: AbortSignal): 
   }
 }
 
-/** Events stored since a time, then new ones (an ordered JetStream consumer on BERTH_EVENTS). */
+type ConsumerConfig = Parameters<Awaited<ReturnType<NatsConnection['jetstreamManager']>>['consumers']['add']>[1];
+
+/**
+ * Events stored since a time, then (unless endWhenCaughtUp) new ones: an
+ * ephemeral consumer on BERTH_EVENTS (one filter subject, which nats-server
+ * 2.9 needs too; no acks; the server drops it once berth stops reading). The
+ * end of what is stored is the stream's last sequence when the replay began
+ * (JetStream's per-message pending count is not exact enough to tell).
+ */
 async function replay(
   nc: NatsConnection,
   subject: string,
@@ -112,26 +118,57 @@ async function replay(
   signal: AbortSignal,
 ): Promise<AsyncGenerator<EventView>> {
   const start = new Date(since.seconds * 1000 + Math.floor(since.nanos / 1e6)).toISOString();
-  const opts: Partial<OrderedOptions> = { filterSubjects: [subject], opt_start_time: start };
+  const config = {
+    filter_subject: subject,
+    deliver_policy: 'by_start_time',
+    opt_start_time: start,
+    ack_policy: 'none',
+    inactive_threshold: 30e9,
+  } as unknown as ConsumerConfig;
+  let name: string;
+  let lastSeq: number;
   let consumer;
   try {
-    consumer = await nc.jetstream().consumers.get('BERTH_EVENTS', opts);
+    const jsm = await nc.jetstreamManager();
+    lastSeq = (await jsm.streams.info('BERTH_EVENTS')).state.last_seq;
+    name = (await jsm.consumers.add('BERTH_EVENTS', config)).name;
+    consumer = await nc.jetstream().consumers.get('BERTH_EVENTS', name);
   } catch (err) {
     throw new BerthError(`cannot replay events from the BERTH_EVENTS stream: ${(err as Error).message}`, 125, { cause: err });
   }
-  const nothingStored = endWhenCaughtUp && (await consumer.info()).num_pending === 0;
-  const messages = await consumer.consume();
-  signal.addEventListener('abort', () => void messages.close(), { once: true });
+  const c = consumer;
+  const cleanup = () =>
+    nc
+      .jetstreamManager()
+      .then((jsm) => jsm.consumers.delete('BERTH_EVENTS', name))
+      .catch(() => undefined); // it expires by itself anyway
+  if (endWhenCaughtUp) {
+    return (async function* () {
+      try {
+        while (!signal.aborted) {
+          // nothing within a second: everything matching has been read
+          const msg = await c.next({ expires: 1000 });
+          if (!msg) return;
+          const e = decode(msg.data);
+          if (e) yield e;
+          if (msg.seq >= lastSeq) return;
+        }
+      } finally {
+        await cleanup();
+      }
+    })();
+  }
+  const stream = await c.consume();
+  signal.addEventListener('abort', () => void stream.close(), { once: true });
   return (async function* () {
     try {
-      if (nothingStored) return;
-      for await (const msg of messages) {
+      for await (const msg of stream) {
         const e = decode(msg.data);
         if (e) yield e;
-        if (endWhenCaughtUp && msg.info.pending === 0) return;
       }
     } finally {
-      await messages.close();
+      await stream.close();
+      await cleanup();
     }
   })();
 }

@@ -51,7 +51,7 @@ export function eventActor(e: EventView): { id: string; attributes: Record<strin
       put('pid', p['pid']);
       const exit = fields(p['exitStatus']);
       if (e.type === 'tasks.exit' || 'exitCode' in exit) put('exitCode', exit['exitCode'] ?? 0);
-      put('signal', exit['signal']);
+      if (exit['signal']) put('signal', exit['signal']);
       if (exit['oomKilled'] === true) put('oomKilled', true);
       break;
     }

@@ -67,7 +67,8 @@ export class ProgressRenderer {
   }
 
   private draw(): void {
-    const width = Math.max(20, (this.out.columns ?? 80) - 1);
+    // a terminal that reports no width (0) gets the customary 80 columns
+    const width = Math.max(20, (this.out.columns || 80) - 1);
     const lines = this.board.lines().map((l) => (l.length > width ? l.slice(0, width) : l));
     const up = this.drawn > 0 ? `\x1b[${this.drawn}A` : '';
     this.out.write(up + lines.map((l) => `\x1b[2K${l}\n`).join(''));

@@ -22,8 +22,12 @@ export interface AttachOptions {
 /** Signals the CLI passes on to the process (as docker's --sig-proxy). */
 export const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
-/** How long to wait for the attach stream's headers before starting anyway (see attachThenStart). */
-const ATTACH_READY_FALLBACK_MS = 1000;
+/**
+ * How long to wait for the attach stream's headers (the service's word that
+ * the process's stdio is connected) before falling back, see attachThenStart.
+ */
+const ATTACH_READY_MS = 300;
+const ATTACH_READY_STDIN_MS = 2000;
 
 type AttachCall = ClientDuplexStream<tasks.AttachTaskRequest, tasks.AttachTaskResponse>;
 
@@ -35,33 +39,36 @@ function terminalSize(): types.TtySize | undefined {
 }
 
 /**
- * Resolves when the tasks service has attached: it sends the response
- * headers once the process's stdio is connected, so output written right
- * after the start is not missed. A service that sends no headers until the
- * first output gets a short grace period instead.
+ * True once the tasks service has attached (it sends the response headers
+ * when the process's stdio is connected), false if it has not said so within
+ * ms; rejects when the call fails.
  */
-function attached(call: AttachCall): Promise<void> {
+function attached(call: AttachCall, ms: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(done, ATTACH_READY_FALLBACK_MS);
-    function done() {
+    const timer = setTimeout(() => settle(() => resolve(false)), ms);
+    const onMetadata = () => settle(() => resolve(true));
+    const onError = (err: Error) => settle(() => reject(err));
+    function settle(fn: () => void) {
       clearTimeout(timer);
-      call.off('metadata', done);
-      call.off('error', failed);
-      resolve();
+      call.off('metadata', onMetadata);
+      call.off('error', onError);
+      fn();
     }
-    function failed(err: Error) {
-      clearTimeout(timer);
-      call.off('metadata', done);
-      reject(err);
-    }
-    call.once('metadata', done);
-    call.once('error', failed);
+    call.once('metadata', onMetadata);
+    call.once('error', onError);
   });
 }
 
 /**
  * Attaches to a created (not yet started) process, starts it with `start`,
  * relays stdio until it exits and returns its exit status.
+ *
+ * Output the process writes before the attachment is connected would be
+ * lost, so the process is started only once the service confirms the attach.
+ * Without that confirmation (a service that sends no headers until the first
+ * output), the init process's output is read from its logs instead, which
+ * hold everything; stdin (-i) and exec processes have no such record and
+ * start after a grace period.
  */
 export async function attachThenStart(s: Session, o: AttachOptions, start: () => Promise<void>): Promise<types.ExitStatus> {
   const call: AttachCall = s.tasks.attachTask(s.metadata());
@@ -70,10 +77,23 @@ export async function attachThenStart(s: Session, o: AttachOptions, start: () =>
   const size = o.tty ? terminalSize() : undefined;
   if (size) call.write(frame({ $case: 'resize', value: size }));
 
+  const logsWillDo = !o.stdin && !o.execId;
+  let ready: boolean;
+  try {
+    ready = await attached(call, logsWillDo ? ATTACH_READY_MS : ATTACH_READY_STDIN_MS);
+  } catch (err) {
+    call.cancel();
+    throw s.translate(s.tasks, 'AttachTask', err);
+  }
+  if (!ready && logsWillDo) {
+    call.cancel();
+    call.on('error', () => undefined); // the cancellation itself
+    await start();
+    return followLogs(s, o);
+  }
   const outcome = relay(s, call, o);
   outcome.catch(() => undefined); // observed below
   try {
-    await attached(call);
     await start();
   } catch (err) {
     call.cancel();
@@ -81,6 +101,22 @@ export async function attachThenStart(s: Session, o: AttachOptions, start: () =>
     throw err instanceof BerthError ? err : s.translate(s.tasks, 'AttachTask', err);
   }
   return outcome;
+}
+
+/** The init process's output from its logs, followed until it exits; then its exit status. */
+async function followLogs(s: Session, o: AttachOptions): Promise<types.ExitStatus> {
+  const stopForwarding = o.sigProxy ? forwardSignals(s, o) : () => undefined;
+  try {
+    const call = s.tasks.readLogs(tasks.ReadLogsRequest.fromPartial({ containerId: o.containerId, follow: true }), s.metadata());
+    for await (const batch of s.messages<tasks.ReadLogsResponse>(s.tasks, 'ReadLogs', call)) {
+      for (const e of batch.entries) (e.stream === tasks.LogStream.STDERR ? process.stderr : process.stdout).write(e.data);
+    }
+    const r = await s.unary(s.tasks, 'waitTask', { containerId: o.containerId, execId: '' });
+    if (!r.exitStatus) throw new BerthError(`the tasks service reported no exit status for ${o.containerId}`);
+    return r.exitStatus;
+  } finally {
+    stopForwarding();
+  }
 }
 
 /** Relays stdio on an attach stream until the exit frame; cleans up our terminal and handlers either way. */
@@ -104,6 +140,8 @@ function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.Ex
       stdin.off('data', onData);
       stdin.off('end', onEnd);
       stdin.pause();
+      // the process has exited: an open stdin (a terminal, a pipe) must not keep berth waiting
+      (stdin as { unref?: () => void }).unref?.();
     });
   }
   if (o.tty && process.stdout.isTTY) {

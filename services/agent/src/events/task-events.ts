@@ -1,16 +1,20 @@
-// The agent's task events on NATS. tasks.exit must never be lost: each one
-// is published durably (stored by JetStream) from a queue that retries, in
-// order, until the store confirms it, however long NATS is away; and since
+// The agent's task events on NATS. tasks.exit (of init and exec processes)
+// must never be lost: each one is published durably (stored by JetStream)
+// from a queue that retries, in order, until the store confirms it, however
+// long NATS is away; and since
 // every agent start re-reports the exits still on disk (watchExits with
 // includeExisting), an exit queued when the agent died is published by the
-// next one. Duplicates are possible and harmless (consumers key exits by
+// next one. A re-report carries the same envelope id (derived from the
+// exit), so JetStream stores it once within its duplicate window; beyond
+// that a duplicate is possible and harmless (consumers key exits by
 // container and time). The other task events (created, started, paused,
 // resumed, deleted) are published once, best effort.
 //
 // Payloads are the berth.events.v1 messages in proto3 JSON (eventPayloads),
 // inside the bus envelope: decode with eventPayloads[type].fromJSON.
+import { createHash } from 'node:crypto';
 import { eventPayloads, events, type EventPayload } from '@berth/api';
-import type { Bus } from '@berth/bus';
+import { EnvelopeError, SubjectError, type Bus } from '@berth/bus';
 import type { ExitStatus } from '../runtime/exit-status.js';
 import { exitStatusMessage } from '../grpc/convert.js';
 import type { NamespaceBook } from './namespaces.js';
@@ -24,14 +28,16 @@ interface Logger {
 }
 
 interface Outgoing {
-  namespace: string;
   containerId: string;
-  payload: unknown;
+  /** Namespace and payload, looked up as the exit is queued (never rejects). */
+  prepared: Promise<{ namespace: string; payload: unknown }>;
+  /** Envelope id derived from the exit, so JetStream stores a re-report or a retry once (within its window). */
+  eventId: string;
   attempts: number;
 }
 
 export interface TaskEventsOptions {
-  bus: Pick<Bus, 'publish'>;
+  bus: Pick<Bus, 'publish' | 'node'>;
   logger: Logger;
   namespaces: NamespaceBook;
   /** The init pid conmon recorded, for the exit event. */
@@ -45,7 +51,7 @@ export interface TaskEventsOptions {
 
 export class TaskEvents {
   private readonly queue: Outgoing[] = [];
-  /** The exit (its time) last queued per container: the watcher and DeleteTask may both report one. */
+  /** The exit (its time) last queued per process: a watcher and DeleteTask may both report one. */
   private readonly reported = new Map<string, string>();
   private draining: Promise<void> | undefined;
   private closed = false;
@@ -54,26 +60,35 @@ export class TaskEvents {
   constructor(private readonly opts: TaskEventsOptions) {}
 
   /**
-   * Queues the durable tasks.exit of `id` unless this exit (same container,
-   * same time) was already queued by this agent.
+   * Queues the durable tasks.exit of a container's init process (or, with
+   * execId, of an exec process) unless this exit (same process, same time)
+   * was already queued by this agent.
    */
-  exited(id: string, exit: ExitStatus): void {
-    if (this.reported.get(id) === exit.exitedAt) return;
-    this.reported.set(id, exit.exitedAt);
-    void (async () => {
-      const [namespace, pid] = await Promise.all([this.namespaceOf(id), this.opts.initPid(id).catch(() => undefined)]);
+  exited(id: string, exit: ExitStatus, proc: { execId?: string; pid?: number } = {}): void {
+    const execId = proc.execId ?? '';
+    const key = `${id}\0${execId}`;
+    if (this.reported.get(key) === exit.exitedAt) return;
+    this.reported.set(key, exit.exitedAt);
+    // Queued now, so exits go out in the order they were reported.
+    const prepared = (async () => {
+      const [namespace, pid] = await Promise.all([
+        this.namespaceOf(id).catch(() => this.opts.namespaces.defaultNamespace),
+        proc.pid !== undefined || execId !== '' ? proc.pid : this.opts.initPid(id).catch(() => undefined),
+      ]);
       const payload = eventPayloads['tasks.exit'].toJSON(
-        events.TaskExit.fromPartial({ containerId: id, execId: '', pid: pid ?? 0, exitStatus: exitStatusMessage(exit) }),
+        events.TaskExit.fromPartial({ containerId: id, execId, pid: pid ?? 0, exitStatus: exitStatusMessage(exit) }),
       );
-      this.queue.push({ namespace, containerId: id, payload, attempts: 0 });
-      this.drain();
-    })().catch((err: unknown) => this.opts.logger.error({ err, containerId: id }, 'cannot queue the tasks.exit event'));
+      return { namespace, payload };
+    })();
+    const eventId = exitEventId(this.opts.bus.node, id, execId, exit.exitedAt);
+    this.queue.push({ containerId: id, prepared, eventId, attempts: 0 });
+    this.drain();
   }
 
   /** Drops what is remembered of a deleted container (a little later: a watcher may still be reporting it). */
   forget(id: string, afterMs = 60_000): void {
     setTimeout(() => {
-      this.reported.delete(id);
+      for (const key of this.reported.keys()) if (key.startsWith(`${id}\0`)) this.reported.delete(key);
       this.opts.namespaces.forget(id);
     }, afterMs).unref();
   }
@@ -107,11 +122,18 @@ export class TaskEvents {
         const head = this.queue[0] as Outgoing;
         try {
           head.attempts++;
-          await this.opts.bus.publish(head.namespace, 'tasks.exit', head.payload, { durable: true });
+          const { namespace, payload } = await head.prepared;
+          await this.opts.bus.publish(namespace, 'tasks.exit', payload, { durable: true, id: head.eventId });
           this.queue.shift();
           if (head.attempts > 1) this.opts.logger.info({ containerId: head.containerId, attempts: head.attempts }, 'tasks.exit published after retries');
           delay = this.opts.retryMinMs ?? 250;
         } catch (err) {
+          if (err instanceof SubjectError || err instanceof EnvelopeError) {
+            // Not NATS being away: this event can never be published, and must not block the others.
+            this.opts.logger.error({ err, containerId: head.containerId }, 'dropping a tasks.exit event that cannot be published');
+            this.queue.shift();
+            continue;
+          }
           this.opts.logger.warn(
             { err, containerId: head.containerId, attempts: head.attempts, retryInMs: delay, queued: this.queue.length },
             'publishing tasks.exit failed; retrying',
@@ -150,4 +172,9 @@ export class TaskEvents {
       this.opts.logger.warn({ queued: this.queue.length }, 'stopping with tasks.exit events unconfirmed; the next agent start publishes them');
     }
   }
+}
+
+/** The envelope id of an exit event: the same for every report of the same exit. Pure. */
+export function exitEventId(node: string, containerId: string, execId: string, exitedAt: string): string {
+  return createHash('sha256').update(`tasks.exit\0${node}\0${containerId}\0${execId}\0${exitedAt}`).digest('hex').slice(0, 32);
 }

@@ -85,7 +85,9 @@ class AttachStream {
 }
 
 async function bridge(deps: AttachDeps, call: AttachCall, out: AttachStream): Promise<void> {
-  const requests = call[Symbol.asyncIterator]() as AsyncIterator<agent.AttachTaskRequest>;
+  // Not call[Symbol.asyncIterator](): once the client half-closes, that
+  // iterator destroys the whole call, output and exit frame included.
+  const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterator<agent.AttachTaskRequest>;
   const first = await requests.next();
   if (first.done) return out.finish();
   const frame = first.value.frame;

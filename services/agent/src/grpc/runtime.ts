@@ -3,10 +3,11 @@
 // all state on disk.
 import { NAMESPACE_METADATA_KEY, agent, events, types, timestampFromDate } from '@berth/api';
 import { availableParallelism } from 'node:os';
-import { ContainerError } from '../errors.js';
+import { ContainerError, isContainerError } from '../errors.js';
 import type { ContainerRuntime, CreateOptions, ExecDefinition } from '../runtime/container-runtime.js';
 import type { RuntimeSpec, SpecProcess } from '../spec/types.js';
 import { withNamespace, type NamespaceBook } from '../events/namespaces.js';
+import type { ExecExitWatcher } from '../events/exec-exits.js';
 import type { TaskEvents } from '../events/task-events.js';
 import { bootTimeMs, hostCpuTimeNs, readProcStat } from '../node/host.js';
 import { execIdsByPid, readNetworkCounters, readProcess } from '../node/processes.js';
@@ -18,6 +19,7 @@ import { ExecAttachWaiters } from './exec-attach-waiters.js';
 export interface RuntimeHandlerDeps {
   runtime: ContainerRuntime;
   events: TaskEvents;
+  execExits: ExecExitWatcher;
   namespaces: NamespaceBook;
   /** Node defaults for log rotation when a request leaves them 0. */
   logMaxSize: number;
@@ -55,9 +57,13 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
       const id = requireId(req.containerId);
       const fallback = String(call.metadata.get(NAMESPACE_METADATA_KEY)[0] ?? deps.namespaces.defaultNamespace);
       const { spec, namespace } = withNamespace(jsonObject(req.specJson, 'spec_json') as unknown as RuntimeSpec, fallback);
-      // Known before create, so an exit that follows at once is reported in the right namespace.
+      // The annotation in config.json says it too, for anyone who asks before this remembers it.
+      const state = await runtime.create(id, { spec, rootfsMounts: mountSpecs(req.rootfsMounts), ...stdioOptions(req.stdio, deps) }).catch((err: unknown) => {
+        // A command that cannot run leaves a stopped container behind (exit 126/127).
+        if (isContainerError(err, 'COMMAND_NOT_FOUND') || isContainerError(err, 'COMMAND_NOT_EXECUTABLE')) deps.namespaces.remember(id, namespace);
+        throw err;
+      });
       deps.namespaces.remember(id, namespace);
-      const state = await runtime.create(id, { spec, rootfsMounts: mountSpecs(req.rootfsMounts), ...stdioOptions(req.stdio, deps) });
       void taskEvents.lifecycle('tasks.created', id, events.TaskCreated.fromPartial({ containerId: id, pid: state.pid ?? 0 }));
       return agent.CreateTaskResponse.fromPartial({ pid: state.pid ?? 0, bundlePath: state.bundle });
     }),
@@ -66,7 +72,8 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
       const id = requireId(req.containerId);
       let pid: number;
       if (req.execId === '') {
-        pid = (await runtime.start(id)).pid ?? 0;
+        // A process that ends at once has no pid in its state any more; conmon recorded it.
+        pid = (await runtime.start(id)).pid ?? (await runtime.initPid(id)) ?? 0;
       } else {
         const waiting = waiters.take(id, req.execId);
         let session;
@@ -80,6 +87,7 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
         if (firstWaiter && session.attach) firstWaiter.resolve(session.attach);
         for (const w of others) runtime.attachExec(id, req.execId, { stdin: w.stdin }).then(w.resolve, w.reject);
         pid = session.pid;
+        deps.execExits.watch(id, req.execId, pid);
       }
       void taskEvents.lifecycle('tasks.started', id, events.TaskStarted.fromPartial({ containerId: id, execId: req.execId, pid }));
       return agent.StartTaskResponse.fromPartial({ pid });
@@ -96,18 +104,21 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
     deleteTask: rpc(async (req: agent.DeleteTaskRequest) => {
       const id = requireId(req.containerId);
       if (req.execId !== '') {
+        const { pid } = await runtime.execState(id, req.execId);
         const exit = await runtime.deleteExec(id, req.execId, { force: req.force });
         const exitStatus = exit ? exitStatusMessage(exit) : undefined;
+        if (exit) taskEvents.exited(id, exit, { execId: req.execId, ...(pid !== undefined ? { pid } : {}) });
         void taskEvents.lifecycle('tasks.deleted', id, events.TaskDeleted.fromPartial({ containerId: id, execId: req.execId, ...(exitStatus ? { exitStatus } : {}) }));
         return agent.DeleteTaskResponse.fromPartial(exitStatus ? { exitStatus } : {});
       }
       const bundle = (await runtime.state(id)).bundle;
-      // Settle the namespace while the bundle still exists.
+      // Settle the namespace and pid while the bundle and pid file still exist.
       await deps.namespaces.of(id, bundle);
+      const pid = await runtime.initPid(id);
       const exit = await runtime.delete(id, { force: req.force });
       const exitStatus = exit ? exitStatusMessage(exit) : undefined;
       // The exit watcher may not have seen this exit before the delete removed it.
-      if (exit) taskEvents.exited(id, exit);
+      if (exit) taskEvents.exited(id, exit, pid !== undefined ? { pid } : {});
       void taskEvents.lifecycle('tasks.deleted', id, events.TaskDeleted.fromPartial({ containerId: id, execId: '', ...(exitStatus ? { exitStatus } : {}) }));
       taskEvents.forget(id);
       return agent.DeleteTaskResponse.fromPartial(exitStatus ? { exitStatus } : {});

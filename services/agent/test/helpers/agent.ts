@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { agent, types } from '@berth/api';
 import { connectBus, type Bus } from '@berth/bus';
+import { createLogger } from '@berth/telemetry';
 import { createClient, startService, waitForHealth, type RunningService } from '@berth/service-kit';
 import { agentSpec } from '../../src/service.js';
 import type { AgentConfig } from '../../src/config.js';
@@ -109,8 +110,10 @@ export async function callError(p: Promise<unknown>): Promise<grpc.ServiceError>
   return outcome;
 }
 
+/** A second NATS connection, as another service would have; quiet unless something goes wrong. */
 export function testBus(natsUrl: string, name: string): Promise<Bus> {
-  return connectBus({ servers: natsUrl, service: 'agenttest', node: name, name: `agent-test-${name}` });
+  const logger = createLogger({ service: 'agenttest', node: name, level: 'warn' });
+  return connectBus({ servers: natsUrl, service: 'agenttest', node: name, name: `agent-test-${name}`, logger });
 }
 
 /** Overlay rootfs mounts over the suite's busybox template, as the snapshots service hands them out. */

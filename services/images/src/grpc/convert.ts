@@ -118,8 +118,3 @@ const PROGRESS_STATES: Record<LayerState, types.ProgressState> = {
 export function progressStateToProto(state: LayerState): types.ProgressState {
   return PROGRESS_STATES[state];
 }
-
-/** Proto3 has no "unset" for scalars: an empty string or 0 means "not given". */
-export function given<T extends string | number>(value: T): T | undefined {
-  return value === '' || value === 0 ? undefined : value;
-}

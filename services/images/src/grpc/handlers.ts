@@ -1,17 +1,17 @@
 // Handler adapters for the images APIs: the service kit's adapters with every
 // thrown error mapped by toStatusError (and logged when it is a fault of ours),
 // a bidi adapter, and the request's namespace.
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_NAMESPACE, NAMESPACE_METADATA_KEY } from '@berth/api';
 import { assertNamespace } from '@berth/bus';
-import { clientStream, serverStream, unary, invalidArgument, toServiceError, type StatusError } from '@berth/service-kit';
+import { clientStream, serverStream, unary, toServiceError, type StatusError } from '@berth/service-kit';
 import type { Logger } from '@berth/telemetry';
-import { messageOf } from '../errors.js';
+import { invalidArgument, messageOf } from '../errors.js';
 import { validateNamespace } from '../images.js';
 import { toStatusError } from './status.js';
 
 /** Codes that mean a bug or a broken store rather than a caller's mistake: worth a log line. */
-const FAULTS = new Set([2 /* UNKNOWN */, 13 /* INTERNAL */, 15 /* DATA_LOSS */]);
+const FAULTS = new Set<number>([grpc.status.UNKNOWN, grpc.status.INTERNAL, grpc.status.DATA_LOSS]);
 
 export interface Handlers {
   unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res): grpc.handleUnaryCall<Req, Res>;
@@ -76,7 +76,9 @@ function bidi<Req, Res>(
         if (call.write(res)) resolve();
         else call.once('drain', () => resolve());
       });
-    fn(call as AsyncIterable<Req>, send, call).then(
+    // Reading must not destroy the call when the client half-closes: the answer still goes out after that.
+    const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterable<Req>;
+    fn(requests, send, call).then(
       () => call.end(),
       (err: unknown) => {
         if (!call.cancelled) call.emit('error', toServiceError(mapped(err, call)));

@@ -4,7 +4,9 @@
 // extracting/done states. When snapshots cannot be reached the pull fails
 // with UNAVAILABLE, which the core treats as transient: the fetched content
 // stays (leased) so the next pull only unpacks.
-import { snapshots, types } from '@berth/api';
+import * as grpc from '@grpc/grpc-js';
+import { NAMESPACE_METADATA_KEY, snapshots, types } from '@berth/api';
+import { normaliseAddress, tracingClientInterceptor } from '@berth/service-kit';
 import { chainId, type Descriptor, type Digest } from '@berth/oci';
 import { ImagesError, type ImagesErrorCode } from '../errors.js';
 import type { Unpacker, UnpackRequest } from '../pull.js';
@@ -12,9 +14,28 @@ import { descriptorToProto } from './convert.js';
 import { statusName } from './status.js';
 
 export interface SnapshotsTarget {
-  client: snapshots.LayersClient;
+  /**
+   * A client on a channel of its own, closed after one unpack. A long-lived
+   * channel that once failed to connect backs off (up to minutes) and fails
+   * calls fast meanwhile, so a pull retried right after snapshots came up
+   * would still fail.
+   */
+  connect(): snapshots.LayersClient;
   /** The address the client dials, for error messages (e.g. unix:/run/berth/snapshots.sock). */
   address: string;
+}
+
+/** The snapshots service at `address` (e.g. peerAddress('snapshots', config)). */
+export function snapshotsTarget(address: string): SnapshotsTarget {
+  return {
+    address,
+    connect: () =>
+      new snapshots.LayersClient(normaliseAddress(address), grpc.credentials.createInsecure(), {
+        interceptors: [tracingClientInterceptor],
+        // A channel of its own: not a shared subchannel that may be backing off after an earlier failure.
+        'grpc.use_local_subchannel_pool': 1,
+      }),
+  };
 }
 
 interface ServiceErrorLike {
@@ -27,6 +48,8 @@ interface ServiceErrorLike {
 export interface LayersToUnpack {
   /** The image, for messages. */
   name: string;
+  /** Namespace of the pull or import (snapshots reads content and reports events in it). */
+  namespace: string;
   layers: Descriptor[];
   diffIds: readonly Digest[];
   signal: AbortSignal;
@@ -34,10 +57,11 @@ export interface LayersToUnpack {
 }
 
 /** The pull's Unpacker: unpacks into `snapshotter` through the snapshots service. */
-export function snapshotsUnpacker(target: SnapshotsTarget, snapshotter: string): Unpacker {
+export function snapshotsUnpacker(target: SnapshotsTarget, snapshotter: string, namespace: string): Unpacker {
   return (req) =>
     unpackLayers(target, snapshotter, {
       name: req.ref.string(),
+      namespace,
       layers: req.layers,
       diffIds: req.config.rootfs.diff_ids,
       signal: req.signal,
@@ -52,19 +76,24 @@ export function unpackLayers(target: SnapshotsTarget, snapshotter: string, req: 
   const what = `unpacking ${req.name} into snapshotter ${snapshotter}`;
   return new Promise<void>((resolve, reject) => {
     req.signal.throwIfAborted();
-    const call = target.client.unpackImage(
+    const client = target.connect();
+    const metadata = new grpc.Metadata();
+    metadata.set(NAMESPACE_METADATA_KEY, req.namespace);
+    const call = client.unpackImage(
       snapshots.UnpackImageRequest.fromPartial({
         snapshotter,
         layers: req.layers.map(descriptorToProto),
         diffIds: [...diffIds],
         labels: {},
       }),
+      metadata,
     );
     let settled = false;
     let result: snapshots.UnpackResult | undefined;
     const settle = (err?: unknown) => {
       if (settled) return;
       settled = true;
+      client.close();
       req.signal.removeEventListener('abort', onAbort);
       if (err === undefined) resolve();
       else reject(err);

@@ -123,7 +123,11 @@ export class Authorizer {
       );
     }
     signal?.throwIfAborted();
-    return `Bearer ${await pending}`;
+    try {
+      return `Bearer ${await pending}`;
+    } catch (err) {
+      throw withLoginHint(err, host, creds !== undefined);
+    }
   }
 
   /**
@@ -191,6 +195,15 @@ export class Authorizer {
     this.tokens.set(key, { token: res.token, expiresAt: start + lifetimeMs - Math.min(10_000, lifetimeMs / 10) });
     return res.token;
   }
+}
+
+/** A refused token request says which registry it was for and what to do about it. */
+function withLoginHint(err: unknown, host: string, hadCredentials: boolean): unknown {
+  if (!(err instanceof RegistryError) || err.code !== 'UNAUTHENTICATED') return err;
+  const hint = hadCredentials
+    ? `the credentials configured for ${host} were refused; log in again with berth login ${host}`
+    : `${host} requires authentication; log in with berth login ${host}`;
+  return new RegistryError('UNAUTHENTICATED', `${err.message}: ${hint}`, false, { ...err.details, cause: err });
 }
 
 function tokenKey(realm: URL, service: string | undefined, scopes: string[], creds: Credentials | undefined): string {

@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { isSha256Digest } from '../chain-id.js';
 import { SnapshotError } from '../errors.js';
+import { FsHelper } from '../fsops/helper.js';
+import { captureRoot, restoreRoot } from '../fsops/root-state.js';
 import { syncFilesystem } from '../fsops/sync.js';
 import { overlayUpperInUse } from '../mount.js';
 import type { Snapshotter } from '../snapshotter.js';
@@ -27,8 +29,8 @@ function discard(stream: ByteStream): void {
  * snapshot must have no changes of its own yet: whiteouts only hide lower
  * layers, so a layer written over earlier changes would not delete them.
  * While the layer is applied the snapshot is reserved (commit and remove are
- * refused). Any failure discards the snapshot's changes, so nothing of the
- * layer is kept.
+ * refused). Any failure discards the snapshot's changes and restores its
+ * root directory's attributes, so nothing of the layer is kept.
  */
 export async function applyToActive(sn: Snapshotter, key: string, req: ApplyToActiveRequest): Promise<ApplyResult> {
   if (!isSha256Digest(req.expectedDiffId)) {
@@ -51,25 +53,32 @@ export async function applyToActive(sn: Snapshotter, key: string, req: ApplyToAc
         );
       }
     }
+    const helper = new FsHelper();
     try {
-      const result = await applyTar(target, req.stream, {
-        expectedDiffId: req.expectedDiffId,
-        ...(req.mediaType !== undefined ? { mediaType: req.mediaType } : {}),
-        ...(req.allowDevices !== undefined ? { allowDevices: req.allowDevices } : {}),
-      });
-      await syncFilesystem(target.root);
-      return result;
-    } catch (err) {
+      const root = await captureRoot(target.root, helper);
       try {
-        await sn.discardChanges(key);
-      } catch (cleanupErr) {
-        throw new SnapshotError(
-          'internal',
-          `${(err as Error).message}; discarding what was applied to snapshot ${JSON.stringify(key)} failed too: ${(cleanupErr as Error).message}`,
-          { cause: err },
-        );
+        const result = await applyTar(target, req.stream, {
+          expectedDiffId: req.expectedDiffId,
+          ...(req.mediaType !== undefined ? { mediaType: req.mediaType } : {}),
+          ...(req.allowDevices !== undefined ? { allowDevices: req.allowDevices } : {}),
+        });
+        await syncFilesystem(target.root);
+        return result;
+      } catch (err) {
+        try {
+          await sn.discardChanges(key);
+          await restoreRoot(target.root, root, helper);
+        } catch (cleanupErr) {
+          throw new SnapshotError(
+            'internal',
+            `${(err as Error).message}; discarding what was applied to snapshot ${JSON.stringify(key)} failed too: ${(cleanupErr as Error).message}`,
+            { cause: err },
+          );
+        }
+        throw err;
       }
-      throw err;
+    } finally {
+      await helper.close();
     }
   };
   try {

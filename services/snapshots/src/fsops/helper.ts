@@ -6,16 +6,16 @@ import { createInterface } from 'node:readline';
  * Node has no API for extended attributes or mknod. Rather than depend on
  * extra binaries (setfattr is not installed; mknod forks once per node), one
  * long-lived Perl process per apply/diff makes the raw syscalls (lsetxattr,
- * lgetxattr, llistxattr, mknodat) — perl-base is Essential on Debian, so it is
+ * lgetxattr, llistxattr, lremovexattr, mknodat) — perl-base is Essential on Debian, so it is
  * always there. Requests are pipelined over a pipe: many in flight, answers
  * in order. Only l*-variants and mknodat are used: the final path component
  * is never followed; callers guarantee the parents are verified directories.
  */
 
 // Syscall numbers per architecture (asm/unistd.h). generic = arm64, riscv64, loongarch64.
-const GENERIC = { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, mknodat: 33 };
+const GENERIC = { lsetxattr: 6, lgetxattr: 9, llistxattr: 12, lremovexattr: 15, mknodat: 33 };
 const SYSCALLS: Partial<Record<NodeJS.Architecture, typeof GENERIC>> = {
-  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, mknodat: 259 },
+  x64: { lsetxattr: 189, lgetxattr: 192, llistxattr: 195, lremovexattr: 198, mknodat: 259 },
   arm64: GENERIC,
   riscv64: GENERIC,
   loong64: GENERIC,
@@ -23,7 +23,7 @@ const SYSCALLS: Partial<Record<NodeJS.Architecture, typeof GENERIC>> = {
 
 const SCRIPT = String.raw`
 use strict; use warnings;
-my ($SETX, $GETX, $LISTX, $MKNODAT) = map { 0 + $_ } @ARGV;
+my ($SETX, $GETX, $LISTX, $RMX, $MKNODAT) = map { 0 + $_ } @ARGV;
 umask 0; $| = 1; binmode STDIN; binmode STDOUT;
 sub getx { my ($p, $n) = @_;
   for (1..8) { my $sz = syscall($GETX, $p, $n, 0, 0); return undef if $sz < 0;
@@ -40,6 +40,7 @@ while (my $line = <STDIN>) { chomp $line;
     if ($sz < 0) { $ok = 0; } elsif ($sz > 0) { my $buf = "\0" x $sz; my $r = syscall($LISTX, $a[0], $buf, $sz);
       if ($r < 0) { $ok = 0; } else { for my $n (grep { length } split /\0/, substr($buf, 0, $r)) {
         my $v = getx($a[0], $n); if (defined $v) { push @out, $n, $v; } elsif (!$!{ENODATA}) { $ok = 0; last; } } } } }
+  elsif ($op eq 'rmx') { $ok = syscall($RMX, $a[0], $a[1]) >= 0; }
   elsif ($op eq 'mknod') { $ok = syscall($MKNODAT, -100, $a[0], 0 + $a[1], 0 + $a[2]) >= 0; }
   else { $! = 22; $ok = 0; }
   if ($ok) { print join("\t", 'ok', map { unpack('H*', $_) } @out), "\n"; }
@@ -87,7 +88,7 @@ export class FsHelper {
     if (this.child) return this.child;
     const nr = SYSCALLS[process.arch];
     if (!nr) throw new Error(`xattr/mknod helper: unsupported architecture ${process.arch}`);
-    const child = spawn('perl', ['-e', SCRIPT, String(nr.lsetxattr), String(nr.lgetxattr), String(nr.llistxattr), String(nr.mknodat)], {
+    const child = spawn('perl', ['-e', SCRIPT, String(nr.lsetxattr), String(nr.lgetxattr), String(nr.llistxattr), String(nr.lremovexattr), String(nr.mknodat)], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     child.stderr.on('data', (d: Buffer) => {
@@ -139,6 +140,10 @@ export class FsHelper {
 
   async setXattr(path: string, name: string, value: Buffer): Promise<void> {
     await this.call(`lsetxattr(${path}, ${name})`, 'setx', [path, name, value]);
+  }
+
+  async removeXattr(path: string, name: string): Promise<void> {
+    await this.call(`lremovexattr(${path}, ${name})`, 'rmx', [path, name]);
   }
 
   /** The attribute's value, or undefined when the file does not have it. */

@@ -116,18 +116,23 @@ export class ContentPeer {
     const ref = `snapshots-diff-${blob.digest.slice('sha256:'.length, 'sha256:'.length + 16)}-${randomBytes(4).toString('hex')}`;
     const call = this.client.writeContent(metadata);
     let failed: unknown;
-    const answers = (async () => {
-      const out: images.WriteContentResponse[] = [];
-      for await (const r of call as AsyncIterable<images.WriteContentResponse>) out.push(r);
-      return out;
-    })().catch((err: unknown) => {
-      failed = err;
-      throw err;
+    // Done at the COMMIT answer: the blob is stored and verified by then, whether or not the server ends the stream.
+    const committed = new Promise<images.WriteContentResponse>((resolve, reject) => {
+      call.on('data', (r: images.WriteContentResponse) => {
+        if (r.action === images.WriteAction.COMMIT) resolve(r);
+      });
+      call.on('error', (err) => {
+        failed = err;
+        reject(err);
+      });
+      call.on('end', () =>
+        reject(new StatusError(grpc.status.INTERNAL, `${what}: the images service at ${this.address} ended the ingest without confirming the commit`)),
+      );
     });
-    answers.catch(() => undefined);
+    committed.catch(() => undefined);
     const send = async (req: images.WriteContentRequest) => {
       if (failed !== undefined) return;
-      if (!call.write(req)) await Promise.race([once(call, 'drain'), answers]);
+      if (!call.write(req)) await Promise.race([once(call, 'drain'), committed]);
     };
     try {
       let offset = 0;
@@ -143,12 +148,11 @@ export class ContentPeer {
         images.WriteContentRequest.fromPartial({ action: images.WriteAction.COMMIT, ref, total: blob.size, expected: blob.digest, offset, labels }),
       );
       call.end();
-      const responses = await answers;
-      const commit = responses.find((r) => r.action === images.WriteAction.COMMIT);
-      if (!commit) throw new StatusError(grpc.status.INTERNAL, `${what}: the images service at ${this.address} ended the ingest without confirming the commit`);
+      const commit = await committed;
       if (commit.digest !== '' && commit.digest !== blob.digest) {
         throw new StatusError(grpc.status.DATA_LOSS, `${what}: the images service at ${this.address} committed ${commit.digest} instead`);
       }
+      call.cancel(); // nothing more to hear; the commit is done
     } catch (err) {
       call.cancel();
       if (err instanceof StatusError) throw err;

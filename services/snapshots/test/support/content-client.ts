@@ -22,12 +22,17 @@ export function contentClient(address: string): ContentClient {
       new Promise<string>((resolve, reject) => {
         const digest = sha256(data);
         const call = client.writeContent();
-        let committed = '';
+        // Done at the COMMIT answer (the blob is stored by then); the stream is closed from here.
         call.on('data', (r: images.WriteContentResponse) => {
-          if (r.action === images.WriteAction.COMMIT) committed = r.digest;
+          if (r.action !== images.WriteAction.COMMIT) return;
+          call.cancel();
+          if (r.digest === digest) resolve(digest);
+          else reject(new Error(`commit answered ${JSON.stringify(r.digest)}, wanted ${digest}`));
         });
-        call.on('error', reject);
-        call.on('end', () => (committed === digest ? resolve(digest) : reject(new Error(`commit answered ${JSON.stringify(committed)}, wanted ${digest}`))));
+        call.on('error', (err: grpc.ServiceError) => {
+          if (err.code !== grpc.status.CANCELLED) reject(err);
+        });
+        call.on('end', () => reject(new Error('WriteContent ended without a COMMIT answer')));
         call.write(
           images.WriteContentRequest.fromPartial({
             action: images.WriteAction.COMMIT,
