@@ -10,6 +10,7 @@ APT_PACKAGES=(
   nats-server                                                 # the bus
   docker-registry skopeo umoci busybox-static debootstrap     # local registry and test images
   zstd apache2-utils openssl procps perl-base tini          # layer compression, htpasswd, certs, `--init`
+  docker.io                                                   # the testcontainers suite's private engine
 )
 
 missing=()

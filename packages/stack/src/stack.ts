@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { checkHealth, waitForHealth, type HealthStatus, type ServiceStateFile } from '@berth/service-kit';
 import { livePid, removeStale, spawnDaemon, stopProcess } from './processes.js';
 
@@ -55,8 +55,11 @@ const files = (o: StackOptions, name: string) => ({
 });
 
 /** The entry point of a service's package (its dist/main.js). */
+// createRequire rather than import.meta.resolve: the latter is missing under
+// some loaders (vitest's), and the "./main" export is a plain path either way.
+const requireFromHere = createRequire(import.meta.url);
 export function serviceMain(name: ServiceName): string {
-  return fileURLToPath(import.meta.resolve(`@berth/${name}-service/main`));
+  return requireFromHere.resolve(`@berth/${name}-service/main`);
 }
 
 function readState(path: string): ServiceStateFile | undefined {

@@ -621,10 +621,8 @@ export class NetworkingService {
 
   /** /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, from its attachments. */
   containerFiles(containerId: string, opts: ContainerFilesOptions = {}, mode: { hostNetwork?: boolean } = {}): ContainerFiles {
+    // No attachments is `--network none`: loopback-only hosts, the host's resolvers.
     const attachments = this.store.listAttachments({ containerId });
-    if (attachments.length === 0 && mode.hostNetwork !== true) {
-      throw new NetworkingError('not-found', `container ${containerId} has no network attachments`);
-    }
     const dnsNet = this.dnsEnabled
       ? attachments.map((a) => this.store.findNetwork(a.networkId)).find((n): n is StoredNetwork => !!n && n !== 'ambiguous' && n.dns)
       : undefined;

@@ -157,7 +157,7 @@ describe('Networks API', () => {
 });
 
 describe('Dns API without CNI', () => {
-  it('gives a host-network container the host files, and a container without attachments NOT_FOUND', async () => {
+  it('gives a host-network container the host files, and a container without attachments loopback-only files', async () => {
     const containerId = `gh${id}`;
     const res = await call(
       h.dns.prepareContainerDns.bind(h.dns),
@@ -169,9 +169,10 @@ describe('Dns API without CNI', () => {
     await call(h.dns.removeContainerDns.bind(h.dns), { containerId });
     expect(existsSync(res.hostsPath)).toBe(false);
 
-    const none = await callError(h.dns.prepareContainerDns.bind(h.dns), networking.PrepareContainerDnsRequest.fromPartial({ containerId }));
-    expect(none.code).toBe(status.NOT_FOUND);
-    expect(none.details).toBe(`container ${containerId} has no network attachments`);
+    const none = await call(h.dns.prepareContainerDns.bind(h.dns), networking.PrepareContainerDnsRequest.fromPartial({ containerId }));
+    expect(readFileSync(none.hostsPath, 'utf8')).toMatch(/127\.0\.0\.1\s+localhost/);
+    expect(readFileSync(none.hostsPath, 'utf8')).not.toContain('10.250.9.9');
+    await call(h.dns.removeContainerDns.bind(h.dns), { containerId });
     const badId = await callError(h.dns.removeContainerDns.bind(h.dns), { containerId: '../x' });
     expect(badId.code).toBe(status.INVALID_ARGUMENT);
   });

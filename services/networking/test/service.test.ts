@@ -262,7 +262,11 @@ describe('container files', () => {
     const files = svc.containerFiles('h1', { hostname: 'box', extraHosts: ['x:10.2.2.2'] });
     expect(files.hosts).toBe('127.0.0.1 localhost\n10.0.0.9 buildhost\n10.2.2.2\tx\n');
     expect(files.resolvConf).toBe('nameserver 127.0.0.53\nnameserver 10.0.0.2\nsearch corp.example\n');
-    expect(() => svc.containerFiles('nobody')).toThrow('container nobody has no network attachments');
+    // --network none: loopback-only hosts, never the host's entries
+    const none = svc.containerFiles('nobody', { hostname: 'box' });
+    expect(none.hosts).toMatch(/127\.0\.0\.1\s+localhost/);
+    expect(none.hosts).not.toContain('buildhost');
+    expect(none.hostname).toContain('box');
   });
 });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // Docker's defaults for a container: capabilities, mounts, masked and
 // read-only paths, device rules, environment.
 import type { OciDeviceRule } from './oci.js';
@@ -47,4 +48,18 @@ export const DEFAULT_DEVICE_RULES: readonly OciDeviceRule[] = [
 ];
 
 /** Open files limit, as Docker's daemon gives containers. */
-export const DEFAULT_NOFILE = 1_048_576;
+/**
+ * Docker's open-files limit, capped at this host's hard limit: a container
+ * cannot be given more than the runtime may grant (runc fails with EPERM).
+ */
+export const DEFAULT_NOFILE = Math.min(1_048_576, hostNofileHardLimit());
+
+function hostNofileHardLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const hard = line?.trim().split(/\s+/)[4];
+    return hard === undefined || hard === 'unlimited' ? Infinity : Number(hard) || 1024;
+  } catch {
+    return 1024;
+  }
+}
