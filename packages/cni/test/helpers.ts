@@ -1,128 +1,19 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// Network test helpers live in @berth/testkit; uniqueName here keeps the
+// compact no-separator form these suites' bridge and chain names rely on.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import net from 'node:net';
 
 /** A short unique name (bridge names must stay within 15 bytes). */
 export function uniqueName(prefix: string): string {
   return `${prefix}${randomBytes(3).toString('hex')}`;
 }
 
-export function requireBinary(path: string): void {
-  if (!existsSync(path)) throw new Error(`prerequisite missing: ${path} (install it: see the README's apt list)`);
-}
-
-function ipv4ToInt(ip: string): number {
-  return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-}
-
-function overlaps(a: string, b: string): boolean {
-  const [ia, pa] = a.split('/') as [string, string | undefined];
-  const [ib, pb] = b.split('/') as [string, string | undefined];
-  const la = Number(pa ?? 32);
-  const lb = Number(pb ?? 32);
-  const l = Math.min(la, lb);
-  const mask = l === 0 ? 0 : (0xffffffff << (32 - l)) >>> 0;
-  return ((ipv4ToInt(ia) & mask) >>> 0) === ((ipv4ToInt(ib) & mask) >>> 0);
-}
-
-/** Every IPv4 prefix the host uses: routes (all tables) and addresses. */
-function hostPrefixes(): string[] {
-  const routes = JSON.parse(execFileSync('ip', ['-j', '-4', 'route', 'show', 'table', 'all']).toString()) as { dst: string }[];
-  const addrs = JSON.parse(execFileSync('ip', ['-j', '-4', 'addr']).toString()) as {
-    addr_info: { local: string; prefixlen: number }[];
-  }[];
-  const out = routes.map((r) => r.dst).filter((d) => d !== 'default' && /^\d+\.\d+\.\d+\.\d+/.test(d));
-  for (const a of addrs) for (const i of a.addr_info) out.push(`${i.local}/${i.prefixlen}`);
-  return out;
-}
-
-/** A random 10.2xx.y.0/24 that overlaps no route or address of this host. */
-export function pickTestSubnet(): string {
-  const used = hostPrefixes();
-  for (let i = 0; i < 200; i++) {
-    const b = 200 + (randomBytes(1)[0]! % 55);
-    const c = randomBytes(1)[0]!;
-    const cand = `10.${b}.${c}.0/24`;
-    if (!used.some((u) => overlaps(u, cand))) return cand;
-  }
-  throw new Error('no free 10.2xx.y.0/24 test subnet found');
-}
-
-/** A TCP server inside a netns answering every connection with `reply`. */
-export async function startNetnsServer(netns: string, port: number, reply: string): Promise<ChildProcess> {
-  const script = `require('net').createServer((s) => s.end(${JSON.stringify(reply)})).listen(${port}, '0.0.0.0', () => console.log('ready'))`;
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let err = '';
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    child.stdout!.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`server in netns ${netns} exited (${code}): ${err}`)));
-  });
-  return child;
-}
-
-/** Connects, reads until the peer closes. */
-export function tcpRead(host: string, port: number, timeoutMs = 5000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, host);
-    let data = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    sock.on('data', (b) => (data += b.toString()));
-    sock.on('end', () => {
-      clearTimeout(timer);
-      resolve(data);
-    });
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
-}
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export function iptablesSave(): string {
-  return execFileSync('iptables-save').toString();
-}
-
-/** Lines of iptables-save that mention any of the needles. */
-export function iptablesLinesMentioning(...needles: string[]): string[] {
-  return iptablesSave()
-    .split('\n')
-    .filter((l) => needles.some((n) => l.includes(n)));
-}
-
-/** Removes iptables rules mentioning a needle (last-resort cleanup after a failed test). */
-export function purgeIptablesRules(needle: string): void {
-  for (const table of ['nat', 'filter', 'mangle']) {
-    let dump: string;
-    try {
-      dump = execFileSync('iptables-save', ['-t', table]).toString();
-    } catch {
-      continue;
-    }
-    for (const line of dump.split('\n')) {
-      if (!line.startsWith('-A ') || !line.includes(needle)) continue;
-      const spec = line.slice(3).match(/"[^"]*"|\S+/g)!.map((t) => t.replace(/^"(.*)"$/, '$1'));
-      try {
-        execFileSync('iptables', ['-w', '-t', table, '-D', ...spec]);
-      } catch {
-        // already gone
-      }
-    }
-  }
-}
+export {
+  freePort,
+  iptablesLinesMentioning,
+  iptablesSave,
+  pickTestSubnet,
+  purgeIptablesRules,
+  requireBinary,
+  startNetnsServer,
+  tcpRead,
+} from '@berth/testkit';

@@ -80,3 +80,4 @@ export { freePort } from './ports.js';
 export { IFNAMSIZ_MAX, uniqueName } from './names.js';
 export { mountsUnder, removeTree, unmountAll } from './mounts.js';
 export { requireBinary, run, type RunOptions, type RunResult } from './process.js';
+export * from './network.js';

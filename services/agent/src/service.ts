@@ -8,7 +8,7 @@
 // the last agent died, is published now.
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { serviceDefinitions, types, unimplementedHandlers } from '@berth/api';
+import { serviceDefinitions, types } from '@berth/api';
 import { assertNamespace } from '@berth/bus';
 import { packageVersion, type ServiceContext, type ServiceRegistration, type ServiceSpec } from '@berth/service-kit';
 import { agentConfigSchema, type AgentConfig } from './config.js';
@@ -107,13 +107,8 @@ async function setup(ctx: ServiceContext<AgentConfig>) {
       },
     }),
   ];
-  // Any service of the contract nobody implements yet answers UNIMPLEMENTED.
-  const pending = Object.values(a)
-    .filter((definition) => !implemented.some((r) => r.definition === definition))
-    .map((definition) => ({ definition, handlers: unimplementedHandlers(definition) }));
-
   return {
-    services: [...implemented, ...pending],
+    services: implemented,
     close: async () => {
       heartbeat.stop();
       stopRotation();
