@@ -298,7 +298,8 @@ export class ContentStore {
       } catch {
         last = meta?.startedAt.getTime() ?? 0;
       }
-      if (meta && last >= cutoff) continue;
+      // Age 0 means every idle ingest: an mtime in the current millisecond must not spare it.
+      if (meta && maxAgeMs > 0 && last >= cutoff) continue;
       await rm(dir, { recursive: true, force: true });
       removed.push(meta?.ref ?? name);
     }
@@ -308,7 +309,7 @@ export class ContentStore {
   /** Ingests cleanupStaleIngests(maxAgeMs) would remove, without removing them (a dry run). */
   async staleIngests(maxAgeMs: number): Promise<string[]> {
     const cutoff = Date.now() - maxAgeMs;
-    return (await this.statuses()).filter((s) => !s.active && s.updatedAt.getTime() < cutoff).map((s) => s.ref);
+    return (await this.statuses()).filter((s) => !s.active && (maxAgeMs <= 0 || s.updatedAt.getTime() < cutoff)).map((s) => s.ref);
   }
 
   /**
