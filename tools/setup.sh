@@ -11,6 +11,7 @@ APT_PACKAGES=(
   docker-registry skopeo umoci busybox-static debootstrap     # local registry and test images
   zstd apache2-utils openssl procps perl-base tini          # layer compression, htpasswd, certs, `--init`
   docker.io                                                   # the testcontainers suite's private engine
+  containerd                                                  # the benchmarks' comparison peer (tools/bench)
 )
 
 missing=()

@@ -65,7 +65,7 @@ export interface NetworkingServiceOptions {
   /** Host address for -p without one. Default 127.0.0.1. */
   defaultHostIp?: string;
   /** Prefixes the host routes; default reads `ip -j route`. */
-  hostRoutes?: () => Promise<string[]>;
+  hostRoutes?: (ownDevice?: string) => Promise<string[]>;
   /** Default /etc/resolv.conf. */
   hostResolvConfPath?: string;
   /** Default /etc/hosts (copied for host-mode containers). */
@@ -228,8 +228,8 @@ export class NetworkingService {
 
   // ---- networks ----
 
-  private async takenPrefixes(): Promise<string[]> {
-    const routes = await (this.opts.hostRoutes ?? readHostRoutes)();
+  private async takenPrefixes(ownDevice?: string): Promise<string[]> {
+    const routes = await (this.opts.hostRoutes ?? readHostRoutes)(ownDevice);
     return [...routes, ...this.store.listNetworks().flatMap((n) => n.subnets.map((s) => s.subnet))];
   }
 
@@ -242,7 +242,7 @@ export class NetworkingService {
       isDefault,
       allocateSubnet: async () => {
         try {
-          return allocateSubnet(this.opts.subnetPools ?? DEFAULT_SUBNET_POOLS, await this.takenPrefixes());
+          return allocateSubnet(this.opts.subnetPools ?? DEFAULT_SUBNET_POOLS, await this.takenPrefixes(req.bridge));
         } catch (e) {
           throw new NetworkingError('exhausted', `network "${req.name}": ${(e as Error).message}`);
         }

@@ -96,6 +96,15 @@ describe('subnet allocation', () => {
     ]);
     expect(routeDestinations(json, 4)).toEqual(['192.0.2.0/24', '10.9.9.9/32']);
   });
+
+  it("leaves out the routes of the network's own bridge (a leftover of it keeps its subnet free)", () => {
+    const json = JSON.stringify([
+      { dst: '10.89.0.0/24', dev: 'berth0' },
+      { dst: '192.0.2.0/24', dev: 'eth0' },
+    ]);
+    expect(routeDestinations(json, 4, 'berth0')).toEqual(['192.0.2.0/24']);
+    expect(routeDestinations(json, 4)).toEqual(['10.89.0.0/24', '192.0.2.0/24']);
+  });
 });
 
 describe('host routes', () => {
