@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 
 /** An error that knows the gRPC status it should travel as. */
@@ -46,11 +47,31 @@ export function serverStream<Req, Res>(
     (async () => {
       for await (const msg of fn(call.request, call)) {
         if (call.cancelled) return;
-        if (!call.write(msg)) await new Promise((r) => call.once('drain', r));
+        if (!call.write(msg) && !(await drainedOrCancelled(call))) return;
       }
       call.end();
-    })().catch((err) => call.emit('error', toServiceError(err)));
+    })().catch((err) => {
+      if (!call.cancelled) call.emit('error', toServiceError(err));
+    });
   };
+}
+
+/** Waits for a full stream to drain; false when the client went away first (no drain ever comes). */
+function drainedOrCancelled(call: grpc.ServerWritableStream<unknown, unknown>): Promise<boolean> {
+  if (call.cancelled) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (drained: boolean) => () => {
+      call.off('drain', onDrain);
+      call.off('cancelled', onCancel);
+      call.off('close', onCancel);
+      resolve(drained);
+    };
+    const onDrain = done(true);
+    const onCancel = done(false);
+    call.once('drain', onDrain);
+    call.once('cancelled', onCancel);
+    call.once('close', onCancel);
+  });
 }
 
 /** Adapts an async function over the request stream to a client-streaming handler. */
@@ -58,7 +79,10 @@ export function clientStream<Req, Res>(
   fn: (requests: AsyncIterable<Req>, call: grpc.ServerReadableStream<Req, Res>) => Promise<Res>,
 ) {
   return (call: grpc.ServerReadableStream<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
-    fn(call as unknown as AsyncIterable<Req>, call).then(
+    // Not `for await` over the call itself: that iterator destroys the stream
+    // once read to the end, before the response could be sent.
+    const requests = (call as unknown as Readable).iterator({ destroyOnReturn: false }) as AsyncIterable<Req>;
+    fn(requests, call).then(
       (res) => callback(null, res),
       (err) => callback(toServiceError(err) as grpc.ServiceError),
     );

@@ -98,7 +98,7 @@ export async function startService<S extends z.ZodType<BaseConfig, z.ZodTypeDef,
   });
 
   const ctx: ServiceContext<z.infer<S>> = { name: spec.name, version: spec.version, config, logger, bus, paths, metrics };
-  let setup: ServiceSetup;
+  let setup: ServiceSetup | undefined;
   let grpc: RunningGrpcServer;
   try {
     setup = await spec.setup(ctx);
@@ -110,11 +110,15 @@ export async function startService<S extends z.ZodType<BaseConfig, z.ZodTypeDef,
       services: setup.services,
     });
   } catch (err) {
+    // A server that failed to start (socket taken, bad TLS files) must not leave
+    // the service's own resources (stores, timers, subscriptions) open.
+    await Promise.resolve(setup?.close?.()).catch((closeErr: unknown) => logger.warn({ err: closeErr }, 'closing after a failed start failed'));
     await bus.close().catch(() => undefined);
     await metricsServer?.close();
     throw err;
   }
 
+  const ready = setup;
   const state: ServiceStateFile = {
     service: spec.name,
     pid: process.pid,
@@ -131,7 +135,7 @@ export async function startService<S extends z.ZodType<BaseConfig, z.ZodTypeDef,
     (stopping ??= (async () => {
       logger.info('shutting down');
       await grpc.shutdown(config.grpc.drainTimeoutMs);
-      await setup.close?.();
+      await ready.close?.();
       await bus.close().catch((err: unknown) => logger.warn({ err }, 'closing NATS failed'));
       await metricsServer?.close();
       rmSync(paths.stateFile, { force: true });

@@ -82,10 +82,12 @@ describe('startService', () => {
     client.close();
   });
 
-  it('refuses to start a second instance on a live socket', async () => {
-    await expect(startService(imagesSpec('kit'), { argv: argvFor('kit'), env: {} })).rejects.toThrow(
-      /another process is serving on/,
-    );
+  it('refuses to start a second instance on a live socket, closing what its setup opened', async () => {
+    let closed = 0;
+    const spec = imagesSpec('kit');
+    const tracked = { ...spec, setup: async () => ({ ...(await spec.setup()), close: () => void closed++ }) };
+    await expect(startService(tracked, { argv: argvFor('kit'), env: {} })).rejects.toThrow(/another process is serving on/);
+    expect(closed).toBe(1);
   });
 
   it('stops gracefully: not serving, socket and state file removed', async () => {
