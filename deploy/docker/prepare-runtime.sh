@@ -26,6 +26,14 @@ if [ -n "$missing" ]; then
   rm -rf /var/lib/apt/lists/*
 fi
 
+# The tasks service's --init (the chart's BERTH_TASKS_INIT_PATH) is bind-mounted
+# from the agent's image into containers of any image, so it must be the static
+# build: the dynamically linked /usr/bin/tini fails where there is no glibc.
+if [ "$service" = agent ] && [ ! -x /usr/bin/tini-static ]; then
+  echo "prepare-runtime.sh: /usr/bin/tini-static is missing (Debian's tini package ships it)" >&2
+  exit 1
+fi
+
 getent group berth >/dev/null || groupadd --system --gid 10001 berth
 getent passwd berth >/dev/null || useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/berth --no-create-home --shell /usr/sbin/nologin berth
 # Every berth process runs with group berth, so the 0660 sockets of one are open to the others.

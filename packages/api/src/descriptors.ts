@@ -1,8 +1,13 @@
 // The binary FileDescriptorSet of the whole contract (imports included), for
 // server reflection and for tools that work from descriptors rather than code.
+// Import it from "@berth/api/descriptors". @grpc/proto-loader (and protobufjs
+// under it, ~60 modules) loads on the first call only, so merely importing
+// this module, or the package root that re-exports it, costs nothing.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { loadFileDescriptorSetFromBuffer, type Options, type PackageDefinition } from '@grpc/proto-loader';
+import type * as ProtoLoader from '@grpc/proto-loader';
+import type { Options, PackageDefinition } from '@grpc/proto-loader';
 
 /** Absolute path of descriptors.binpb beside the compiled modules (dist/gen, or src/gen when run from source). */
 export function descriptorSetPath(): string {
@@ -20,5 +25,7 @@ export function loadPackageDefinition(options?: Options): PackageDefinition {
       cause: error,
     });
   }
-  return loadFileDescriptorSetFromBuffer(bytes, options);
+  // proto-loader is CommonJS: require() loads it synchronously, when first needed
+  const loader = createRequire(import.meta.url)('@grpc/proto-loader') as typeof ProtoLoader;
+  return loader.loadFileDescriptorSetFromBuffer(bytes, options);
 }

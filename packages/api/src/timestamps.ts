@@ -2,6 +2,8 @@
 // as { seconds, nanos } so that nanosecond times (log entries) survive.
 import type { Timestamp } from './gen/google/protobuf/timestamp.js';
 
+export type { Timestamp };
+
 const NANOS_PER_SECOND = 1_000_000_000n;
 
 /** The Timestamp of a Date (millisecond precision). */

@@ -1,11 +1,12 @@
-#!/usr/bin/env node
-// The berth CLI. Start-up stays fast: commands import what they need lazily.
+#!/usr/bin/env -S node --
+// The berth CLI. Start-up stays fast: commands import what they need lazily,
+// and a bare `berth --version` answers before the command tree is built.
+// The `--` in the #! line: Node 20 otherwise takes berth's own `--env-file
+// FILE` (run, create, exec) for its option of that name and exits 9 when FILE
+// does not exist, before berth runs (nodejs/node#54232).
 // Exit codes follow Docker's: the command's own, 125 when berth fails, 126/127
 // when a container's command cannot be invoked / is not found.
-import { CommanderError } from 'commander';
-import { buildProgram } from './program/index.js';
-
-const program = buildProgram();
+import { cliVersion } from './version.js';
 
 // `berth ps | head -1`: a reader that went away ends berth quietly, as it would any Unix tool
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -13,21 +14,33 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-function report(err: unknown): number {
-  if (err instanceof CommanderError) {
-    // --help, --version, and a bare management command (which shows its help) are not failures;
-    // commander has printed the message of a usage mistake already
-    return err.exitCode === 0 || err.code === 'commander.help' ? 0 : 125;
-  }
-  const e = err as Error & { exitCode?: unknown };
-  const debug = program.opts<{ debug?: boolean }>().debug === true;
-  process.stderr.write(`berth: ${e?.message ?? String(err)}\n`);
-  if (debug) {
-    for (let c: unknown = e; c instanceof Error; c = c.cause) process.stderr.write(`${c.stack ?? c.message}\n`);
-  }
-  return typeof e?.exitCode === 'number' ? e.exitCode : 125;
+const args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
+  process.stdout.write(`${cliVersion()}\n`);
+} else {
+  await runProgram();
 }
 
-program.parseAsync(process.argv).catch((err: unknown) => {
-  process.exitCode = report(err);
-});
+async function runProgram(): Promise<void> {
+  const [{ CommanderError }, { buildProgram }] = await Promise.all([import('commander'), import('./program/index.js')]);
+  const program = buildProgram();
+
+  function report(err: unknown): number {
+    if (err instanceof CommanderError) {
+      // --help, --version, and a bare management command (which shows its help) are not failures;
+      // commander has printed the message of a usage mistake already
+      return err.exitCode === 0 || err.code === 'commander.help' ? 0 : 125;
+    }
+    const e = err as Error & { exitCode?: unknown };
+    const debug = program.opts<{ debug?: boolean }>().debug === true;
+    process.stderr.write(`berth: ${e?.message ?? String(err)}\n`);
+    if (debug) {
+      for (let c: unknown = e; c instanceof Error; c = c.cause) process.stderr.write(`${c.stack ?? c.message}\n`);
+    }
+    return typeof e?.exitCode === 'number' ? e.exitCode : 125;
+  }
+
+  await program.parseAsync(process.argv).catch((err: unknown) => {
+    process.exitCode = report(err);
+  });
+}

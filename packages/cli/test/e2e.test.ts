@@ -5,15 +5,11 @@
 // The stack is started with `berth system up`, i.e. @berth/stack's systemUp
 // in a plain Node process: loaded through vitest, systemUp cannot find the
 // services (vite does not implement import.meta.resolve).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, freePort, makeStateRoot, pushImage, startRegistry, type BuiltImage, type StateRoot, type TestRegistry } from '@berth/testkit';
-
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
-const HEX64 = /^[0-9a-f]{64}$/;
+import { cli, HEX64, json, requireBuiltCli } from './cli-harness.js';
 
 let state: StateRoot;
 let natsPort: number;
@@ -21,47 +17,15 @@ let registry: TestRegistry;
 let busybox: BuiltImage;
 let IMAGE: string;
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the built CLI against this suite's stack; stdin is closed unless input is given. */
-function berth(args: string[], input?: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: {
-        ...process.env,
-        BERTH_ROOT: state.root,
-        BERTH_RUNTIME_DIR: state.runtimeDir,
-        BERTH_NATS_PORT: String(natsPort),
-        BERTH_NODE: 'cli-e2e',
-        DOCKER_CONFIG: join(state.root, 'docker-config'),
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
-}
-
-const json = <T>(r: Result): T => {
-  try {
-    return JSON.parse(r.stdout) as T;
-  } catch {
-    throw new Error(`not JSON (exit ${r.code}): ${r.stdout}\nstderr: ${r.stderr}`);
-  }
-};
+const berthCli = cli(() => ({
+  BERTH_ROOT: state.root,
+  BERTH_RUNTIME_DIR: state.runtimeDir,
+  BERTH_NATS_PORT: String(natsPort),
+  BERTH_NODE: 'cli-e2e',
+  DOCKER_CONFIG: join(state.root, 'docker-config'),
+}));
+const berth = (args: string[], input?: string) => berthCli(args, input === undefined ? {} : { input });
 
 interface PsRow {
   ID: string;
@@ -75,7 +39,7 @@ interface PsRow {
 }
 
 beforeAll(async () => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` in packages/cli first`);
+  requireBuiltCli();
   state = await makeStateRoot('berth-cli-e2e');
   natsPort = await freePort();
   registry = await startRegistry();
@@ -250,6 +214,25 @@ describe('berth against the real stack', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('hi yes /tmp 1000:1000 box\n');
+  });
+
+  it('run -u name:group: the agent resolves the names in the image\'s /etc/passwd and /etc/group', async () => {
+    // The test image's passwd has app (1000:1000, home /home/app); its group file lists app in users (100).
+    const r = await berth(['run', '--rm', '--network', 'none', '-u', 'app:users', IMAGE, 'sh', '-c', 'echo "$(id -u):$(id -g) $(id -G) $HOME"']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('1000:100 100 /home/app\n');
+    // A name alone brings the groups that list it.
+    const app = await berth(['run', '--rm', '--network', 'none', '-u', 'app', IMAGE, 'sh', '-c', 'echo "$(id -u):$(id -g) $(id -G)"']);
+    expect(app.stdout, app.stderr).toBe('1000:1000 1000 100\n');
+  });
+
+  it('run -u with an unknown user fails with a clear error and --rm leaves nothing', async () => {
+    const r = await berth(['run', '--rm', '--network', 'none', '-u', 'ghost:users', IMAGE, 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^berth: .*cannot run as user "ghost:users": unable to find user ghost: no matching entries in passwd file\n$/);
+    const names = json<PsRow[]>(await berth(['ps', '-a', '--format', 'json'])).map((c) => c.Names);
+    expect(names).toEqual(['e3']);
   });
 
   it('run flags: bind mount, read-only root, stdin with -i', async () => {

@@ -1,7 +1,7 @@
 // The command tree and the built binary without a stack: usage errors,
 // help, completion, version, and what a user sees when berth is not running.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,8 +123,41 @@ describe('the berth binary without a running stack', () => {
   it('--debug adds the details', () => {
     const r = berth('--debug', 'ps');
     expect(r.code).toBe(125);
-    expect(r.stderr).toMatch(/berth: trace [0-9a-f]{32}/);
+    expect(r.stderr).toMatch(/^berth: cannot connect to the berth tasks service/);
     expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('a usage mistake is named as such before the missing stack is', () => {
+    for (const [args, message] of [
+      [['ps', '--filter', 'colour=red'], 'unknown key "colour"'],
+      [['ps', '--filter', 'status=sleepy'], 'invalid filter "status=sleepy"'],
+      [['run', '--rm', '--restart', 'always', 'busybox'], 'conflicting options: --restart and --rm'],
+      [['run', '--platform', 'linux/', 'busybox'], '--platform:'],
+      [['logs', '--tail', 'some', 'x'], 'invalid --tail "some"'],
+      [['logs', '--since', 'yesterday-ish', 'x'], 'yesterday-ish'],
+      [['pull', 'a::b'], 'invalid reference "a::b"'],
+      [['tag', 'busybox', 'bad ref'], 'bad ref'],
+      [['inspect', '--type', 'volume', 'x'], 'volume'],
+      [['save', '--format', 'zip', 'busybox'], 'zip'],
+    ] as const) {
+      const r = berth(...args);
+      expect(r.code, args.join(' ')).toBe(125);
+      expect(r.stderr, args.join(' ')).toContain(message);
+      expect(r.stderr, args.join(' ')).not.toContain('stack is not running');
+    }
+  });
+
+  it('--env-file reaches berth, not Node, when berth runs through its #! line', () => {
+    // what the kernel runs for `berth ...`: the interpreter line of bin.js, then the script
+    const shebang = readFileSync(BIN, 'utf8').split('\n')[0]!;
+    const [interpreter, ...interpreterArgs] = shebang.slice(2).trim().split(/\s+/);
+    const argv = interpreter === '/usr/bin/env' && interpreterArgs[0] === '-S' ? interpreterArgs.slice(1) : interpreterArgs;
+    const r = spawnSync('/usr/bin/env', [...argv, BIN, 'create', '--env-file', '/nonexistent/env', 'busybox'], {
+      env: { ...process.env, BERTH_RUNTIME_DIR: runtimeDir },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(125);
+    expect(r.stderr).toBe('berth: cannot read --env-file /nonexistent/env: ENOENT\n');
   });
 
   it('version answers from state files, with every service shown as not running', () => {

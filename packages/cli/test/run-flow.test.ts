@@ -173,6 +173,13 @@ describe('run', () => {
     expect(fake.calls).not.toContain('AttachTask');
   });
 
+  it('--debug prints the trace id of the command\'s calls', async () => {
+    fake = await startFakeStack({ confirmAttach: true });
+    const r = await berth(['--debug', 'ps']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^berth: trace [0-9a-f]{32}\n$/);
+  });
+
   it('a taken name and an unknown image are clear errors with exit 125', async () => {
     fake = await startFakeStack({ confirmAttach: true });
     fake.images.add(KNOWN_IMAGE);

@@ -82,3 +82,11 @@ export class CniDelError extends Error {
     this.errors = errors;
   }
 }
+
+/** A node resource berth was asked to remove is not what it should be (a NIC named like a bridge, a foreign directory); nothing was removed. */
+export class ForeignResourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForeignResourceError';
+  }
+}

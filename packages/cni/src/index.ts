@@ -15,7 +15,7 @@ export {
   type ResolvedCniConfig,
   type RuntimeConf,
 } from './types.js';
-export { CniDelError, CniInvocationError, CniPluginError, type InvocationFailure } from './errors.js';
+export { CniDelError, CniInvocationError, CniPluginError, ForeignResourceError, type InvocationFailure } from './errors.js';
 export { buildPluginConfig, compareVersions, parseConflist } from './conflist.js';
 export {
   cniAdd,
@@ -30,9 +30,27 @@ export { cacheFilePath, type AttachmentKey, type CachedAttachment } from './cach
 export { findPlugin, formatCniArgs } from './plugin-exec.js';
 export { NETNS_DIR, createNetns, listNetns, netnsExists, netnsPath, removeNetns, type Netns } from './netns.js';
 export { masqueradeChainName, sweepMasquerade } from './masquerade.js';
-export { deleteLink, linkExists, listLinks, removeBridge, type LinkInfo } from './links.js';
+export { assertBridgeOrAbsent, deleteLink, linkExists, listLinks, removeBridge, type LinkInfo } from './links.js';
 export {
+  HOST_LOCAL_DEFAULT_DATA_DIR,
+  assertHostLocalStateDir,
+  hostLocalStateDir,
+  listHostLocalReservations,
+  removeHostLocalState,
+  type HostLocalReservation,
+} from './host-local.js';
+export {
+  networkHostResources,
+  removeNetworkResources,
+  type NetworkHostResources,
+  type RemovedNetworkResources,
+} from './network-resources.js';
+export {
+  DEFAULT_NETNS_PREFIX,
+  containerNetnsName,
+  containerOfNetns,
   validateContainerId,
+  validateNetnsPrefix,
   validateIfname,
   validateNetnsName,
   validateNetworkName,

@@ -1,4 +1,5 @@
 import { validateIfname, validateNetnsName } from './names.js';
+import { ForeignResourceError } from './errors.js';
 import { runProcess, runTool } from './process.js';
 
 export interface LinkInfo {
@@ -73,14 +74,24 @@ async function deleteRuleWhilePresent(tool: string, chain: string, spec: string[
   }
 }
 
+/** Throws unless the host has no interface `name` or it is a bridge (so removing "the bridge" never deletes a NIC or a veth). */
+export async function assertBridgeOrAbsent(name: string): Promise<void> {
+  validateIfname(name);
+  const link = (await listLinks()).find((l) => l.name === name);
+  if (link && link.kind !== 'bridge') {
+    throw new ForeignResourceError(`host interface ${name} is ${link.kind ? `a ${link.kind} device` : 'a plain device'}, not a bridge: it is left alone`);
+  }
+}
+
 /**
  * Removes a network's bridge: the device, and the firewall plugin's
  * isolation rules for it (iptables and ip6tables). Used when a network is
- * deleted; the bridge plugin itself never deletes bridges. Returns whether
- * the device existed and how many rules were removed.
+ * deleted; the bridge plugin itself never deletes bridges. An interface of
+ * that name that is not a bridge is refused. Returns whether the device
+ * existed and how many rules were removed.
  */
 export async function removeBridge(name: string): Promise<{ deleted: boolean; rulesRemoved: number }> {
-  validateIfname(name);
+  await assertBridgeOrAbsent(name);
   const deleted = await deleteLink(name);
   let rulesRemoved = 0;
   for (const tool of ['iptables', 'ip6tables']) {

@@ -14,16 +14,28 @@ function usesIpMasq(list: NetworkConfigList): boolean {
   return list.plugins.some((p) => (p.type === 'bridge' || p.type === 'ptp') && p.ipMasq === true);
 }
 
+// What iptables (legacy and nft) print for a table or chain that is not there;
+// any other failure is an error, never silently "nothing to sweep".
+const ABSENT = /does not exist|No chain\/target\/match|can't initialize|incompatible, use 'nft'/i;
+
+/** `tool -t nat -S what`: its output, or undefined when the table or chain does not exist. */
+async function listNat(tool: string, what: string): Promise<string | undefined> {
+  const res = await runProcess(tool, ['-w', '-t', 'nat', '-S', what], { timeoutMs: 30_000 });
+  if (res.code === 0) return res.stdout;
+  if (!res.timedOut && ABSENT.test(res.stderr)) return undefined;
+  const why = res.timedOut ? 'timed out' : res.stderr.trim() || `exit ${res.code ?? res.signal}`;
+  throw new Error(`${tool} -t nat -S ${what} failed: ${why}`);
+}
+
 async function sweepWith(tool: string, chain: string): Promise<number> {
-  let rules: string;
+  let rules: string | undefined;
   try {
-    const res = await runProcess(tool, ['-w', '-t', 'nat', '-S', 'POSTROUTING'], { timeoutMs: 30_000 });
-    if (res.code !== 0) return 0; // no nat table for this family
-    rules = res.stdout;
+    rules = await listNat(tool, 'POSTROUTING');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0; // tool not installed: no rules of it either
     throw e;
   }
+  if (rules === undefined) return 0; // no nat table for this family
   let removed = 0;
   for (const line of rules.split('\n')) {
     const tokens = line.match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? [];
@@ -32,8 +44,7 @@ async function sweepWith(tool: string, chain: string): Promise<number> {
     await runTool(tool, ['-w', '-t', 'nat', '-D', 'POSTROUTING', ...spec]);
     removed++;
   }
-  const exists = await runProcess(tool, ['-w', '-t', 'nat', '-S', chain], { timeoutMs: 30_000 });
-  if (exists.code === 0) {
+  if ((await listNat(tool, chain)) !== undefined) {
     await runTool(tool, ['-w', '-t', 'nat', '-F', chain]);
     await runTool(tool, ['-w', '-t', 'nat', '-X', chain]);
   }

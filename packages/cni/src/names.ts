@@ -51,3 +51,32 @@ export function validatePluginType(type: string): void {
     throw new Error(`invalid CNI plugin type ${JSON.stringify(type)}: must be a plain binary name`);
   }
 }
+
+/** Prefix of the netns names the agent gives containers, unless configured otherwise. */
+export const DEFAULT_NETNS_PREFIX = 'berth-';
+
+const NETNS_PREFIX = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function validateNetnsPrefix(prefix: string): void {
+  if (typeof prefix !== 'string' || !NETNS_PREFIX.test(prefix) || prefix.length > 64) {
+    throw new Error(
+      `invalid netns prefix ${JSON.stringify(prefix)}: must start with a letter or digit and contain only letters, digits, '_', '.', '-' (at most 64)`,
+    );
+  }
+}
+
+/** The netns name of a container: <prefix><container id>. */
+export function containerNetnsName(prefix: string, containerId: string): string {
+  validateNetnsPrefix(prefix);
+  validateContainerId(containerId);
+  const name = `${prefix}${containerId}`;
+  validateNetnsName(name);
+  return name;
+}
+
+/** The container a netns name belongs to, or undefined when the name is not <prefix><container id>. */
+export function containerOfNetns(prefix: string, name: string): string | undefined {
+  if (!name.startsWith(prefix)) return undefined;
+  const id = name.slice(prefix.length);
+  return id !== '' && id.length <= 255 && CONTAINER_ID.test(id) ? id : undefined;
+}

@@ -4,7 +4,7 @@
 // same spec twice gives the same digests.
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { compressBuffer } from './compression.js';
+import { compressBuffer } from '@berth/tar';
 import { sortedTarEntries, toTarEntry, type LayerEntry } from './layer-entries.js';
 import {
   initLayout,

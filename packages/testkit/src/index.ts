@@ -26,7 +26,7 @@ export {
   type Compression,
   type MediaTypeFamily,
 } from './media-types.js';
-export { compressBuffer, decompressBuffer } from './compression.js';
+export { compressBuffer, decompressBuffer } from '@berth/tar';
 export { sha256Digest, sha256File } from './digest.js';
 export { blobPath, readLayoutIndex, resolveRef, type Descriptor, type LayoutIndex, type Platform } from './layout.js';
 export { hostPlatform, parsePlatform, formatPlatform } from './platform.js';
@@ -44,7 +44,8 @@ export {
   type LayerSpec,
   type OciImageConfig,
 } from './image.js';
-export { detectCompression, readLayerEntries, type ReadTarEntry } from './tar-read.js';
+export { readLayerEntries, type ReadTarEntry } from './tar-read.js';
+export { detectCompression } from '@berth/tar';
 export { directoryTarChunks, writeDirectoryTar } from './rootfs-tar.js';
 export { BUILDER_VERSION, cacheKey, cachedBuild, testCacheRoot, type CacheEntry } from './cache.js';
 export { buildImageCached } from './images/cached-image.js';
@@ -78,6 +79,6 @@ export { skopeoInspect, withSkopeoSource } from './skopeo-source.js';
 export { makeStateRoot, type StateRoot } from './state-root.js';
 export { freePort } from './ports.js';
 export { IFNAMSIZ_MAX, uniqueName } from './names.js';
-export { mountsUnder, removeTree, unmountAll } from './mounts.js';
+export { removeTree } from './mounts.js';
 export { requireBinary, run, type RunOptions, type RunResult } from './process.js';
 export * from './network.js';

@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { compressor } from './compression.js';
+import { compressor } from '@berth/tar';
 import { digestHex, sha256Digest } from './digest.js';
 import { MEDIA_TYPES, REF_NAME_ANNOTATION, type Compression } from './media-types.js';
 

@@ -98,9 +98,10 @@ export function purgeIptablesRules(needle: string): void {
     }
     for (const line of dump.split('\n')) {
       if (!line.startsWith('-A ') || !line.includes(needle)) continue;
-      const spec = line.slice(3).match(/"[^"]*"|\S+/g)!.map((t) => t.replace(/^"(.*)"$/, '$1'));
+      // iptables-restore reads the saved line back with its own quoting rules
+      // (CNI's comments hold escaped quotes no naive split gets right).
       try {
-        execFileSync('iptables', ['-w', '-t', table, '-D', ...spec]);
+        execFileSync('iptables-restore', ['-n', '-w'], { input: `*${table}\n-D ${line.slice(3)}\nCOMMIT\n`, stdio: ['pipe', 'ignore', 'ignore'] });
       } catch {
         // already gone
       }

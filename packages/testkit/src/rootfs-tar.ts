@@ -1,12 +1,13 @@
 // A directory tree as a layer tar: sorted walk, hardlinks detected by inode,
 // devices and fifos kept, sockets skipped (tar cannot hold them), ownership
 // and modes from the tree, one fixed mtime for reproducibility.
-import { createWriteStream } from 'node:fs';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { encodeTarEntry, endOfArchive, FIXED_MTIME, type RawTarEntry } from './tar.js';
+import { encodeEntryHeader, endOfArchive, padding, type WriteEntry } from '@berth/tar';
+import { FIXED_MTIME } from './tar.js';
 
 function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
@@ -32,39 +33,48 @@ export async function* directoryTarChunks(root: string, opts: { mtime?: number }
       const abs = join(root, path);
       const st = await lstat(abs);
       const base = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime };
-      let entry: RawTarEntry | undefined;
       if (st.isDirectory()) {
-        yield* encodeTarEntry({ name: `${path}/`, type: 'dir', ...base });
+        yield encodeEntryHeader({ name: `${path}/`, type: 'dir', ...base });
         yield* walk(path);
         continue;
-      } else if (st.isFile()) {
+      }
+      let entry: WriteEntry | undefined;
+      if (st.isFile()) {
         const inode = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? firstPathOfInode.get(inode) : undefined;
         if (first !== undefined) {
           entry = { name: path, type: 'hardlink', linkname: first, ...base };
         } else {
           if (st.nlink > 1) firstPathOfInode.set(inode, path);
-          entry = { name: path, type: 'file', content: await readFile(abs), ...base };
+          yield* fileChunks(abs, { name: path, type: 'file', size: st.size, ...base });
+          continue;
         }
       } else if (st.isSymbolicLink()) {
         entry = { name: path, type: 'symlink', linkname: await readlink(abs), ...base, mode: 0o777 };
       } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        entry = {
-          name: path,
-          type: st.isCharacterDevice() ? 'char' : 'block',
-          devmajor: major(st.rdev),
-          devminor: minor(st.rdev),
-          ...base,
-        };
+        entry = { name: path, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: major(st.rdev), devminor: minor(st.rdev), ...base };
       } else if (st.isFIFO()) {
         entry = { name: path, type: 'fifo', ...base };
       }
-      if (entry) yield* encodeTarEntry(entry);
+      if (entry) yield encodeEntryHeader(entry);
     }
   }
 
   yield* walk('');
   yield endOfArchive();
+}
+
+/** A regular file's header, content (streamed) and padding; a file that changes size meanwhile is an error. */
+async function* fileChunks(abs: string, entry: WriteEntry & { size: number }): AsyncGenerator<Buffer> {
+  yield encodeEntryHeader(entry);
+  let read = 0;
+  for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) {
+    read += (chunk as Buffer).length;
+    if (read > entry.size) break;
+    yield chunk as Buffer;
+  }
+  if (read !== entry.size) throw new Error(`${abs} changed size while being archived (${entry.size} bytes when listed, ${read} read)`);
+  yield padding(entry.size);
 }
 
 /** Writes directoryTarChunks(root) to a file. */

@@ -1,7 +1,7 @@
 // The agent's configuration: the settings every service shares, plus where
 // its helper binaries are and how often it reports. Each key is also a flag
 // (--runtime-path) and an environment variable (BERTH_RUNTIME_PATH).
-import { DEFAULT_PLUGIN_DIRS, DEFAULT_TIMEOUT_MS } from '@berth/cni';
+import { DEFAULT_NETNS_PREFIX, DEFAULT_PLUGIN_DIRS, DEFAULT_TIMEOUT_MS } from '@berth/cni';
 import { baseConfigSchema } from '@berth/service-kit';
 import { z } from 'zod';
 
@@ -19,6 +19,14 @@ export const agentConfigSchema = baseConfigSchema.extend({
       cacheDir: z.string().min(1).optional(),
       /** Limit for one plugin invocation. */
       timeoutMs: z.number().int().positive().default(DEFAULT_TIMEOUT_MS),
+    })
+    .strict()
+    .default({}),
+  /** Container network namespaces (the Netns service): the agent alone names them <prefix><container id>. */
+  netns: z
+    .object({
+      /** Prefix of the names under /run/netns; ListNetns (and networking's reconcile) sees only names with it. */
+      prefix: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).max(64).default(DEFAULT_NETNS_PREFIX),
     })
     .strict()
     .default({}),

@@ -47,18 +47,10 @@ export function isContainerError(err: unknown, code?: ContainerErrorCode): err i
   return err instanceof ContainerError && (code === undefined || err.code === code);
 }
 
-export { SpecError } from './spec/errors.js';
+export { SpecError } from '@berth/runtime-spec';
 
-/** Errors from mounting or unmounting a container rootfs. */
-export class MountError extends Error {
-  override readonly name = 'MountError';
-  readonly target: string;
-
-  constructor(target: string, message: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.target = target;
-  }
-}
+/** Errors from mounting or unmounting a container rootfs: the mount library's own, so instanceof checks hold. */
+export { MountError } from '@berth/mount';
 
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'

@@ -25,39 +25,12 @@ export { runtimeLayout, containerPaths, validateId, type RuntimeLayout, type Con
 
 export { ContainerError, MountError, SpecError, isContainerError, type ContainerErrorCode } from './errors.js';
 
-export { mountAll, unmountAll, isMountPoint, mountsUnder, type MountSpec, type MountTools } from './mounts.js';
+export { mountAll, unmountAll, isMountPoint, mountsUnder, type Mount as MountSpec, type MountTools } from '@berth/mount';
 
-export {
-  buildSpec,
-  mergeEnv,
-  resolveArgs,
-  resolveCapabilities,
-  type BuildSpecOptions,
-  type ImageDefaults,
-  type MountOption,
-  type Propagation,
-  type Ulimit,
-} from './spec/build-spec.js';
-export {
-  resolveUser,
-  resolveUserSpec,
-  parsePasswd,
-  parseGroup,
-  type ResolvedUser,
-  type PasswdEntry,
-  type GroupEntry,
-} from './spec/user.js';
-export { resolveInRoot, readFileInRoot } from './spec/rootfs-path.js';
+// Spec building and user resolution live in @berth/runtime-spec; these are the node's side of them.
+export { resolveInRoot, readFileInRoot, RootfsFileError } from './spec/rootfs-path.js';
+export { resolveUserInRootfs } from './spec/rootfs-user.js';
 export { listHostDevices } from './spec/host-devices.js';
-export {
-  ALL_CAPABILITIES,
-  DEFAULT_CAPABILITIES,
-  DEFAULT_MASKED_PATHS,
-  DEFAULT_READONLY_PATHS,
-  DEFAULT_SHM_SIZE,
-  STOP_SIGNAL_ANNOTATION,
-} from './spec/defaults.js';
-export type * from './spec/types.js';
 
 export { type CgroupStats, readCgroupStats } from './cgroups/stats.js';
 export {

@@ -98,7 +98,7 @@ async function setup(ctx: ServiceContext<AgentConfig>) {
       handlers: runtimeHandlers({ runtime, events: taskEvents, execExits, namespaces, logMaxSize: config.logMaxSize, logMaxFiles: config.logMaxFiles }),
     },
     { definition: a.Mounts, handlers: mountsHandlers() },
-    netnsRegistration(),
+    netnsRegistration({ prefix: config.netns.prefix }),
     cniRegistration({
       cni: {
         pluginDirs: config.cni.pluginDirs,

@@ -63,9 +63,9 @@ function clients(): Clients {
 /** Creates and starts a busybox container; `namespace` goes into the spec's annotation. */
 async function run(name: string, args: string[], namespace?: string): Promise<string> {
   const id = suite.id(name);
-  const spec = suite.spec(id, { args });
+  const spec = suite.spec(id, { cmd: args });
   if (namespace) spec.annotations = { ...spec.annotations, 'org.berth.namespace': namespace };
-  await call((cb) => clients().runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined }, cb));
+  await call((cb) => clients().runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb));
   await call((cb) => clients().runtime.startTask({ containerId: id, execId: '' }, cb));
   return id;
 }
@@ -106,7 +106,7 @@ describe('tasks.exit', () => {
     md.set('berth-namespace', 'team-b');
     await call((cb) =>
       clients().runtime.createTask(
-        { containerId: viaMetadata, specJson: json(suite.spec(viaMetadata, { args: ['sh', '-c', 'exit 11'] })), rootfsMounts: overlayMounts(suite, viaMetadata), stdio: undefined },
+        { containerId: viaMetadata, specJson: json(suite.spec(viaMetadata, { cmd: ['sh', '-c', 'exit 11'] })), rootfsMounts: overlayMounts(suite, viaMetadata), stdio: undefined, privileged: false },
         md,
         cb,
       ),
@@ -115,15 +115,15 @@ describe('tasks.exit', () => {
     const killed = await run('killed', ['sleep', '1000']);
     await call((cb) => clients().runtime.pauseTask({ containerId: killed }, cb));
     await call((cb) => clients().runtime.resumeTask({ containerId: killed }, cb));
-    const execProcess = json({ ...suite.spec(killed, { args: ['sh'] }).process, args: ['sh', '-c', 'exit 6'] });
-    await call((cb) => clients().runtime.execProcess({ containerId: killed, execId: 'e1', processJson: execProcess, stdio: undefined }, cb));
+    const execProcess = json({ ...suite.spec(killed, { cmd: ['sh'] }).process, args: ['sh', '-c', 'exit 6'] });
+    await call((cb) => clients().runtime.execProcess({ containerId: killed, execId: 'e1', processJson: execProcess, stdio: undefined, privileged: false }, cb));
     const execPid = (await call<agent.StartTaskResponse>((cb) => clients().runtime.startTask({ containerId: killed, execId: 'e1' }, cb))).pid;
     expect((await call<agent.WaitTaskResponse>((cb) => clients().runtime.waitTask({ containerId: killed, execId: 'e1' }, cb))).exitStatus?.exitCode).toBe(6);
     await call((cb) => clients().runtime.killTask({ containerId: killed, execId: '', signal: 9, all: false }, cb));
     const missingId = suite.id('missing');
-    const missingSpec = suite.spec(missingId, { args: ['/no/such/binary'] });
+    const missingSpec = suite.spec(missingId, { cmd: ['/no/such/binary'] });
     const err = await callError(
-      call((cb) => clients().runtime.createTask({ containerId: missingId, specJson: json(missingSpec), rootfsMounts: overlayMounts(suite, missingId), stdio: undefined }, cb)),
+      call((cb) => clients().runtime.createTask({ containerId: missingId, specJson: json(missingSpec), rootfsMounts: overlayMounts(suite, missingId), stdio: undefined, privileged: false }, cb)),
     );
     expect(err.metadata.get('berth-exit-code')).toEqual(['127']);
     for (const id of [zero, three, killed, viaMetadata]) await wait(id);

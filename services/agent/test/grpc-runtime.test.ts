@@ -10,7 +10,7 @@ import { startNats, type TestNats } from '@berth/testkit';
 import type { RunningService } from '@berth/service-kit';
 import type { AgentConfig } from '../src/config.js';
 import { readLogs } from '../src/logs/read.js';
-import { isMountPoint } from '../src/mounts.js';
+import { isMountPoint } from '@berth/mount';
 import { call, callError, clientsFor, json, overlayMounts, startAgentInProcess, type Clients } from './helpers/agent.js';
 import { createSuite, destroySuite, eventually, type Suite } from './helpers/suite.js';
 
@@ -36,13 +36,15 @@ afterAll(async () => {
 interface CreateOpts {
   tty?: boolean;
   stdin?: boolean;
+  /** CreateTaskRequest.user: resolved by the agent in the mounted rootfs. */
+  user?: string;
   extra?: Parameters<Suite['spec']>[1];
   rootfs?: types.Mount[];
 }
 
 async function create(name: string, args: string[], o: CreateOpts = {}): Promise<{ id: string; res: agent.CreateTaskResponse }> {
   const id = suite.id(name);
-  const spec = suite.spec(id, { args, tty: o.tty, ...o.extra });
+  const spec = suite.spec(id, { cmd: args, tty: o.tty, ...o.extra });
   const res = await call<agent.CreateTaskResponse>((cb) =>
     c.runtime.createTask(
       {
@@ -50,6 +52,8 @@ async function create(name: string, args: string[], o: CreateOpts = {}): Promise
         specJson: json(spec),
         rootfsMounts: o.rootfs ?? overlayMounts(suite, id),
         stdio: { terminal: o.tty === true, stdin: o.stdin === true, logPath: '', logMaxBytes: 0, logMaxFiles: 0 },
+        ...(o.user !== undefined ? { user: o.user } : {}),
+        privileged: false,
       },
       cb,
     ),
@@ -72,7 +76,7 @@ function logPathOf(id: string): string {
 
 /** A process spec for exec, as the tasks service builds it: the container's own process with other args. */
 function execProcess(id: string, args: string[], tty = false): Buffer {
-  const spec = suite.spec(id, { args, tty });
+  const spec = suite.spec(id, { cmd: args, tty });
   return json({ ...spec.process, args, terminal: tty });
 }
 
@@ -125,9 +129,9 @@ describe('lifecycle', () => {
 
   test('a command that is not found fails create with exit code 127, visible in the error and in the task', async () => {
     const id = suite.id('nosuch');
-    const spec = suite.spec(id, { args: ['/no/such/command'] });
+    const spec = suite.spec(id, { cmd: ['/no/such/command'] });
     const err = await callError(
-      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined }, cb)),
+      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb)),
     );
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toMatch(/no such file or directory|not found/);
@@ -141,9 +145,9 @@ describe('lifecycle', () => {
 
   test('a file that is not executable gives 126', async () => {
     const id = suite.id('noexec');
-    const spec = suite.spec(id, { args: ['/not-executable'] });
+    const spec = suite.spec(id, { cmd: ['/not-executable'] });
     const err = await callError(
-      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined }, cb)),
+      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb)),
     );
     expect(err.metadata.get('berth-exit-code')).toEqual(['126']);
     expect((await del(id)).exitStatus?.exitCode).toBe(126);
@@ -187,16 +191,68 @@ describe('lifecycle', () => {
   });
 });
 
+describe('users', () => {
+  test('the agent resolves user:group names in the image\'s /etc/passwd and /etc/group', async () => {
+    const { id } = await create('alice', ['sh', '-c', 'echo "$(id -u):$(id -g) $(id -G) $HOME"'], { user: 'alice:staff' });
+    const config = JSON.parse(readFileSync(join(suite.stateRoot, 'containers', id, 'bundle', 'config.json'), 'utf8')) as { process: { user: unknown; env: string[] } };
+    expect(config.process.user).toEqual({ uid: 1000, gid: 50 });
+    expect(config.process.env).toContain('HOME=/home/alice');
+    await start(id);
+    expect((await wait(id)).exitStatus?.exitCode).toBe(0);
+    expect((await readLogs(logPathOf(id))).map((l) => l.text)).toEqual(['1000:50 50 /home/alice']);
+
+    // An exec runs as the user it asks for, resolved the same way; unknown ones are refused at ExecProcess.
+    const { id: running } = await create('alice-exec', ['sleep', '1000'], { user: 'alice' });
+    await start(running);
+    await call((cb) =>
+      c.runtime.execProcess({ containerId: running, execId: 'as-nobody', processJson: execProcess(running, ['sh', '-c', 'id -u; id -G; echo $HOME']), user: 'nobody', stdio: undefined, privileged: false }, cb),
+    );
+    const waiting = wait(running, 'as-nobody');
+    await start(running, 'as-nobody');
+    expect((await waiting).exitStatus?.exitCode).toBe(0);
+    const execLog = join(suite.stateRoot, 'containers', running, 'execs', 'as-nobody', 'exec.log');
+    expect((await readLogs(execLog)).map((l) => l.text)).toEqual(['65534', '65534', '/nonexistent']);
+    const ghost = await callError(
+      call((cb) => c.runtime.execProcess({ containerId: running, execId: 'as-ghost', processJson: execProcess(running, ['true']), user: 'ghost', stdio: undefined, privileged: false }, cb)),
+    );
+    expect(ghost.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(ghost.details).toBe(`exec in ${running}: cannot run as user "ghost": unable to find user ghost: no matching entries in passwd file`);
+    expect((await state(running)).execIds).toEqual(['as-nobody']);
+    // A privileged exec gets every capability the agent holds (the agent runs in this process).
+    const own = readFileSync('/proc/self/status', 'utf8').match(/^CapEff:\s*(\S+)$/m)![1];
+    await call((cb) =>
+      c.runtime.execProcess({ containerId: running, execId: 'caps', processJson: execProcess(running, ['grep', 'CapEff', '/proc/self/status']), stdio: undefined, privileged: true }, cb),
+    );
+    const capsExit = wait(running, 'caps');
+    await start(running, 'caps');
+    expect((await capsExit).exitStatus?.exitCode).toBe(0);
+    const capsLog = join(suite.stateRoot, 'containers', running, 'execs', 'caps', 'exec.log');
+    expect((await readLogs(capsLog)).map((l) => l.text.replace(/\s+/g, ' '))).toEqual([`CapEff: ${own}`]);
+    await del(running, true);
+    await del(id);
+  });
+
+  test('an unknown user is INVALID_ARGUMENT naming it, and no task is left', async () => {
+    const err = await callError(create('ghost', ['true'], { user: 'ghost:staff' }));
+    const id = suite.id('ghost');
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toBe(`container ${id}: cannot run as user "ghost:staff": unable to find user ghost: no matching entries in passwd file`);
+    expect((await callError(state(id))).code).toBe(grpc.status.NOT_FOUND);
+    expect(existsSync(join(suite.stateRoot, 'containers', id))).toBe(false);
+    expect(await isMountPoint(join(suite.stateRoot, 'containers', id, 'bundle', 'rootfs'))).toBe(false);
+  });
+});
+
 describe('exec', () => {
   test('exec in a running container: created, started, waited for, deleted; listed meanwhile', async () => {
     const { id } = await create('exec', ['sleep', '1000']);
     await start(id);
     await call((cb) =>
-      c.runtime.execProcess({ containerId: id, execId: 'e1', processJson: execProcess(id, ['sh', '-c', 'echo from-exec; exit 4']), stdio: undefined }, cb),
+      c.runtime.execProcess({ containerId: id, execId: 'e1', processJson: execProcess(id, ['sh', '-c', 'echo from-exec; exit 4']), stdio: undefined, privileged: false }, cb),
     );
     expect((await state(id)).execIds).toEqual(['e1']);
     const dup = await callError(
-      call((cb) => c.runtime.execProcess({ containerId: id, execId: 'e1', processJson: execProcess(id, ['true']), stdio: undefined }, cb)),
+      call((cb) => c.runtime.execProcess({ containerId: id, execId: 'e1', processJson: execProcess(id, ['true']), stdio: undefined, privileged: false }, cb)),
     );
     expect(dup.code).toBe(grpc.status.ALREADY_EXISTS);
     const waiting = wait(id, 'e1');
@@ -211,14 +267,14 @@ describe('exec', () => {
   test('exec of a missing command keeps its 127 visible; exec in a stopped container is refused', async () => {
     const { id } = await create('exec127', ['sleep', '1000']);
     await start(id);
-    await call((cb) => c.runtime.execProcess({ containerId: id, execId: 'bad', processJson: execProcess(id, ['nosuchcmd']), stdio: undefined }, cb));
+    await call((cb) => c.runtime.execProcess({ containerId: id, execId: 'bad', processJson: execProcess(id, ['nosuchcmd']), stdio: undefined, privileged: false }, cb));
     const err = await callError(start(id, 'bad'));
     expect(err.metadata.get('berth-exit-code')).toEqual(['127']);
     expect(err.details).toMatch(/exit code 127/);
     await kill(id, 9);
     await wait(id);
     const refused = await callError(
-      call((cb) => c.runtime.execProcess({ containerId: id, execId: 'late', processJson: execProcess(id, ['true']), stdio: undefined }, cb)),
+      call((cb) => c.runtime.execProcess({ containerId: id, execId: 'late', processJson: execProcess(id, ['true']), stdio: undefined, privileged: false }, cb)),
     );
     expect(refused.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(refused.details).toMatch(/stopped/);
@@ -230,7 +286,7 @@ describe('exec', () => {
     await start(id);
     await call((cb) =>
       c.runtime.execProcess(
-        { containerId: id, execId: 'cat', processJson: execProcess(id, ['cat']), stdio: { terminal: false, stdin: true, logPath: '', logMaxBytes: 0, logMaxFiles: 0 } },
+        { containerId: id, execId: 'cat', processJson: execProcess(id, ['cat']), stdio: { terminal: false, stdin: true, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, privileged: false },
         cb,
       ),
     );
@@ -304,9 +360,10 @@ describe('stdio', () => {
       c.runtime.createTask(
         {
           containerId: id,
-          specJson: json(suite.spec(id, { args: ['sh', '-c', script] })),
+          specJson: json(suite.spec(id, { cmd: ['sh', '-c', script] })),
           rootfsMounts: overlayMounts(suite, id),
           stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 1500, logMaxFiles: 10 },
+          privileged: false,
         },
         cb,
       ),
@@ -335,7 +392,7 @@ describe('stdio', () => {
 
 describe('inspection', () => {
   test('pids, stats and a live resource update', async () => {
-    const { id } = await create('stats', ['sh', '-c', 'sleep 1000 & wait'], { extra: { memory: 256 * 1024 * 1024 } });
+    const { id } = await create('stats', ['sh', '-c', 'sleep 1000 & wait'], { extra: { resources: { memoryBytes: 256 * 1024 * 1024 } } });
     const pid = (await start(id)).pid;
     const processes = (await eventually(async () => {
       const p = (await call<agent.ListPidsResponse>((cb) => c.runtime.listPids({ containerId: id }, cb))).processes;
@@ -428,16 +485,16 @@ describe('bad input', () => {
     expect(dup.code).toBe(grpc.status.ALREADY_EXISTS);
 
     const notJson = await callError(
-      call((cb) => c.runtime.createTask({ containerId: suite.id('json'), specJson: Buffer.from('{nope'), rootfsMounts: [], stdio: undefined }, cb)),
+      call((cb) => c.runtime.createTask({ containerId: suite.id('json'), specJson: Buffer.from('{nope'), rootfsMounts: [], stdio: undefined, privileged: false }, cb)),
     );
     expect(notJson.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(notJson.details).toMatch(/spec_json is not valid JSON/);
 
     const bindId = suite.id('bind');
-    const spec = suite.spec(bindId, { args: ['true'] });
+    const spec = suite.spec(bindId, { cmd: ['true'] });
     spec.mounts = [...(spec.mounts ?? []), { destination: '/data', type: 'bind', source: '/no/such/source', options: ['rbind'] }];
     const badBind = await callError(
-      call((cb) => c.runtime.createTask({ containerId: bindId, specJson: json(spec), rootfsMounts: overlayMounts(suite, bindId), stdio: undefined }, cb)),
+      call((cb) => c.runtime.createTask({ containerId: bindId, specJson: json(spec), rootfsMounts: overlayMounts(suite, bindId), stdio: undefined, privileged: false }, cb)),
     );
     expect(badBind.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(badBind.details).toMatch(/\/no\/such\/source does not exist/);

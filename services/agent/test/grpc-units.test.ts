@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, test } from 'vitest';
 import { agent, eventPayloads } from '@berth/api';
+import type { OciSpec } from '@berth/runtime-spec';
 import { ContainerError, MountError } from '../src/errors.js';
 import { grpcError } from '../src/grpc/errors.js';
 import { exitStatusMessage, jsonObject, requestSignal, taskState } from '../src/grpc/convert.js';
@@ -118,13 +119,13 @@ describe('/proc and --version parsers', () => {
 
 describe('namespaces', () => {
   test('the annotation wins; otherwise the fallback is written into the spec; bad names are refused', () => {
-    const spec = { ociVersion: '1.0.2', annotations: { 'org.berth.namespace': 'team-a' } };
+    const spec = { ociVersion: '1.0.2', annotations: { 'org.berth.namespace': 'team-a' } } as unknown as OciSpec;
     expect(withNamespace(spec, 'default')).toEqual({ spec, namespace: 'team-a' });
-    const bare = withNamespace({ ociVersion: '1.0.2' }, 'team-b');
+    const bare = withNamespace({ ociVersion: '1.0.2' } as OciSpec, 'team-b');
     expect(bare.namespace).toBe('team-b');
     expect(bare.spec.annotations).toEqual({ 'org.berth.namespace': 'team-b' });
-    expect(() => withNamespace({ ociVersion: '1.0.2', annotations: { 'org.berth.namespace': 'a.b' } }, 'default')).toThrow(/org.berth.namespace/);
-    expect(() => withNamespace({ ociVersion: '1.0.2' }, 'rpc')).toThrow(/reserved/);
+    expect(() => withNamespace({ ociVersion: '1.0.2', annotations: { 'org.berth.namespace': 'a.b' } } as unknown as OciSpec, 'default')).toThrow(/org.berth.namespace/);
+    expect(() => withNamespace({ ociVersion: '1.0.2' } as OciSpec, 'rpc')).toThrow(/reserved/);
   });
 });
 

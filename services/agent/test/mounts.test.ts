@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { MountError } from '../src/errors.js';
-import { isMountPoint, mountAll, mountsAt, mountsUnder, shortenOverlayOptions, unmountAll } from '../src/mounts.js';
+import { compactOverlayOptions as shortenOverlayOptions, isMountPoint, mountAll, mountsAt, mountsUnder, unmountAll } from '@berth/mount';
 
 const base = mkdtempSync('/tmp/berth-agent-mounts-');
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ContainerRuntime, type CreateOptions } from '../src/runtime/container-runtime.js';
 import { containerPaths, runtimeLayout } from '../src/runtime/layout.js';
 import { writeRecord } from '../src/runtime/record.js';
-import { isMountPoint, mountAll } from '../src/mounts.js';
+import { isMountPoint, mountAll } from '@berth/mount';
 import { createSuite, destroySuite, eventually, isAlive, runcState, type Suite } from './helpers/suite.js';
 
 let suite: Suite;
@@ -78,7 +78,7 @@ describe('recover after the agent is SIGKILLed', () => {
     const job = (id: string, args: string[], start: boolean) => ({
       id,
       start,
-      options: { spec: suite.spec(id, { args }), rootfsMounts: suite.overlayFor(id) },
+      options: { spec: suite.spec(id, { cmd: args }), rootfsMounts: suite.overlayFor(id) },
     });
     await createInDoomedProcess([
       job(survivor, waitThenExit(7), true),
@@ -161,7 +161,7 @@ describe('recover after the agent is SIGKILLed', () => {
     const orphan = suite.id('orphan');
     const orphanBundle = join(suite.root, 'orphan-bundle');
     await mountAll(suite.overlayFor(orphan), join(orphanBundle, 'rootfs'));
-    writeFileSync(join(orphanBundle, 'config.json'), JSON.stringify(suite.spec(orphan, { args: ['sleep', '1000'] })));
+    writeFileSync(join(orphanBundle, 'config.json'), JSON.stringify(suite.spec(orphan, { cmd: ['sleep', '1000'] })));
     const { execFileSync } = await import('node:child_process');
     execFileSync('/usr/sbin/runc', ['--root', layout.runcRoot, 'create', '--bundle', orphanBundle, orphan], { stdio: 'ignore' });
     expect(runcState(suite, orphan)).toBe('created');

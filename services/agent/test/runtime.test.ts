@@ -1,13 +1,13 @@
 // ContainerRuntime against real runc and conmon, with busybox containers on
 // overlay root file systems.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ContainerRuntime } from '../src/runtime/container-runtime.js';
 import { ContainerError } from '../src/errors.js';
 import { readLogs } from '../src/logs/read.js';
-import { resolveUser } from '../src/spec/user.js';
+import { mountsUnder } from '@berth/mount';
 import { createSuite, destroySuite, eventually, isAlive, runcState, type Suite } from './helpers/suite.js';
 
 let suite: Suite;
@@ -23,9 +23,14 @@ afterAll(async () => {
 });
 
 /** Creates a container over an overlay of the busybox template. */
-async function create(name: string, args: string[], extra: Parameters<Suite['spec']>[1] = {}, opts: { tty?: boolean; stdin?: boolean; stdinOnce?: boolean; logMaxSize?: number; logMaxFiles?: number } = {}) {
+async function create(
+  name: string,
+  args: string[],
+  extra: Parameters<Suite['spec']>[1] = {},
+  opts: { tty?: boolean; stdin?: boolean; stdinOnce?: boolean; logMaxSize?: number; logMaxFiles?: number; user?: string; privileged?: boolean } = {},
+) {
   const id = suite.id(name);
-  const spec = suite.spec(id, { args, tty: opts.tty, ...extra });
+  const spec = suite.spec(id, { cmd: args, tty: opts.tty, ...extra });
   const state = await rt.create(id, { spec, rootfsMounts: suite.overlayFor(id), ...opts });
   return { id, state };
 }
@@ -147,7 +152,7 @@ describe('bad input and wrong states', () => {
   test('command not found: exit 127 like Docker, kept as a stopped container', async () => {
     const id = suite.id('nf');
     const err = await expectContainerError(
-      rt.create(id, { spec: suite.spec(id, { args: ['no-such-command'] }), rootfsMounts: suite.overlayFor(id) }),
+      rt.create(id, { spec: suite.spec(id, { cmd: ['no-such-command'] }), rootfsMounts: suite.overlayFor(id) }),
       'COMMAND_NOT_FOUND',
     );
     expect(err.exitCode).toBe(127);
@@ -161,7 +166,7 @@ describe('bad input and wrong states', () => {
   test('not executable: exit 126', async () => {
     const id = suite.id('nx');
     const err = await expectContainerError(
-      rt.create(id, { spec: suite.spec(id, { args: ['/not-executable'] }), rootfsMounts: suite.overlayFor(id) }),
+      rt.create(id, { spec: suite.spec(id, { cmd: ['/not-executable'] }), rootfsMounts: suite.overlayFor(id) }),
       'COMMAND_NOT_EXECUTABLE',
     );
     expect(err.exitCode).toBe(126);
@@ -170,17 +175,17 @@ describe('bad input and wrong states', () => {
 
   test('duplicate id, unknown id, bad id, bad signal, bad bundle, missing bind source', async () => {
     const { id } = await create('dup', ['sleep', '1000']);
-    await expectContainerError(rt.create(id, { spec: suite.spec(id, { args: ['true'] }) }), 'ALREADY_EXISTS');
+    await expectContainerError(rt.create(id, { spec: suite.spec(id, { cmd: ['true'] }) }), 'ALREADY_EXISTS');
     await expectContainerError(rt.start(suite.id('nobody')), 'NOT_FOUND');
     await expectContainerError(rt.wait(suite.id('nobody')), 'NOT_FOUND');
     await expectContainerError(rt.state('../etc'), 'INVALID_ARGUMENT');
     await expectContainerError(rt.kill(id, 'SIGNOPE'), 'INVALID_ARGUMENT');
     await expectContainerError(rt.kill(id, 99), 'INVALID_ARGUMENT');
     const other = suite.id('badbundle');
-    await expectContainerError(rt.create(other, { spec: suite.spec(other, { args: ['true'] }), bundle: '/nonexistent/bundle' }), 'INVALID_ARGUMENT');
+    await expectContainerError(rt.create(other, { spec: suite.spec(other, { cmd: ['true'] }), bundle: '/nonexistent/bundle' }), 'INVALID_ARGUMENT');
     expect(existsSync(join(suite.stateRoot, 'containers', other))).toBe(false);
     const bind = suite.id('badbind');
-    const spec = suite.spec(bind, { args: ['true'], mounts: [{ type: 'bind', source: '/nonexistent/source', target: '/data' }] });
+    const spec = suite.spec(bind, { cmd: ['true'], mounts: [{ type: 'bind', source: '/nonexistent/source', target: '/data' }] });
     const err = await expectContainerError(rt.create(bind, { spec, rootfsMounts: suite.overlayFor(bind) }), 'INVALID_ARGUMENT');
     expect(err.message).toContain('/nonexistent/source');
     expect(existsSync(join(suite.stateRoot, 'containers', bind))).toBe(false);
@@ -259,7 +264,7 @@ describe('running containers', () => {
 
 describe('limits', () => {
   test('memory and pids limits show in stats', async () => {
-    const { id } = await create('limited', ['sleep', '1000'], { memory: 64 * 1024 * 1024, pidsLimit: 50 });
+    const { id } = await create('limited', ['sleep', '1000'], { resources: { memoryBytes: 64 * 1024 * 1024, pidsLimit: 50 } });
     await rt.start(id);
     const s = await rt.stats(id);
     expect(s.memory.limitBytes).toBe(64 * 1024 * 1024);
@@ -268,7 +273,7 @@ describe('limits', () => {
   });
 
   test('an OOM kill is reported', async () => {
-    const { id } = await create('oom', ['sh', '-c', 'x=aaaaaaaa; while true; do x=$x$x; done'], { memory: 16 * 1024 * 1024 });
+    const { id } = await create('oom', ['sh', '-c', 'x=aaaaaaaa; while true; do x=$x$x; done'], { resources: { memoryBytes: 16 * 1024 * 1024 } });
     await rt.start(id);
     const exit = await rt.wait(id);
     expect(exit).toMatchObject({ exitCode: 137, oomKilled: true });
@@ -350,16 +355,89 @@ describe('logs', () => {
 });
 
 describe('users', () => {
-  test('a user given by name runs with the ids from the image', async () => {
-    const id = suite.id('alice');
-    const mounts = suite.overlayFor(id);
-    // Resolve against the template (the lower layer) as the tasks service would against the snapshot.
-    const user = await resolveUser(suite.template, 'alice');
-    const spec = suite.spec(id, { args: ['sh', '-c', 'id -u; id -g; id -G; echo $HOME'], user });
-    const state = await rt.create(id, { spec, rootfsMounts: mounts });
+  /** Runs `id -u; id -g; id -G; echo $HOME` as `user` (resolved by the runtime in the mounted rootfs). */
+  async function runAs(name: string, user: string, extra: Parameters<Suite['spec']>[1] = {}): Promise<string[]> {
+    const { id, state } = await create(name, ['sh', '-c', 'id -u; id -g; id -G; echo $HOME'], extra, { user });
     await rt.start(id);
     expect((await rt.wait(id)).exitCode).toBe(0);
-    expect((await readLogs(state.logPath)).map((l) => l.text)).toEqual(['1000', '1000', '1000 50', '/home/alice']);
+    const lines = (await readLogs(state.logPath)).map((l) => l.text);
     await rt.delete(id);
+    return lines;
+  }
+
+  test('a user given by name runs with the ids, groups and home from the image', async () => {
+    expect(await runAs('alice', 'alice')).toEqual(['1000', '1000', '1000 50', '/home/alice']);
+  });
+
+  test('name:group and uid:gid; the default user is root with its home', async () => {
+    expect(await runAs('alice-staff', 'alice:staff')).toEqual(['1000', '50', '50', '/home/alice']);
+    expect(await runAs('numeric', '4242:4343')).toEqual(['4242', '4343', '4343', '/']);
+    expect(await runAs('default', '')).toEqual(['0', '0', '0', '/root']);
+    // HOME from the spec's env wins over the user's home.
+    expect(await runAs('home', 'alice', { env: ['HOME=/data'] })).toEqual(['1000', '1000', '1000 50', '/data']);
+  });
+
+  test('an unknown user or group is INVALID_ARGUMENT naming it, and nothing is left behind', async () => {
+    for (const [name, user, reason] of [
+      ['mallory', 'mallory', 'unable to find user mallory: no matching entries in passwd file'],
+      ['nogroup', 'alice:wheel', 'unable to find group wheel: no matching entries in group file'],
+      ['badspec', 'a:b:c', 'invalid user "a:b:c"'],
+    ]) {
+      const id = suite.id(name!);
+      const spec = suite.spec(id, { cmd: ['true'] });
+      const err = await expectContainerError(rt.create(id, { spec, rootfsMounts: suite.overlayFor(id), user: user! }), 'INVALID_ARGUMENT');
+      expect(err.message).toContain(`container ${id}: cannot run as user ${JSON.stringify(user)}: ${reason}`);
+      expect(existsSync(join(suite.stateRoot, 'containers', id))).toBe(false);
+      expect(await mountsUnder(join(suite.stateRoot, 'containers', id))).toEqual([]);
+      expect(runcState(suite, id)).toBeUndefined();
+      await expectContainerError(rt.state(id), 'NOT_FOUND');
+    }
+  });
+
+  test('the passwd file is read inside the rootfs: a link out of it does not reach the host', async () => {
+    const id = suite.id('escape');
+    const mounts = suite.overlayFor(id);
+    // A host file that knows eve, and an image whose /etc/passwd links to it by climbing out of the rootfs.
+    const hostFile = join(suite.root, 'host-passwd');
+    writeFileSync(hostFile, 'root:x:0:0::/root:/bin/sh\neve:x:666:666::/:/bin/sh\n');
+    const upper = mounts[0]!.options.find((o) => o.startsWith('upperdir='))!.slice('upperdir='.length);
+    mkdirSync(join(upper, 'etc'), { recursive: true });
+    symlinkSync(`${'../'.repeat(40)}${hostFile.slice(1)}`, join(upper, 'etc/passwd'));
+    const err = await expectContainerError(
+      rt.create(id, { spec: suite.spec(id, { cmd: ['true'] }), rootfsMounts: mounts, user: 'eve' }),
+      'INVALID_ARGUMENT',
+    );
+    expect(err.message).toContain('unable to find user eve: there is no passwd file');
+    expect(existsSync(join(suite.stateRoot, 'containers', id))).toBe(false);
+  });
+
+  test('exec: a user by name, and an unknown one refused', async () => {
+    const { id } = await create('exec-users', ['sleep', '1000'], {}, { user: 'alice' });
+    await rt.start(id);
+    expect((await rt.exec(id, { args: ['sh', '-c', 'id -u; id -G; echo $HOME'] })).stdout).toBe('1000\n1000 50\n/home/alice\n');
+    expect((await rt.exec(id, { args: ['sh', '-c', 'id -u; id -g'], user: 'nobody:staff' })).stdout).toBe('65534\n50\n');
+    const err = await expectContainerError(rt.exec(id, { args: ['true'], user: 'mallory' }), 'INVALID_ARGUMENT');
+    expect(err.message).toContain('cannot run as user "mallory": unable to find user mallory');
+    await expectContainerError(rt.createExec(id, 'bad-user', { args: ['true'], user: 'alice:nope' }), 'INVALID_ARGUMENT');
+    expect(await rt.listExecs(id)).toEqual([]);
+    await rt.delete(id, { force: true });
+  });
+});
+
+describe('privileged', () => {
+  test('a privileged container gets the node\'s device nodes and every capability the agent holds', async () => {
+    const script = 'test -c /dev/kmsg && echo kmsg; test -c /dev/fuse && echo fuse; grep CapEff /proc/self/status';
+    const own = readFileSync('/proc/self/status', 'utf8').match(/^CapEff:\s*(\S+)$/m)![1];
+    const { id, state } = await create('privileged', ['sh', '-c', script], { privileged: true }, { privileged: true });
+    await rt.start(id);
+    expect((await rt.wait(id)).exitCode).toBe(0);
+    expect((await readLogs(state.logPath)).map((l) => l.text.replace(/\s+/g, ' '))).toEqual(['kmsg', 'fuse', `CapEff: ${own}`]);
+    await rt.delete(id);
+    // An exec asking for privileges gets the same capabilities.
+    const { id: plain } = await create('unprivileged', ['sleep', '1000']);
+    await rt.start(plain);
+    expect((await rt.exec(plain, { args: ['sh', '-c', 'test -c /dev/kmsg || echo no-kmsg'] })).stdout).toBe('no-kmsg\n');
+    expect((await rt.exec(plain, { args: ['grep', 'CapEff', '/proc/self/status'], privileged: true })).stdout.replace(/\s+/g, ' ').trim()).toBe(`CapEff: ${own}`);
+    await rt.delete(plain, { force: true });
   });
 });

@@ -5,7 +5,7 @@ import { ContainerError } from '../src/errors.js';
 import { conmonArgs, type ConmonLaunch } from '../src/runtime/conmon.js';
 import { classifyExecFailure } from '../src/runtime/exec-errors.js';
 import { exitStatusFromCode, parseExitFile } from '../src/runtime/exit-status.js';
-import { buildExecProcess } from '../src/runtime/exec-process.js';
+import { checkedExecProcess, execProcessFrom } from '../src/runtime/exec-process.js';
 import { validateId } from '../src/runtime/layout.js';
 import { extractRuncMessage, isNotExistMessage } from '../src/runtime/runc.js';
 import { parseSignal, signalName } from '../src/runtime/signals.js';
@@ -109,29 +109,31 @@ describe('exit statuses and ids', () => {
     for (const bad of ['', '-a', '.a', 'a/b', '..', 'a..b', 'x'.repeat(129), 'a b']) expect(() => validateId(bad)).toThrow(ContainerError);
   });
 
-  test('exec process inherits the container process and overrides what was asked', () => {
-    const base = {
-      user: { uid: 1, gid: 1 },
-      args: ['sleep', '1'],
-      env: ['PATH=/bin', 'A=1'],
-      cwd: '/',
-      terminal: false,
-      consoleSize: { height: 1, width: 1 },
-      capabilities: { bounding: ['CAP_KILL'] },
-      noNewPrivileges: true,
-    };
-    const p = buildExecProcess(base, { args: ['sh'], env: ['A=2'], cwd: '/tmp', tty: true }, { uid: 5, gid: 6, additionalGids: [7], home: '/' });
-    expect(p).toEqual({
-      user: { uid: 5, gid: 6, additionalGids: [7] },
+  test('exec process from options (built by @berth/runtime-spec): bad options are INVALID_ARGUMENT naming the field', () => {
+    const base = { user: { uid: 1, gid: 1 }, args: ['sleep', '1'], env: ['A=1'], cwd: '/' };
+    expect(execProcessFrom(base, { args: ['sh'], env: ['A=2'] }, { uid: 5, gid: 6, additionalGids: [], home: '/h' })).toMatchObject({
+      user: { uid: 5, gid: 6 },
       args: ['sh'],
-      env: ['PATH=/bin', 'A=2'],
-      cwd: '/tmp',
-      terminal: true,
-      capabilities: { bounding: ['CAP_KILL'] },
-      noNewPrivileges: true,
+      env: ['A=2', 'HOME=/h'],
     });
-    expect(() => buildExecProcess(base, { args: [] }, undefined)).toThrow(/args/);
-    expect(() => buildExecProcess(base, { args: ['x'], cwd: 'rel' }, undefined)).toThrow(/cwd/);
-    expect(() => buildExecProcess(base, { args: ['x'], env: ['BAD'] }, undefined)).toThrow(/KEY=VALUE/);
+    const invalid = (fn: () => unknown, message: RegExp) =>
+      expect(fn).toThrow(expect.objectContaining({ name: 'ContainerError', code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) }));
+    invalid(() => execProcessFrom(base, { args: [] }, undefined), /^exec: args: no command given/);
+    invalid(() => execProcessFrom(base, { args: ['x'], cwd: 'rel' }, undefined), /^exec: cwd: must be an absolute path/);
+    invalid(() => execProcessFrom(base, { args: ['x'], env: ['=bad'] }, undefined), /^exec: env\[0\]: invalid environment variable/);
+  });
+
+  test('a caller-built exec process is checked; terminal follows the stdio, consoleSize goes', () => {
+    const process = { user: { uid: 2, gid: 3 }, args: ['id'], env: ['A=1'], cwd: '/', terminal: false, consoleSize: { height: 1, width: 1 } };
+    expect(checkedExecProcess(process, true)).toEqual({ user: { uid: 2, gid: 3 }, args: ['id'], env: ['A=1'], cwd: '/', terminal: true });
+    expect(checkedExecProcess({ ...process, env: undefined as unknown as string[] }, false).env).toEqual([]);
+    for (const [bad, message] of [
+      [{ ...process, args: [] }, /process.args/],
+      [{ ...process, cwd: 'rel' }, /process.cwd/],
+      [{ ...process, user: { uid: 'root' } }, /process.user/],
+      [{ ...process, env: 'A=1' }, /process.env/],
+    ] as const) {
+      expect(() => checkedExecProcess(bad as never, false)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) }));
+    }
   });
 });

@@ -44,7 +44,9 @@ export {
   type PushBlobOptions,
   type PushBlobResult,
 } from './registry/client.js';
-export { RegistryError, redactUrl } from './registry/errors.js';
+export { RegistryError, redactUrl, certificateError } from './registry/errors.js';
+export { hostsFromConfig, schemeFor, type RegistryHostOptions, type RegistryHostConfig } from './registry/hosts.js';
+export { safeLogger, loggableError, SECRET_LOG_PATHS, type LoggableError } from './log-safety.js';
 export { parseWwwAuthenticate, type Challenge } from './registry/auth.js';
 export { DEFAULT_TIMEOUTS, type Timeouts } from './registry/http.js';
 export { DEFAULT_RETRY, backoffDelay, parseRetryAfter, type RetryPolicy } from './registry/retry.js';
@@ -64,7 +66,6 @@ export {
 
 export { exportImages, type ArchiveFormat, type ExportDeps, type ExportOptions, type ExportResult } from './archive/export.js';
 export { importArchive, type ImportDeps, type ImportOptions, type ImportResult } from './archive/import.js';
-export { readTar, TarWriter, type TarEntry, type TarHeader } from './archive/tar.js';
 
 export { resolveImage, type ResolvedImage } from './resolve.js';
 export { normalizeRegistryHost, type LoginResult } from './registry/login.js';

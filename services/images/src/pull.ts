@@ -202,7 +202,9 @@ export async function pull(deps: PullDeps, input: string, opts: PullOptions): Pr
           if (n === layer.size) progress.setState(layer.digest, 'verifying');
           else progress.setBytes(layer.digest, n);
         });
-        progress.setState(layer.digest, 'done');
+        // With unpacking to come, a fetched layer stays at verifying until the
+        // unpacker reports it extracting and then done: done is always last.
+        if (!opts.unpack) progress.setState(layer.digest, 'done');
       } catch (err) {
         abort.abort(err); // stop the other downloads: the pull has failed
         throw err;

@@ -14,14 +14,36 @@ import { transferService } from './grpc/transfer.js';
 import { snapshotsTarget } from './grpc/unpack.js';
 import type { RegistryClientOptions } from './registry/client.js';
 import { defaultDockerConfigPath, dockerConfigCredentials } from './registry/docker-config.js';
+import { hostsFromConfig } from './registry/hosts.js';
+import { safeLogger } from './log-safety.js';
 
 export const imagesConfigSchema = baseConfigSchema.extend({
   images: z
     .object({
       /** Registry credentials, in Docker's config.json format ($DOCKER_CONFIG/config.json, else ~/.docker/config.json). */
       dockerConfigPath: z.string().min(1).default(() => defaultDockerConfigPath()),
-      /** Registry hosts (host[:port]) spoken to over plain HTTP; loopback registries always are. */
+      /** Registry hosts (host[:port]) spoken to over plain HTTP; loopback registries are unless `registries` says otherwise. */
       insecureRegistries: z.array(z.string().min(1)).default([]),
+      /**
+       * Per-registry connection settings, like containerd's hosts.toml, keyed
+       * by the registry as image references name it (host[:port]). Set in the
+       * JSON config file (--config / BERTH_CONFIG).
+       */
+      registries: z
+        .record(
+          z.string().min(1),
+          z
+            .object({
+              /** PEM file with the CA certificate(s) the registry's certificate chains to; trusted besides the system's. */
+              caFile: z.string().min(1).optional(),
+              /** Accept any certificate from this registry. */
+              insecureSkipVerify: z.boolean().optional(),
+              /** true: plain HTTP; false: HTTPS even on loopback; unset: HTTPS when caFile or insecureSkipVerify is set, else the default. */
+              plainHttp: z.boolean().optional(),
+            })
+            .strict(),
+        )
+        .default({}),
       /** Blobs fetched (or pushed) at once per image when a request does not say. */
       pullConcurrency: z.number().int().min(1).max(64).default(3),
       /** Interrupted ingests untouched this long are removed at start-up. */
@@ -43,10 +65,12 @@ export const imagesServiceSpec: ServiceSpec<typeof imagesConfigSchema> = {
   configSchema: imagesConfigSchema,
   setup: async (ctx) => {
     const settings = ctx.config.images;
-    const events = busEventSink(ctx.bus, ctx.logger, ctx.config.namespace);
+    const logger = safeLogger(ctx.logger);
+    const events = busEventSink(ctx.bus, logger, ctx.config.namespace);
     const registryBase: RegistryClientOptions = {
       credentials: dockerConfigCredentials(settings.dockerConfigPath),
       insecureRegistries: settings.insecureRegistries,
+      hosts: hostsFromConfig(settings.registries),
     };
     const core = await ImagesCore.open({
       stateDir: ctx.paths.stateDir,
@@ -55,10 +79,10 @@ export const imagesServiceSpec: ServiceSpec<typeof imagesConfigSchema> = {
       staleIngestMs: settings.staleIngestHours * 3_600_000,
     });
     const snapshotsAddress = peerAddress('snapshots', ctx.config);
-    const handlers = createHandlers(ctx.logger);
+    const handlers = createHandlers(logger);
     const operations = new Operations();
     const defs = serviceDefinitions.images;
-    ctx.logger.info(
+    logger.info(
       { stateDir: ctx.paths.stateDir, snapshots: snapshotsAddress, unpack: settings.unpack, snapshotter: settings.snapshotter },
       'images core open',
     );
@@ -72,7 +96,7 @@ export const imagesServiceSpec: ServiceSpec<typeof imagesConfigSchema> = {
             registryBase,
             concurrency: settings.pullConcurrency,
             unpackWanted: (asked, what) => {
-              if (asked && !settings.unpack) ctx.logger.info(`${what}: not unpacking, this node runs with images.unpack=false`);
+              if (asked && !settings.unpack) logger.info(`${what}: not unpacking, this node runs with images.unpack=false`);
               return asked && settings.unpack;
             },
             snapshotter: settings.snapshotter,

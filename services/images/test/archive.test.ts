@@ -11,7 +11,7 @@ import { parseImageConfig, parseManifest } from '@berth/oci';
 import { busyboxImage, layeredImage, pushImage, requireBinary, skopeo, startRegistry, type BuiltImage, type TestRegistry } from '../../../packages/testkit/src/index.js';
 import { exportImages, type ArchiveFormat } from '../src/archive/export.js';
 import { importArchive } from '../src/archive/import.js';
-import { TarWriter, readTar } from '../src/archive/tar.js';
+import { TarWriter, readTar } from '@berth/tar';
 import { pull } from '../src/pull.js';
 import { statusCodeOf } from '../src/errors.js';
 import { blobFiles, openTestCore, sha256, tempDir, type TestCore, rejection } from './helpers.js';

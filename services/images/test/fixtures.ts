@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { MediaType } from '@berth/oci';
-import { TarWriter } from '../src/archive/tar.js';
+import { TarWriter } from '@berth/tar';
 import { sha256 } from './helpers.js';
 
 export interface Blob {

@@ -1,6 +1,7 @@
 // The real images service in-process for gRPC tests: its own state root and
-// runtime dir, a real nats-server, `--log.level silent`, and generated clients
-// on its unix socket. Tests talk to it only through gRPC (and NATS).
+// runtime dir, a real nats-server, logs kept in memory (silent unless a test
+// asks for a level), and generated clients on its unix socket. Tests talk to
+// it only through gRPC (and NATS).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,8 @@ export interface ImagesHarness {
   clients: Clients;
   /** The docker config.json the service reads credentials from. */
   dockerConfigPath: string;
+  /** The service's log lines (JSON), at the level asked for. */
+  logs: string[];
   /** A second NATS connection, as another service would have. */
   connectObserver(): Promise<Bus>;
   stop(): Promise<void>;
@@ -37,6 +40,10 @@ export interface HarnessOptions {
   argv?: string[];
   /** Contents of the docker config.json (default: no credentials). */
   dockerConfig?: unknown;
+  /** Contents of a JSON config file passed with --config (flags still override it). */
+  config?: unknown;
+  /** Log level (default silent); lines are kept in ImagesHarness.logs. */
+  logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
 
 export async function startImagesService(opts: HarnessOptions = {}): Promise<ImagesHarness> {
@@ -45,6 +52,9 @@ export async function startImagesService(opts: HarnessOptions = {}): Promise<Ima
   const configDir = mkdtempSync(join(tmpdir(), 'berth-images-docker-config-'));
   const dockerConfigPath = join(configDir, 'config.json');
   writeFileSync(dockerConfigPath, JSON.stringify(opts.dockerConfig ?? { auths: {} }), { mode: 0o600 });
+  const configFile = join(configDir, 'images.json');
+  if (opts.config !== undefined) writeFileSync(configFile, JSON.stringify(opts.config));
+  const logs: string[] = [];
   let service: RunningService<ImagesConfig>;
   try {
     service = await startService(imagesServiceSpec, {
@@ -53,11 +63,13 @@ export async function startImagesService(opts: HarnessOptions = {}): Promise<Ima
         '--runtime-dir', state.runtimeDir,
         '--node', 'grpc-test',
         '--nats.url', nats.url,
-        '--log.level', 'silent',
+        '--log.level', opts.logLevel ?? 'silent',
         '--images.docker-config-path', dockerConfigPath,
+        ...(opts.config !== undefined ? ['--config', configFile] : []),
         ...(opts.argv ?? []),
       ],
       env: {},
+      logDestination: { write: (line: string) => void logs.push(line) },
     });
   } catch (err) {
     await nats.stop();
@@ -80,6 +92,7 @@ export async function startImagesService(opts: HarnessOptions = {}): Promise<Ima
     socket,
     clients,
     dockerConfigPath,
+    logs,
     connectObserver: async () => {
       const bus = await connectBus({
         servers: nats.url,

@@ -342,3 +342,39 @@ describe('bad input over gRPC', () => {
     expect(leases.leases.some((l) => l.labels['berth.io/pull'] === ref)).toBe(true);
   });
 });
+
+describe('images.updated on NATS', () => {
+  it('a pull whose tag moved to another image updates the record and says so, with the new target', async () => {
+    const ref = `${reg.host}/library/moving:1`;
+    await pushImage(busybox.layoutDir, 'library/moving:1', { registry: reg });
+    await pull(ref);
+    const created = await log.waitFor((e) => e.type === 'images.created' && e.payload.name === ref);
+    expect(created.payload).toMatchObject({ target: { digest: busybox.manifestDigest } });
+
+    await pushImage(layered.layoutDir, 'library/moving:1', { registry: reg });
+    await pull(ref);
+    const updated = await log.waitFor((e) => e.type === 'images.updated' && e.payload.name === ref);
+    expect(updated).toMatchObject({ namespace: 'default', node: 'grpc-test', source: 'images' });
+    expect(updated.payload).toMatchObject({ name: ref, target: { digest: layered.manifestDigest, mediaType: layered.manifestMediaType } });
+    expect((await getImage(ref)).image?.target?.digest).toBe(layered.manifestDigest);
+  });
+
+  it('UpdateImage publishes the record as it now is, labels included', async () => {
+    const ref = `${reg.host}/library/moving:1`;
+    await rpc((cb) =>
+      svc.clients.images.updateImage(
+        images.UpdateImageRequest.fromPartial({ image: { name: ref, labels: { stage: 'tested' } }, updateMask: ['labels.stage'] }),
+        ns('default'),
+        cb,
+      ),
+    );
+    const updated = await log.waitFor(
+      (e) => e.type === 'images.updated' && e.payload.name === ref && (e.payload.labels as Record<string, string> | undefined)?.stage === 'tested',
+    );
+    expect(updated.payload).toEqual({
+      name: ref,
+      target: expect.objectContaining({ digest: layered.manifestDigest }) as unknown,
+      labels: { stage: 'tested' },
+    });
+  });
+});

@@ -1,9 +1,12 @@
-// The unpack step of a pull (and an import) over gRPC. The snapshots
-// service's gRPC side is not wired yet, so its Layers API is played here by a
-// small stand-in on the socket the images service dials: it reads each layer
-// back through the images service's own Content API, checks it against its
-// diff_id and reports per-layer progress and the chain ids, as the real one
-// will. The images service itself is the real one, driven only over gRPC.
+// The unpack step of a pull (and an import) over gRPC, with the snapshots
+// service's Layers API played by a small stand-in on the socket the images
+// service dials, because these cases need a neighbour that can be observed
+// (the request it got) or made to misbehave (a wrong chain id, UNIMPLEMENTED,
+// not running yet). It reads each layer back through the images service's
+// own Content API, checks it against its diff_id and reports per-layer
+// progress and the chain ids, as the real one does; the real snapshots
+// service is exercised end to end in pull-unpack-snapshots.test.ts. The
+// images service itself is the real one, driven only over gRPC.
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,7 +36,7 @@ async function startSnapshotsStandIn(socket: string, content: images.ContentClie
     self.requests.push(req);
     void (async () => {
       if (self.behaviour === 'unimplemented') {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'berth.snapshots.v1.Layers.UnpackImage is not implemented yet' });
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'berth.snapshots.v1.Layers.UnpackImage is not supported by this (older) snapshots service' });
         return;
       }
       for (const [i, layer] of req.layers.entries()) {
@@ -157,7 +160,7 @@ describe('pull with unpack', () => {
     const err = await grpcError(pull());
     expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
     expect(err.details).toContain('snapshots service at unix:');
-    expect(err.details).toContain('UnpackImage is not implemented yet');
+    expect(err.details).toContain('UnpackImage is not supported by this (older) snapshots service');
   });
 
   it('an import asking to unpack unpacks each imported image', async () => {

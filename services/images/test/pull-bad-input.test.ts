@@ -109,6 +109,96 @@ describe('pull rejects bad input', () => {
     expect(await core.content.statuses()).toEqual([]);
   });
 
+  describe('a connection cut mid-blob is resumed within the same pull', () => {
+    const cut = 100_000;
+    /** Cuts the first response for the big layer after `cut` bytes; `then` answers the requests after it (false: the registry's normal answer). */
+    function cutFirst(then: (req: { range: string | undefined }, res: import('node:http').ServerResponse) => boolean) {
+      const layer = image.layers[1]!;
+      let served = 0;
+      reg.hook = (req, res, r) => {
+        if (r.kind !== 'blob' || r.ref !== layer.digest) return false;
+        if (served++ === 0) {
+          res.writeHead(200, { 'content-length': layer.size });
+          res.write(layer.bytes.subarray(0, cut), () => res.socket?.end());
+          return true;
+        }
+        return then({ range: req.headers.range }, res);
+      };
+      return layer;
+    }
+    const rangesAsked = (digest: string) => reg.requests.filter((r) => r.url.endsWith(digest)).map((r) => r.headers.range);
+
+    async function pulledFine(digest: `sha256:${string}`): Promise<void> {
+      const result = await pull(core, `${reg.host}/app:v1`, { namespace: 'default' });
+      expect(result.target.digest).toBe(image.manifest.digest);
+      expect(core.content.has(digest)).toBe(true);
+      expect(await core.content.statuses()).toEqual([]);
+      expect(ingests()).toEqual([]);
+    }
+
+    /** The offset the retry asked to resume from (bytes that reached the ingest before the cut). */
+    function resumedAt(range: string | undefined): number {
+      const m = /^bytes=(\d+)-$/.exec(range ?? '');
+      expect(m, `a Range request, got ${String(range)}`).not.toBeNull();
+      const offset = Number(m![1]);
+      expect(offset).toBeGreaterThan(0);
+      expect(offset).toBeLessThanOrEqual(cut);
+      return offset;
+    }
+
+    /** Asked from 0, then for the rest, then (the resume refused) from 0 again. */
+    function expectRestartedAfterRange(digest: string): void {
+      const ranges = rangesAsked(digest);
+      expect(ranges).toHaveLength(3);
+      resumedAt(ranges[1]);
+      expect([ranges[0], ranges[2]]).toEqual([undefined, undefined]);
+    }
+
+    it('the retry asks for the rest with Range and the registry answers 206: one Range request, the pull succeeds', async () => {
+      const layer = cutFirst(() => false); // the fake registry answers Range with 206 and the rest
+      await pulledFine(layer.digest);
+      const ranges = rangesAsked(layer.digest);
+      expect(ranges).toHaveLength(2);
+      expect(ranges[0]).toBeUndefined();
+      resumedAt(ranges[1]);
+      expect(reg.requests.filter((r) => r.headers.range !== undefined)).toHaveLength(1);
+    });
+
+    it('416 to the Range: the ingest restarts and the blob is fetched whole', async () => {
+      const layer = cutFirst((req, res) => {
+        if (req.range === undefined) return false;
+        res.writeHead(416, { 'content-range': `bytes */${image.layers[1]!.size}` }).end();
+        return true;
+      });
+      await pulledFine(layer.digest);
+      expectRestartedAfterRange(layer.digest);
+    });
+
+    it('a 206 whose Content-Range starts elsewhere: the ingest restarts instead of splicing wrong bytes', async () => {
+      const layer = cutFirst((req, res) => {
+        if (req.range === undefined) return false;
+        const b = image.layers[1]!.bytes;
+        res.writeHead(206, { 'content-length': b.length, 'content-range': `bytes 0-${b.length - 1}/${b.length}` }).end(b);
+        return true;
+      });
+      await pulledFine(layer.digest);
+      expectRestartedAfterRange(layer.digest);
+    });
+
+    it('a 200 to the Range (the registry ignores it): the whole blob replaces the partial ingest', async () => {
+      const layer = cutFirst((req, res) => {
+        if (req.range === undefined) return false;
+        const b = image.layers[1]!.bytes;
+        res.writeHead(200, { 'content-length': b.length }).end(b);
+        return true;
+      });
+      await pulledFine(layer.digest);
+      const ranges = rangesAsked(layer.digest);
+      expect(ranges).toHaveLength(2);
+      resumedAt(ranges[1]);
+    });
+  });
+
   it('a blob whose size differs from the descriptor (Content-Length)', async () => {
     const layer = image.layers[0]!;
     const longer = Buffer.concat([layer.bytes, Buffer.from('extra')]);

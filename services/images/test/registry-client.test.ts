@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReference } from '@berth/oci';
 import { parseWwwAuthenticate } from '../src/registry/auth.js';
 import { RegistryClient } from '../src/registry/client.js';
+import { hostsFromConfig, schemeFor, withRequestSettings } from '../src/registry/hosts.js';
 import {
   credentialsFor,
   readDockerConfig,
@@ -51,6 +52,54 @@ describe('retry helpers', () => {
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
     expect(parseRetryAfter('soon')).toBeUndefined();
     expect(parseRetryAfter(undefined)).toBeUndefined();
+  });
+});
+
+describe('per-registry settings (images.registries)', () => {
+  it('picks the scheme: the entry first, TLS settings mean HTTPS, then loopback and the insecure list', () => {
+    const hosts = {
+      '127.0.0.1:5443': { ca: '-----BEGIN CERTIFICATE-----' },
+      '127.0.0.1:6000': { plainHttp: false },
+      'lab.example:5000': { skipTlsVerify: true },
+      'legacy.example': { plainHttp: true },
+    };
+    const rules = { hosts, insecureRegistries: ['insecure.example'] };
+    expect(schemeFor('127.0.0.1:5443', rules)).toBe('https');
+    expect(schemeFor('127.0.0.1:6000', rules)).toBe('https');
+    expect(schemeFor('127.0.0.1:5000', rules)).toBe('http');
+    expect(schemeFor('lab.example:5000', rules)).toBe('https');
+    expect(schemeFor('legacy.example', rules)).toBe('http');
+    expect(schemeFor('insecure.example', rules)).toBe('http');
+    expect(schemeFor('registry.example.com', rules)).toBe('https');
+    expect(schemeFor('127.0.0.1:5443', { ...rules, plainHttp: true })).toBe('http');
+  });
+
+  it('reads the service setting: keys normalised, CA files read, mistakes named', () => {
+    const dir = tempDir('berth-hosts-');
+    try {
+      const ca = join(dir, 'ca.pem');
+      writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      const notPem = join(dir, 'not.pem');
+      writeFileSync(notPem, 'hello');
+      expect(hostsFromConfig({ 'https://reg.example:5443/': { caFile: ca }, 'index.docker.io': { insecureSkipVerify: true } })).toEqual({
+        'reg.example:5443': { ca: readFileSync(ca, 'utf8') },
+        'docker.io': { skipTlsVerify: true },
+      });
+      expect(() => hostsFromConfig({ 'not a host': {} })).toThrow('images.registries["not a host"]: registry "not a host" is not a host[:port]');
+      expect(() => hostsFromConfig({ 'r.example': { caFile: join(dir, 'missing.pem') } })).toThrow(
+        `images.registries["r.example"].caFile: cannot read ${join(dir, 'missing.pem')}: ENOENT`,
+      );
+      expect(() => hostsFromConfig({ 'r.example': { caFile: notPem } })).toThrow(`images.registries["r.example"].caFile: ${notPem} holds no PEM certificate`);
+      expect(() => hostsFromConfig({ 'r.example': { plainHttp: true, caFile: ca } })).toThrow('plainHttp is true, so caFile and insecureSkipVerify would never apply');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("adds a request's TLS settings to its registry's entry", () => {
+    expect(withRequestSettings({ ca: 'A', plainHttp: false }, { ca: 'B' })).toEqual({ ca: ['A', 'B'], plainHttp: false });
+    expect(withRequestSettings(undefined, { skipTlsVerify: true })).toEqual({ skipTlsVerify: true });
+    expect(withRequestSettings({ skipTlsVerify: true }, { plainHttp: true })).toEqual({ skipTlsVerify: true, plainHttp: true });
   });
 });
 

@@ -1,5 +1,6 @@
-// The CniExecutor of production: every CNI and netns operation runs in the
-// node agent, called over its Cni and Netns gRPC APIs.
+// The CniExecutor of production: every CNI, netns and host operation runs in
+// the node agent, called over its Cni and Netns gRPC APIs; this process
+// touches no host interface, namespace or IPAM file itself.
 import * as grpc from '@grpc/grpc-js';
 import { agent } from '@berth/api';
 import type { CniResult, NetworkConfigList, RuntimeConf } from '@berth/cni';
@@ -65,12 +66,6 @@ export interface AgentExecutorOptions {
   address: string;
   /** Deadline of one call (an ADD runs every plugin of the list). */
   callTimeoutMs: number;
-  /**
-   * Deletes a removed network's bridge. The agent's Cni/Netns contract has no
-   * call for it (CNI itself never deletes bridges), so this runs where the
-   * caller says: @berth/cni's removeBridge in this process on a single node.
-   */
-  removeBridge: (name: string) => Promise<void>;
 }
 
 function runtimeToProto(rt: RuntimeConf): agent.CniRuntimeConf {
@@ -126,17 +121,19 @@ export function agentCniExecutor(opts: AgentExecutorOptions): CniExecutor {
     },
     listNetns: async () => {
       const res = await call('Netns.ListNetns', netns.listNetns.bind(netns), {});
-      return res.namespaces.map((n) => n.name);
+      return res.namespaces.map((n) => ({ containerId: n.containerId, name: n.name }));
     },
-    removeNetns: async (name) => {
+    removeNetns: async (containerId) => {
       try {
-        await call('Netns.RemoveNetns', netns.removeNetns.bind(netns), { name, ignoreMissing: false });
+        await call('Netns.RemoveNetns', netns.removeNetns.bind(netns), { containerId, ignoreMissing: false });
         return true;
       } catch (e) {
         if (e instanceof AgentCallError && e.code === grpc.status.NOT_FOUND) return false;
         throw e;
       }
     },
-    removeBridge: (name) => opts.removeBridge(name),
+    removeNetworkResources: async (conflist) => {
+      await call('Cni.RemoveNetworkResources', cni.removeNetworkResources.bind(cni), { conflistJson: conflistBytes(conflist) });
+    },
   };
 }

@@ -40,7 +40,7 @@ const upstream = z.string().transform((s, ctx) => {
 });
 
 export const networkingConfigSchema = baseConfigSchema.extend({
-  /** The default network `berth`, created on first use. */
+  /** The default network `bridge` (Docker's name for it), created on first use. */
   defaultNetwork: z
     .object({
       /** Its bridge device. */
@@ -56,10 +56,17 @@ export const networkingConfigSchema = baseConfigSchema.extend({
   subnetPools: z.array(subnetPool).min(1).default(['10.89.0.0/16:24']),
   /** Host address of published ports that name none. */
   defaultHostIp: z.string().default('127.0.0.1'),
-  /** host-local's data dir (must be on the node whose agent runs the plugins); default <state>/ipam. */
-  ipamDir: z.string().optional(),
-  /** Prefix of the network namespaces berth names after containers. */
-  netnsPrefix: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).default('berth-'),
+  /**
+   * host-local's data dir, as the node agent (which runs the plugins) sees
+   * it; this service never opens it. Default <state>/ipam: the agent and this
+   * service must then see the state root at the same path (the helm chart
+   * mounts it at the same path in every container).
+   */
+  ipamDir: z.string().min(1).optional(),
+  /** The node's resolv.conf: resolvers of the default network and host-mode containers, DNS upstreams. */
+  hostResolvConfPath: z.string().min(1).default('/etc/resolv.conf'),
+  /** The node's hosts file, copied into host-mode containers. */
+  hostHostsPath: z.string().min(1).default('/etc/hosts'),
   dns: z
     .object({
       /** Embedded DNS server on user networks (containers resolve each other by name). */

@@ -7,9 +7,10 @@ export {
   type NetworkInspect,
   type NetworkingEvent,
   type NetworkingServiceOptions,
+  type ReconcileFailure,
   type ReconcileReport,
 } from './service.js';
-export { localCniExecutor, type CniExecutor } from './executor.js';
+export { localCniExecutor, type CniExecutor, type ContainerNetns } from './executor.js';
 export { NetworkingError, type NetworkingErrorCode } from './errors.js';
 export {
   DEFAULT_BRIDGE,

@@ -23,7 +23,7 @@ export interface Network {
   internal: boolean;
   labels: Record<string, string>;
   options: Record<string, string>;
-  /** The default network `berth`, created on first use. */
+  /** The default network `bridge` (Docker's name; its device is `berth0` by default), created on first use. */
   isDefault: boolean;
   /** Whether containers resolve each other by name through the embedded DNS server (user bridge networks). */
   dns: boolean;

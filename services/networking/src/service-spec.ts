@@ -3,7 +3,6 @@
 // events on NATS.
 import { join } from 'node:path';
 import { agent } from '@berth/api';
-import { removeBridge } from '@berth/cni';
 import { createClient, packageVersion, peerAddress, type ServiceContext, type ServiceSetup, type ServiceSpec } from '@berth/service-kit';
 import { agentCniExecutor } from './agent-executor.js';
 import { networkingConfigSchema, type NetworkingConfig } from './config.js';
@@ -31,7 +30,8 @@ function coreOptions(ctx: ServiceContext<NetworkingConfig>): Omit<NetworkingServ
     subnetPools: c.subnetPools,
     defaultHostIp: c.defaultHostIp,
     dns: { enabled: c.dns.enabled, port: c.dns.port, ...(c.dns.upstreams ? { upstreams: c.dns.upstreams } : {}) },
-    netnsPrefix: c.netnsPrefix,
+    hostResolvConfPath: c.hostResolvConfPath,
+    hostHostsPath: c.hostHostsPath,
     logger: ctx.logger,
   };
 }
@@ -45,16 +45,7 @@ async function setup(ctx: ServiceContext<NetworkingConfig>): Promise<ServiceSetu
     cni.close();
     netns.close();
   };
-  const executor = agentCniExecutor({
-    cni,
-    netns,
-    address,
-    callTimeoutMs: c.agent.callTimeoutMs,
-    // not through the agent: its contract has no call for deleting a bridge
-    removeBridge: async (name) => {
-      await removeBridge(name);
-    },
-  });
+  const executor = agentCniExecutor({ cni, netns, address, callTimeoutMs: c.agent.callTimeoutMs });
   const events = new EventPublisher(ctx.bus, c.namespace, ctx.logger);
   let svc: NetworkingService;
   try {

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
 import {
-  NETNS_DIR,
   resolveNetnsPath,
   validateContainerId,
   validateIfname,
@@ -50,15 +48,19 @@ export type NetworkingEvent =
   | { type: 'container.detached'; attachment: Attachment };
 
 export interface NetworkingServiceOptions {
-  /** The service's state directory: networking.db, and IPAM state in ipam/ unless ipamDir says otherwise. */
+  /** The service's state directory: networking.db (and the default ipamDir, ipam/). */
   stateDir: string;
   /** This node's id; attachments are recorded per node. */
   node: string;
   /** Runs CNI and netns operations (the node agent in production). */
   executor: CniExecutor;
-  /** host-local dataDir; must be on the node that runs the plugins. Default <stateDir>/ipam. */
+  /**
+   * host-local's dataDir, written into every conflist: a path as the node
+   * agent (which runs the plugins) sees it; this process never opens it.
+   * Default <stateDir>/ipam.
+   */
   ipamDir?: string;
-  /** The default network `berth`, created on first use. Without a subnet one is taken from the pool. */
+  /** The default network `bridge` (device `berth0` unless set), created on first use. Without a subnet one is taken from the pool. */
   defaultNetwork?: { bridge?: string; subnet?: string; gateway?: string; ipRange?: string };
   /** Where automatic subnets come from. Default 10.89.0.0/16 in /24s. */
   subnetPools?: SubnetPool[];
@@ -66,14 +68,12 @@ export interface NetworkingServiceOptions {
   defaultHostIp?: string;
   /** Prefixes the host routes; default reads `ip -j route`. */
   hostRoutes?: (ownDevice?: string) => Promise<string[]>;
-  /** Default /etc/resolv.conf. */
+  /** The node's resolv.conf (resolvers for the default network and host mode, DNS upstreams). Default /etc/resolv.conf. */
   hostResolvConfPath?: string;
-  /** Default /etc/hosts (copied for host-mode containers). */
+  /** The node's hosts file (copied for host-mode containers). Default /etc/hosts. */
   hostHostsPath?: string;
   /** Embedded DNS on user networks. Upstreams default to the host's resolv.conf nameservers. */
   dns?: { enabled?: boolean; port?: number; upstreams?: DnsUpstream[] };
-  /** Prefix of the netns names berth gives containers (netnsNameFor). Default "berth-". */
-  netnsPrefix?: string;
   onEvent?: (event: NetworkingEvent) => void;
   logger?: Logger;
   now?: () => Date;
@@ -85,7 +85,11 @@ export interface AttachRequest {
   containerName?: string;
   /** Network name or id; default the default network. `none` and `host` select those modes. */
   network?: string;
-  /** Netns path or name under /run/netns; default netnsNameFor(containerId). Ignored in host mode. */
+  /**
+   * The container's network namespace: the path the agent's CreateNetns
+   * returned (or a name under /run/netns). Required for CNI networks,
+   * optional for `none`, ignored in host mode.
+   */
   netns?: string;
   /** More DNS names on this network. */
   aliases?: string[];
@@ -98,7 +102,7 @@ export interface AttachRequest {
   ipv4Address?: string;
   ipv6Address?: string;
   mac?: string;
-  /** Interface name in the container; default eth0, eth1, ... */
+  /** Interface name in the container; default the lowest free ethN (eth0, eth1, ...). */
   ifname?: string;
 }
 
@@ -126,10 +130,20 @@ export interface NetworkInspect extends Network {
   containers: Attachment[];
 }
 
+/** Something reconcile could not release; the next reconcile tries again. */
+export interface ReconcileFailure {
+  containerId: string;
+  network?: string;
+  resource: 'attachment' | 'netns';
+  error: string;
+}
+
 export interface ReconcileReport {
-  detached: { containerId: string; network: string }[];
+  /** Attachments released (CNI DEL ran, record and DNS names gone), with their ADD results. */
+  released: { attachment: Attachment; result: CniResult | undefined }[];
+  /** Containers whose network namespace was removed. */
   netnsRemoved: string[];
-  errors: { containerId?: string; network?: string; netns?: string; error: string }[];
+  failures: ReconcileFailure[];
 }
 
 function publicAttachment(a: StoredAttachment): Attachment {
@@ -180,15 +194,14 @@ export class NetworkingService {
     return svc;
   }
 
+  /** The node this service keeps attachments for. */
+  get node(): string {
+    return this.opts.node;
+  }
+
   async close(): Promise<void> {
     await this.dns.stopAll();
     this.store.close();
-  }
-
-  /** The netns name berth uses for a container: <prefix><id>. */
-  netnsNameFor(containerId: string): string {
-    validateContainerId(containerId);
-    return `${this.opts.netnsPrefix ?? 'berth-'}${containerId}`;
   }
 
   private now(): string {
@@ -299,7 +312,12 @@ export class NetworkingService {
     };
   }
 
-  /** Removes a user network and its bridge; refused while containers are attached (they are named) and for built-in networks. */
+  /**
+   * Removes a user network, then (through the executor, i.e. the agent) its
+   * bridge and host-local state; refused while containers are attached (they
+   * are named) and for built-in networks. When the node resources cannot be
+   * removed the network stays, so the removal can be retried.
+   */
   removeNetwork(ref: string): Promise<void> {
     return this.lock.run(async () => {
       const n = this.resolve(ref);
@@ -312,9 +330,8 @@ export class NetworkingService {
         throw new NetworkingError('in-use', `network "${n.name}" is in use by ${users.length} container(s): ${names.join(', ')}`);
       }
       await this.dns.stop(n.id);
-      if (n.bridge) await this.opts.executor.removeBridge(n.bridge);
+      if (n.conflist) await this.opts.executor.removeNetworkResources(n.conflist);
       this.store.deleteNetwork(n.id);
-      await rm(join(this.ipamDir, n.name), { recursive: true, force: true });
       this.emit({ type: 'network.removed', network: publicNetwork(n) });
     });
   }
@@ -390,7 +407,7 @@ export class NetworkingService {
           );
         }
         if (ports.length > 0) throw invalid(`ports cannot be published on network "${net.name}"`);
-        const netns = net.driver === 'host' ? '' : asInvalid(() => resolveNetnsPath(req.netns ?? this.netnsNameFor(req.containerId)));
+        const netns = net.driver === 'host' ? '' : asInvalid(() => resolveNetnsPath(req.netns ?? ''));
         this.store.insertAttachment({
           ...base,
           state: 'attached',
@@ -443,7 +460,10 @@ export class NetworkingService {
       if (mappings.length > 0) capabilityArgs.portMappings = mappings.map(toPortmapEntry);
       if (staticIps.length > 0) capabilityArgs.ips = staticIps;
       if (mac) capabilityArgs.mac = mac;
-      const netns = asInvalid(() => resolveNetnsPath(req.netns ?? this.netnsNameFor(req.containerId)));
+      const netns = asInvalid(() => resolveNetnsPath(req.netns ?? ''));
+      if (netns === '') {
+        throw invalid(`container ${req.containerId}: attaching to network "${net.name}" needs its network namespace (the path the agent's CreateNetns returned)`);
+      }
 
       this.store.insertAttachment({
         ...base,
@@ -644,44 +664,40 @@ export class NetworkingService {
   // ---- leak cleanup ----
 
   /**
-   * After a crash: releases the attachments (CNI DEL) and removes the netns of
-   * every container on this node not in `liveContainerIds`, including berth
-   * netns (netnsPrefix) that no record mentions. The caller must pass every
-   * container that exists, including ones being created right now.
+   * After a crash or kill -9 of any berth process: releases everything this
+   * node holds for containers not in `liveContainerIds` — CNI DEL of their
+   * attachments (addresses, veths, port mappings; records and DNS names go
+   * with them) and removal of the berth network namespaces the executor
+   * lists for them, attached or not. The caller passes every container that
+   * exists on the node, including ones being created right now. The netns
+   * list is read first, so an unreachable agent fails the call before
+   * anything is released.
    */
   async reconcile(liveContainerIds: Iterable<string>): Promise<ReconcileReport> {
     const live = new Set(liveContainerIds);
-    const report: ReconcileReport = { detached: [], netnsRemoved: [], errors: [] };
+    const namespaces = await this.opts.executor.listNetns();
+    const report: ReconcileReport = { released: [], netnsRemoved: [], failures: [] };
+    // A container whose DEL failed keeps its netns: the retry DELs inside it.
     const keepNetns = new Set<string>();
-    const netnsToRemove = new Set<string>();
     for (const a of this.store.listAttachments({ node: this.opts.node })) {
-      const nsName = a.netns.startsWith(`${NETNS_DIR}/`) ? a.netns.slice(NETNS_DIR.length + 1) : undefined;
-      if (live.has(a.containerId)) {
-        if (nsName) keepNetns.add(nsName);
-        continue;
-      }
+      if (live.has(a.containerId)) continue;
       try {
         if (a.conflist) {
           await this.opts.executor.del(a.conflist, { containerId: a.containerId, netns: a.netns, ifname: a.ifname, capabilityArgs: a.capabilityArgs });
         }
-        await this.recordDetach(a.containerId, a.networkId);
-        report.detached.push({ containerId: a.containerId, network: a.networkName });
-        if (nsName) netnsToRemove.add(nsName);
+        const attachment = await this.recordDetach(a.containerId, a.networkId);
+        report.released.push({ attachment, result: a.cniResult });
       } catch (e) {
-        if (nsName) keepNetns.add(nsName);
-        report.errors.push({ containerId: a.containerId, network: a.networkName, error: (e as Error).message });
+        keepNetns.add(a.containerId);
+        report.failures.push({ containerId: a.containerId, network: a.networkName, resource: 'attachment', error: (e as Error).message });
       }
     }
-    const prefix = this.opts.netnsPrefix ?? 'berth-';
-    for (const name of await this.opts.executor.listNetns()) {
-      if (name.startsWith(prefix) && !live.has(name.slice(prefix.length))) netnsToRemove.add(name);
-    }
-    for (const name of netnsToRemove) {
-      if (keepNetns.has(name)) continue;
+    for (const ns of namespaces) {
+      if (live.has(ns.containerId) || keepNetns.has(ns.containerId)) continue;
       try {
-        if (await this.opts.executor.removeNetns(name)) report.netnsRemoved.push(name);
+        if (await this.opts.executor.removeNetns(ns.containerId)) report.netnsRemoved.push(ns.containerId);
       } catch (e) {
-        report.errors.push({ netns: name, error: (e as Error).message });
+        report.failures.push({ containerId: ns.containerId, resource: 'netns', error: (e as Error).message });
       }
     }
     return report;

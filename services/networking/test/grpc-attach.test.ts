@@ -24,7 +24,8 @@ import {
 } from './helpers.js';
 
 const id = uniqueName('');
-const prefix = `bga${id}-`;
+// the agent names a container's netns berth-<container id>; these ids are this suite's own
+const prefix = `berth-ga${id}`;
 const defaultBridge = `bgd${id}`;
 const appBridge = `bgu${id}`;
 const defaultSubnet = pickTestSubnet();
@@ -34,7 +35,7 @@ const appNet = `app${id}`;
 const appGateway = appSubnet.replace(/\.0\/24$/, '.1');
 const cid = (name: string): string => `ga${id}${name}`;
 const containers = ['pub', 'web', 'client'].map(cid);
-const netnsOf = (container: string): string => `${prefix}${container}`;
+const netnsOf = (container: string): string => `berth-${container}`;
 
 let h: Harness;
 let upstream: dgram.Socket;
@@ -56,7 +57,8 @@ function reservedIps(network: string): string[] {
 }
 
 async function newNetns(container: string): Promise<string> {
-  const res = await call(h.netns.createNetns.bind(h.netns), { name: netnsOf(container) });
+  const res = await call(h.netns.createNetns.bind(h.netns), { containerId: container });
+  expect(res.netns).toEqual({ name: netnsOf(container), path: `/run/netns/${netnsOf(container)}`, containerId: container });
   return res.netns!.path;
 }
 
@@ -72,7 +74,6 @@ beforeAll(async () => {
   h = await startHarness({
     networking: {
       defaultNetwork: { bridge: defaultBridge, subnet: defaultSubnet },
-      netnsPrefix: prefix,
       dns: { upstreams: [`127.0.0.1:${upstream.address().port}`] },
     },
   });
@@ -213,7 +214,7 @@ describe('attachments through the agent', () => {
       expect(res.detached).toHaveLength(1);
     }
     await call(h.dns.removeContainerDns.bind(h.dns), { containerId: cid('client') });
-    for (const c of containers) await call(h.netns.removeNetns.bind(h.netns), { name: netnsOf(c), ignoreMissing: false });
+    for (const c of containers) await call(h.netns.removeNetns.bind(h.netns), { containerId: c, ignoreMissing: false });
 
     expect((await call(h.attachments.listAttachments.bind(h.attachments), { filters: [] })).attachments).toEqual([]);
     expect((await listLinks()).filter((l) => l.master === defaultBridge || l.master === appBridge)).toEqual([]);
@@ -230,9 +231,11 @@ describe('attachments through the agent', () => {
     const ignored = await call(h.attachments.detachContainer.bind(h.attachments), { containerId: cid('web'), network: appNet, ignoreMissing: true });
     expect(ignored.detached).toEqual([]);
 
-    // the user network can go now, its bridge with it
+    // the user network can go now; the agent removes its bridge and host-local state
+    expect(existsSync(join(h.networkingState, 'ipam', appNet))).toBe(true);
     await call(h.networks.removeNetwork.bind(h.networks), { name: appNet }, 'gtest');
     expect((await listLinks()).some((l) => l.name === appBridge)).toBe(false);
+    expect(existsSync(join(h.networkingState, 'ipam', appNet))).toBe(false);
     expect(iptablesLinesMentioning(appBridge)).toEqual([]);
 
     for (const c of containers) {

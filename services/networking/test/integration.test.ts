@@ -80,9 +80,8 @@ beforeAll(async () => {
   opts = {
     stateDir: join(root, 'state'),
     node: 'itnode',
-    executor: localCniExecutor({ cacheDir: join(root, 'cni-cache') }),
+    executor: localCniExecutor({ cacheDir: join(root, 'cni-cache') }, { netnsPrefix: prefix }),
     defaultNetwork: { bridge: defaultBridge, subnet: defaultSubnet },
-    netnsPrefix: prefix,
     dns: { port: 53, upstreams: [{ address: '127.0.0.1', port: upstream.address().port }] },
   };
   svc = await NetworkingService.open(opts);
@@ -186,9 +185,9 @@ describe('networking service with real CNI', () => {
     await svc.close();
     svc = await NetworkingService.open(opts);
     const report = await svc.reconcile([cid('pub')]);
-    expect(report.errors).toEqual([]);
-    expect(report.detached.map((d) => d.containerId).sort()).toEqual([cid('client'), cid('crash1'), cid('crash2')].sort());
-    expect(report.netnsRemoved.sort()).toEqual([cid('busy'), cid('client'), cid('crash1'), cid('crash2'), cid('web')].map((c) => `${prefix}${c}`).sort());
+    expect(report.failures).toEqual([]);
+    expect(report.released.map((r) => r.attachment.containerId).sort()).toEqual([cid('client'), cid('crash1'), cid('crash2')].sort());
+    expect(report.netnsRemoved.sort()).toEqual([cid('busy'), cid('client'), cid('crash1'), cid('crash2'), cid('web')].sort());
 
     // detach the survivor the ordinary way, then look for leftovers
     servers.forEach((s) => s.kill('SIGKILL'));

@@ -3,18 +3,16 @@ import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync } fr
 import { dirname, basename, join } from 'node:path';
 import { PassThrough, Transform, Writable, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
 import { fsyncDir } from '@berth/store';
+import { mountAll, unmountUnder } from '@berth/mount';
+import { CompressionError, TarWriter, compressor, type WriteEntry } from '@berth/tar';
 import { SnapshotError } from './errors.js';
 import { FsHelper } from './fsops/helper.js';
 import type { Snapshotter } from './snapshotter.js';
-import { TarWriter, type WriteEntry } from './tar/writer.js';
 import { WHITEOUT_OPAQUE, WHITEOUT_PREFIX } from './apply/paths.js';
 import { treeChanges, upperChanges, type Change } from './diff/changes.js';
-import { ZstdCompressor } from './diff/zstd.js';
 import type { DiffSource } from './drivers/driver.js';
-import { mountAll, unmountUnder } from './mount.js';
 
 export const MEDIA_TYPE_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const MEDIA_TYPE_LAYER_TAR = 'application/vnd.oci.image.layer.v1.tar';
@@ -81,7 +79,7 @@ async function writeChanges(changes: AsyncIterable<Change>, tar: TarWriter): Pro
     }
     const st = c.st;
     const base: WriteEntry = {
-      name: c.rel,
+      name: c.type === 'dir' ? `${c.rel}/` : c.rel,
       type: c.type,
       mode: Number(st.mode & 0o7777n),
       uid: Number(st.uid),
@@ -145,13 +143,6 @@ async function withMountedPair<T>(sn: Snapshotter, key: string, base: string, fn
 
 const MEDIA_TYPES = { gzip: MEDIA_TYPE_LAYER_GZIP, zstd: MEDIA_TYPE_LAYER_ZSTD, none: MEDIA_TYPE_LAYER_TAR } as const;
 
-function compressor(opts: DiffOptions): ZstdCompressor | Transform | undefined {
-  const compression = opts.compression ?? 'gzip';
-  if (compression === 'gzip') return createGzip({ level: opts.gzipLevel ?? 6 });
-  if (compression === 'zstd') return new ZstdCompressor();
-  return undefined;
-}
-
 async function writeLayer(source: DiffSource, key: string, opts: DiffOptions): Promise<DiffResult> {
   const diffHash = createHash('sha256');
   const blobHash = createHash('sha256');
@@ -166,19 +157,11 @@ async function writeLayer(source: DiffSource, key: string, opts: DiffOptions): P
           done();
         },
       });
-  const compress = compressor(opts);
+  const compression = opts.compression ?? 'gzip';
+  const compress = compressor(compression, compression === 'gzip' ? { level: opts.gzipLevel ?? 6 } : {});
   const tarStream = new PassThrough({ highWaterMark: 1 << 20 });
-  const stages: (Readable | Duplex | Writable)[] = [
-    tarStream,
-    hashTap(diffHash),
-    ...(compress instanceof ZstdCompressor ? [compress.stream] : compress ? [compress] : []),
-    hashTap(blobHash, (n) => (size += n)),
-    sink,
-  ];
-  const done = Promise.all([
-    pipeline(stages as [Readable, ...Duplex[], Writable]),
-    compress instanceof ZstdCompressor ? compress.finished : undefined,
-  ]);
+  const stages: (Readable | Duplex | Writable)[] = [tarStream, hashTap(diffHash), compress.stream, hashTap(blobHash, (n) => (size += n)), sink];
+  const done = Promise.all([pipeline(stages as [Readable, ...Duplex[], Writable]), compress.done]);
   const helper = new FsHelper();
   const tar = new TarWriter(async (chunk) => {
     if (!tarStream.write(chunk)) await Promise.race([once(tarStream, 'drain'), done]);
@@ -191,10 +174,11 @@ async function writeLayer(source: DiffSource, key: string, opts: DiffOptions): P
     await done;
   } catch (err) {
     tarStream.destroy(err as Error);
-    if (compress instanceof ZstdCompressor) compress.kill();
+    compress.kill();
     await done.catch(() => undefined);
     if (tmp) rmSync(tmp, { force: true });
     if (err instanceof SnapshotError) throw err;
+    if (err instanceof CompressionError && err.reason === 'unavailable') throw new SnapshotError('failed_precondition', err.message, { cause: err });
     throw new SnapshotError('internal', `diff of snapshot ${JSON.stringify(key)} failed: ${(err as Error).message}`, { cause: err });
   } finally {
     await helper.close();
@@ -203,7 +187,7 @@ async function writeLayer(source: DiffSource, key: string, opts: DiffOptions): P
     diffId: `sha256:${diffHash.digest('hex')}`,
     digest: `sha256:${blobHash.digest('hex')}`,
     size,
-    mediaType: MEDIA_TYPES[opts.compression ?? 'gzip'],
+    mediaType: MEDIA_TYPES[compression],
   };
   if (tmp && opts.outputPath) {
     renameSync(tmp, opts.outputPath);

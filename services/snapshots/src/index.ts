@@ -2,7 +2,6 @@ export { Snapshotter, type SnapshotterOptions, type SnapshotInfo, type Snapshott
 export type { SnapshotKind, Labels, Usage } from './metadata.js';
 export { SnapshotError, LayerError, type SnapshotErrorCode } from './errors.js';
 export { parseFilters } from './filters.js';
-export { type Mount, mountAll, unmount, unmountUnder, isMountPoint, overlayUpperInUse, compactOverlayOptions, MOUNT_DATA_LIMIT } from './mount.js';
 export type { DriverName, ApplyTarget, DiffSource } from './drivers/driver.js';
 export { chainIdOf, chainIds, isSha256Digest } from './chain-id.js';
 export { applyTar, type ApplyOptions, type ApplyResult, type ApplyStats } from './apply/apply-tar.js';
@@ -16,11 +15,6 @@ export {
   type UnpackResult,
   type ByteStream,
 } from './apply/apply-layer.js';
-export { compressionOfMediaType, sniffCompression, type Compression } from './apply/decompress.js';
 export { applyToActive, type ApplyToActiveRequest } from './apply/apply-to-active.js';
 export { diffSnapshot, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_LAYER_ZSTD, type DiffOptions, type DiffResult } from './diff.js';
 export { benchmarkUnpack, type UnpackBenchmark } from './bench.js';
-export { TarReader } from './tar/reader.js';
-export { ByteSource } from './tar/byte-source.js';
-export { TarWriter, buildTar, encodeEntryHeader, type WriteEntry, type WriterOptions } from './tar/writer.js';
-export type { TarEntry, EntryType } from './tar/format.js';

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
+import { mountPointsUnder, readMountTable, unmountUnder, type Mount } from '@berth/mount';
 import { SnapshotError } from './errors.js';
 import { parseFilters } from './filters.js';
 import { Metadata, validateKey, type Labels, type SnapshotKind, type SnapshotRecord, type Usage } from './metadata.js';
-import { mountPoints, unmountUnder, type Mount } from './mount.js';
 import { diskUsage } from './usage.js';
 import { Layout, type ApplyTarget, type DiffSource, type DriverName, type SnapshotDriver } from './drivers/driver.js';
 import { NativeDriver } from './drivers/native.js';
@@ -239,18 +239,15 @@ export class Snapshotter {
   }
 
   private async removeRecord(key: string): Promise<void> {
+    const table = await readMountTable(); // read first: from here to the removal nothing awaits
     const rec = this.meta.get(key);
-    const busy = this.mountsInside(this.layout.dir(rec.id));
+    const busy = mountPointsUnder(table, this.layout.dir(rec.id));
     if (busy.length > 0) {
       throw new SnapshotError('failed_precondition', `snapshot ${JSON.stringify(key)} cannot be removed: ${busy.join(', ')} is mounted inside its directory`);
     }
     this.meta.remove(key);
     this.ownInFlight.delete(key);
     await rm(this.layout.dir(rec.id), { recursive: true, force: true });
-  }
-
-  private mountsInside(dir: string): string[] {
-    return mountPoints().filter((p) => p === dir || p.startsWith(`${dir}/`));
   }
 
   async stat(key: string): Promise<SnapshotInfo> {
@@ -303,6 +300,7 @@ export class Snapshotter {
    */
   async cleanup(): Promise<CleanupReport> {
     const report: CleanupReport = { removedRecords: [], removedDirs: [], busyDirs: [], removedPaths: [], reclaimedBytes: 0 };
+    const table = await readMountTable();
     const removeDir = async (dir: string) => {
       report.reclaimedBytes += (await diskUsage(dir).catch(() => ({ size: 0 }))).size;
       await rm(dir, { recursive: true, force: true });
@@ -311,8 +309,7 @@ export class Snapshotter {
     for (const rec of this.meta.list()) {
       if (!rec.inFlight || this.ownInFlight.has(rec.key)) continue;
       if (this.meta.children(rec.key).length > 0) continue;
-      const busy = this.mountsInside(this.layout.dir(rec.id));
-      if (busy.length > 0) {
+      if (mountPointsUnder(table, this.layout.dir(rec.id)).length > 0) {
         report.busyDirs.push(this.layout.dir(rec.id));
         continue;
       }
@@ -325,7 +322,7 @@ export class Snapshotter {
       if (live.has(name)) continue;
       const dir = join(this.layout.snapshotsDir, name);
       // A directory created by a prepare still inside its transaction has its record by now (sync); others are orphans.
-      if (this.mountsInside(dir).length > 0) {
+      if (mountPointsUnder(table, dir).length > 0) {
         report.busyDirs.push(dir);
         continue;
       }

@@ -6,7 +6,7 @@ import { applyToActive } from '../src/apply/apply-to-active.js';
 import { diffSnapshot } from '../src/diff.js';
 import { SnapshotError } from '../src/errors.js';
 import { FsHelper } from '../src/fsops/helper.js';
-import { mountAll, unmount } from '../src/mount.js';
+import { mountAll, unmount } from '@berth/mount';
 import { TempRoots, describeTree, dir, file, makeLayer, openSnapshotter, requireBinaries, streamOf, symlink, withMounted } from './helpers.js';
 
 const roots = new TempRoots();

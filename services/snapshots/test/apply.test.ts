@@ -6,7 +6,7 @@ import { applyLayer, unpackImage } from '../src/apply/apply-layer.js';
 import { benchmarkUnpack } from '../src/bench.js';
 import { chainIdOf, chainIds } from '../src/chain-id.js';
 import { FsHelper } from '../src/fsops/helper.js';
-import { compactOverlayOptions } from '../src/mount.js';
+import { compactOverlayOptions } from '@berth/mount';
 import type { Snapshotter } from '../src/snapshotter.js';
 import {
   TempRoots,

@@ -8,8 +8,7 @@ import { applyLayer } from '../src/apply/apply-layer.js';
 import { diffSnapshot } from '../src/diff.js';
 import { FsHelper } from '../src/fsops/helper.js';
 import type { Snapshotter } from '../src/snapshotter.js';
-import { ByteSource } from '../src/tar/byte-source.js';
-import { TarReader } from '../src/tar/reader.js';
+import { TarReader } from '@berth/tar';
 import { TempRoots, describeTree, dir, file, hardlink, makeLayer, openSnapshotter, requireBinaries, streamOf, symlink, withMounted } from './helpers.js';
 
 const roots = new TempRoots();
@@ -77,7 +76,7 @@ async function roundTrip(sn: Snapshotter): Promise<void> {
   expect(diff.mediaType).toBe('application/vnd.oci.image.layer.v1.tar+gzip');
 
   // what the layer says, by name
-  const reader = new TarReader(ByteSource.from(streamOf(gunzipSync(blob))));
+  const reader = new TarReader(streamOf(gunzipSync(blob)));
   const names: string[] = [];
   for (let e = await reader.next(); e; e = await reader.next()) names.push(e.name);
   expect(names).toContain('etc/.wh.delete-me');
@@ -136,7 +135,7 @@ describe('diff', () => {
 
 async function layerNames(sn: Snapshotter, key: string): Promise<string[]> {
   const d = await diffSnapshot(sn, key, { compression: 'none' });
-  const reader = new TarReader(ByteSource.from(streamOf(d.data!)));
+  const reader = new TarReader(streamOf(d.data!));
   const names: string[] = [];
   for (let e = await reader.next(); e; e = await reader.next()) names.push(e.name);
   return names;

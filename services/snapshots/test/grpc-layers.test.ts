@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventPayloads, snapshots, types } from '@berth/api';
 import { LAYERED_EXPECTED, blobPath, layeredImage, makeStateRoot, type BuiltImage, type StateRoot } from '@berth/testkit';
-import { mountAll, unmount, type Mount } from '../src/mount.js';
+import { mountAll, unmountAll, type Mount } from '@berth/mount';
 import { Sentinel, TempRoots, describeTree, dir, file, makeLayer, requireBinaries, symlink } from './helpers.js';
 import { contentClient, sha256, type ContentClient } from './support/content-client.js';
 import { startFakeContent, type FakeContent } from './support/fake-content.js';
@@ -64,7 +64,7 @@ async function withMounted<T>(mounts: types.Mount[], fn: (dir: string) => T | Pr
   try {
     return await fn(target);
   } finally {
-    await unmount(target, { all: true });
+    await unmountAll(target);
   }
 }
 

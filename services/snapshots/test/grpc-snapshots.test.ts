@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventPayloads, snapshots } from '@berth/api';
 import { makeStateRoot, type StateRoot } from '@berth/testkit';
-import { mountAll, unmount, type Mount } from '../src/mount.js';
+import { mountAll, unmountAll, type Mount } from '@berth/mount';
 import { requireBinaries } from './helpers.js';
 import { eventually, rpcError, startSnapshots, startSuite, type ServiceHandle, type Suite } from './support/suite.js';
 
@@ -42,7 +42,7 @@ async function withMounted<T>(mounts: snapshots.PrepareSnapshotResponse['mounts'
   try {
     return await fn(target);
   } finally {
-    await unmount(target, { all: true });
+    await unmountAll(target);
   }
 }
 

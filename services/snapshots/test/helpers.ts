@@ -4,21 +4,16 @@ import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { mountAll, unmountAll, unmountUnder, type Mount } from '@berth/mount';
+import { buildTar, type WriteEntry, type WriterOptions } from '@berth/tar';
+import { requireBinary } from '@berth/testkit';
 import { FsHelper } from '../src/fsops/helper.js';
-import { mountAll, unmount, unmountUnder, type Mount } from '../src/mount.js';
 import { Snapshotter } from '../src/snapshotter.js';
-import { buildTar, type WriteEntry, type WriterOptions } from '../src/tar/writer.js';
 import type { DriverName } from '../src/drivers/driver.js';
 
 /** Fails loudly when a binary the suite needs is missing. */
 export function requireBinaries(...names: string[]): void {
-  for (const n of names) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${n}`], { stdio: 'ignore' });
-    } catch {
-      throw new Error(`this test needs the ${n} binary, which is not installed`);
-    }
-  }
+  for (const n of names) requireBinary(n);
   if (process.getuid?.() !== 0) throw new Error('these tests need root (overlay mounts, device nodes, trusted.* xattrs)');
 }
 
@@ -46,7 +41,10 @@ export async function openSnapshotter(roots: TempRoots, driver: DriverName = 'ov
 
 export type Member = { entry: WriteEntry; body?: Buffer | string };
 
-export const dir = (name: string, extra: Partial<WriteEntry> = {}): Member => ({ entry: { name, type: 'dir', mode: 0o755, mtime: 1_600_000_000, ...extra } });
+/** A directory member, named with a trailing '/' as tar tools write it. */
+export const dir = (name: string, extra: Partial<WriteEntry> = {}): Member => ({
+  entry: { name: name.endsWith('/') ? name : `${name}/`, type: 'dir', mode: 0o755, mtime: 1_600_000_000, ...extra },
+});
 export const file = (name: string, body: string | Buffer, extra: Partial<WriteEntry> = {}): Member => ({
   entry: { name, type: 'file', mode: 0o644, mtime: 1_600_000_000, ...extra },
   body,
@@ -85,7 +83,7 @@ export async function withMounted<T>(roots: TempRoots, mounts: Mount[], fn: (dir
   try {
     return await fn(target);
   } finally {
-    await unmount(target, { all: true });
+    await unmountAll(target);
   }
 }
 

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Snapshotter } from '../src/snapshotter.js';
 import { SnapshotError } from '../src/errors.js';
-import { mountAll, unmount } from '../src/mount.js';
+import { mountAll, unmount } from '@berth/mount';
 import { TempRoots, openSnapshotter, requireBinaries, withMounted } from './helpers.js';
 
 const roots = new TempRoots();

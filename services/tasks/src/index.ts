@@ -11,13 +11,14 @@ export type {
   Attachment,
   AttachRequest,
   AttachStream,
+  CreateTaskRequest,
   DnsRequest,
   EventSink,
+  ExecProcessRequest,
   ImagesPort,
   NetworkingPort,
   NodeAvailability,
   ResolvedImage,
-  RootfsReader,
   SnapshotsPort,
   StdioOptions,
 } from './ports.js';
@@ -26,8 +27,7 @@ export type { ReconcileReport } from './lifecycle/reconcile.js';
 export type { ContainerPhase, ContainerRecord, ExitInfo, TaskPresence } from './records.js';
 export { BUS_VERBS, serveBusApi, type BusVerb } from './bus-api/serve.js';
 export { NodeRegistry, nodeMessage, type NodeRecord } from './nodes/registry.js';
-export { buildRuntimeSpec, buildExecProcess, withTaskEnvironment, type SpecInputs, type NameFiles } from './spec/build.js';
-export type { OciSpec, OciProcess, OciLinuxResources } from './spec/oci.js';
+export { ANNOTATIONS, buildExecProcessFor, buildRuntimeSpec, networkMode, userOf, type SpecInputs } from './container-spec.js';
 export { parseSignal, signalName } from './signals.js';
 export { decideRestart, nextBackoffMs, restartOnServiceStart, DEFAULT_BACKOFF } from './restart-policy.js';
 export { GrpcAgent, GrpcAgentDirectory } from './adapters/agent.js';

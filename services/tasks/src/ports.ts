@@ -4,8 +4,7 @@
 // errors carrying the neighbour's gRPC status code.
 import type { agent, types } from '@berth/api';
 import type { ImageRuntimeConfig } from '@berth/oci';
-import type { NameFiles } from './spec/build.js';
-import type { OciLinuxResources, OciProcess, OciSpec } from './spec/oci.js';
+import type { NameFiles, OciLinuxResources, OciProcess, OciSpec } from '@berth/runtime-spec';
 
 /** An image resolved for one platform. */
 export interface ResolvedImage {
@@ -79,6 +78,22 @@ export interface NetworkingPort {
   prepareDns(namespace: string, req: DnsRequest): Promise<NameFiles>;
   /** Removes the container's name files; nothing to do is fine. */
   removeDns(namespace: string, containerId: string): Promise<void>;
+  /**
+   * Releases the node's network resources (attachments, netns, name files) of
+   * every container not in `liveContainerIds`; what failed is listed, not thrown.
+   */
+  reconcile(namespace: string, liveContainerIds: string[], node: string): Promise<NetworkReconcileResult>;
+}
+
+/** What a networking reconcile released, and what it could not. */
+export interface NetworkReconcileResult {
+  /** Attachments released, as "<container id>/<network>". */
+  released: string[];
+  /** Containers whose netns was removed. */
+  netnsRemoved: string[];
+  /** Containers whose name files were removed. */
+  nameFilesRemoved: string[];
+  failures: { containerId: string; network: string; resource: string; error: string }[];
 }
 
 export type AgentTaskStatus = 'created' | 'running' | 'paused' | 'stopped';
@@ -112,12 +127,40 @@ export interface AttachStream extends AsyncIterable<agent.AttachTaskResponse> {
   cancel(): void;
 }
 
+/** What the agent needs to create a container's task. */
+export interface CreateTaskRequest {
+  containerId: string;
+  /** The spec, process.user unresolved. */
+  spec: OciSpec;
+  /** Mounts assembling the rootfs. */
+  rootfs: types.Mount[];
+  stdio: StdioOptions;
+  /** The user to run as ("", "name", "uid", "name:group", "uid:gid"), resolved by the agent in the mounted rootfs. */
+  user: string;
+  /** Privileged: the agent adds its node's devices and every capability it holds. */
+  privileged: boolean;
+}
+
+/** What the agent needs to define an exec process. */
+export interface ExecProcessRequest {
+  containerId: string;
+  execId: string;
+  /** The process, user unresolved. */
+  process: OciProcess;
+  stdio: StdioOptions;
+  /** The user to run as, resolved by the agent in the container's rootfs. */
+  user: string;
+  /** Every capability the agent holds. */
+  privileged: boolean;
+}
+
 /** One node's agent. */
 export interface AgentPort {
-  createNetns(name: string): Promise<string>;
-  /** Removes a network namespace; a missing one is fine. */
-  removeNetns(name: string): Promise<void>;
-  createTask(req: { containerId: string; spec: OciSpec; rootfs: types.Mount[]; stdio: StdioOptions }): Promise<{ pid: number }>;
+  /** Creates the container's network namespace; returns its path. */
+  createNetns(containerId: string): Promise<string>;
+  /** Removes the container's network namespace; a missing one is fine. */
+  removeNetns(containerId: string): Promise<void>;
+  createTask(req: CreateTaskRequest): Promise<{ pid: number }>;
   /** Starts the init process (execId "") or an exec process; returns its pid. */
   startTask(containerId: string, execId: string): Promise<number>;
   killTask(containerId: string, execId: string, signal: number, all: boolean): Promise<void>;
@@ -128,7 +171,7 @@ export interface AgentPort {
   listTasks(): Promise<AgentTask[]>;
   /** Blocks until the process exits; rejects when `signal` aborts. */
   waitTask(containerId: string, execId: string, signal: AbortSignal): Promise<types.ExitStatus>;
-  execProcess(req: { containerId: string; execId: string; process: OciProcess; stdio: StdioOptions }): Promise<void>;
+  execProcess(req: ExecProcessRequest): Promise<void>;
   pauseTask(containerId: string): Promise<void>;
   resumeTask(containerId: string): Promise<void>;
   listPids(containerId: string): Promise<types.ProcessInfo[]>;
@@ -153,11 +196,6 @@ export interface EventSink {
    * resolves, deduplicated by `id` when given.
    */
   publish(namespace: string, type: string, payload: unknown, options: { durable: boolean; id?: string }): Promise<void>;
-}
-
-/** Reads files of a container's root filesystem from its snapshot mounts. */
-export interface RootfsReader {
-  readFile(mounts: readonly types.Mount[], path: string): Promise<Buffer | undefined>;
 }
 
 /** Node reachability as heartbeats tell it. */

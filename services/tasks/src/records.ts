@@ -1,8 +1,7 @@
 // What the tasks service remembers of a container (see store/containers.ts).
 import type { ImageRuntimeConfig } from '@berth/oci';
 import type { tasks, types } from '@berth/api';
-import type { NameFiles } from './spec/build.js';
-import type { OciSpec } from './spec/oci.js';
+import type { NameFiles, OciSpec } from '@berth/runtime-spec';
 
 /**
  * Lifecycle phase. "creating" and "removing" are transitional and never

@@ -18,7 +18,6 @@ import { tasksHandlers } from './grpc/tasks-handlers.js';
 import { findInitBinary, hostFacts } from './host.js';
 import type { ReconcileReport } from './lifecycle/reconcile.js';
 import { NodeRegistry } from './nodes/registry.js';
-import { readRootfsFile } from './rootfs-files.js';
 import { openTasksStore } from './store/schema.js';
 
 /** A heartbeat payload (proto JSON of NodeHeartbeat) with a node id, or a throw. */
@@ -74,7 +73,6 @@ export async function setupTasksService(ctx: ServiceContext<TasksConfig>): Promi
     images,
     snapshots,
     networking,
-    rootfs: { readFile: readRootfsFile },
     events: new BusEventSink(bus),
     nodes: registry,
     logger,
@@ -94,10 +92,10 @@ export async function setupTasksService(ctx: ServiceContext<TasksConfig>): Promi
   });
   const running = engine;
 
-  // Reconcile before serving; while the agent cannot be reached, keep trying.
+  // Reconcile before serving; while the agent or the networking service cannot be reached, keep trying.
   let retry: NodeJS.Timeout | undefined;
   const retryIfDeferred = (report: ReconcileReport) => {
-    if (!report.deferred || closed) return;
+    if ((!report.deferred && !report.networkDeferred) || closed) return;
     retry = setTimeout(() => {
       running.reconcileNode(cfg.node).then(retryIfDeferred, (err: unknown) => logger.error({ err }, 'reconcile failed'));
     }, t.reconcileRetryMs);

@@ -3,9 +3,10 @@
 import { isIP } from 'node:net';
 import { isAbsolute, normalize } from 'node:path';
 import { tasks, types } from '@berth/api';
+import { normalizeCapability } from '@berth/runtime-spec';
+import { checkUserSpec, specInvalidArgument } from './container-spec.js';
 import { invalidArgument } from './errors.js';
 import { parseSignal } from './signals.js';
-import { ALL_CAPABILITIES } from './spec/defaults.js';
 
 /** Facts about the node that bound what a container may ask for. */
 export interface HostLimits {
@@ -13,8 +14,6 @@ export interface HostLimits {
   cpus: number;
   /** Physical memory in bytes. */
   memoryBytes: number;
-  /** Kind of the file at a host path, or undefined when there is none. */
-  statPath(path: string): 'file' | 'directory' | 'other' | undefined;
 }
 
 /** Docker's floor for --memory. */
@@ -30,16 +29,6 @@ const TMPFS_KEYS = new Set(['size', 'mode', 'uid', 'gid', 'nr_inodes', 'nr_block
 
 const q = (value: unknown) => JSON.stringify(value);
 
-/** "NET_ADMIN" for "net_admin" or "CAP_NET_ADMIN"; "ALL" stays; INVALID_ARGUMENT when unknown. */
-export function normalizeCapability(name: string, field: string): string {
-  const upper = name.trim().toUpperCase();
-  if (upper === 'ALL') return 'ALL';
-  const bare = upper.startsWith('CAP_') ? upper.slice(4) : upper;
-  if (!(ALL_CAPABILITIES as readonly string[]).includes(bare)) {
-    throw invalidArgument(`${field}: unknown capability ${q(name)}`);
-  }
-  return bare;
-}
 
 /** The cpuset "0-1,3" as CPU numbers; INVALID_ARGUMENT when malformed. */
 export function parseCpuset(text: string, field: string): number[] {
@@ -100,7 +89,11 @@ export function validateResources(resources: tasks.Resources | undefined, host: 
   }
 }
 
-function validateMount(m: types.Mount, i: number, host: HostLimits): void {
+/**
+ * Checks a mount's syntax. Whether a bind source exists is the agent's to
+ * check, on the node that mounts it.
+ */
+function validateMount(m: types.Mount, i: number): void {
   const field = `mounts[${i}]`;
   if (!isAbsolute(m.target) || normalize(m.target) === '/') {
     throw invalidArgument(`${field}: invalid mount target ${q(m.target)}: must be an absolute path other than "/"`);
@@ -117,11 +110,8 @@ function validateMount(m: types.Mount, i: number, host: HostLimits): void {
   };
   switch (m.type) {
     case 'bind': {
-      if (!isAbsolute(m.source)) {
+      if (!isAbsolute(m.source) || m.source.includes('\0')) {
         throw invalidArgument(`${field}: invalid mount source ${q(m.source)}: a bind source must be an absolute host path`);
-      }
-      if (host.statPath(m.source) === undefined) {
-        throw invalidArgument(`${field}: invalid mount source ${q(m.source)}: bind source path does not exist`);
       }
       checkFlags(BIND_OPTIONS);
       return;
@@ -227,6 +217,7 @@ export function validateContainerSpec(spec: tasks.ContainerSpec, host: HostLimit
       throw invalidArgument(`env[${i}]: invalid environment variable ${q(e)}: expected KEY=VALUE`);
     }
   });
+  checkUserSpec(spec.user, 'user');
   if (spec.workingDir !== '' && !isAbsolute(spec.workingDir)) {
     throw invalidArgument(`working_dir: ${q(spec.workingDir)} is not an absolute path`);
   }
@@ -238,14 +229,16 @@ export function validateContainerSpec(spec: tasks.ContainerSpec, host: HostLimit
   }
   const targets = new Set<string>();
   spec.mounts.forEach((m, i) => {
-    validateMount(m, i, host);
+    validateMount(m, i);
     const target = normalize(m.target);
     if (targets.has(target)) throw invalidArgument(`mounts[${i}]: duplicate mount point ${q(m.target)}`);
     targets.add(target);
   });
   validateResources(spec.resources, host);
-  spec.capAdd.forEach((c, i) => normalizeCapability(c, `cap_add[${i}]`));
-  spec.capDrop.forEach((c, i) => normalizeCapability(c, `cap_drop[${i}]`));
+  specInvalidArgument(() => {
+    spec.capAdd.forEach((c, i) => normalizeCapability(c, `cap_add[${i}]`));
+    spec.capDrop.forEach((c, i) => normalizeCapability(c, `cap_drop[${i}]`));
+  });
   if (!Number.isSafeInteger(spec.shmSizeBytes) || spec.shmSizeBytes < 0) {
     throw invalidArgument(`shm_size_bytes: invalid /dev/shm size ${spec.shmSizeBytes}: must be 0 (default) or positive`);
   }

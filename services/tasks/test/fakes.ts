@@ -2,7 +2,7 @@
 // keep the contract's observable behaviour (NOT_FOUND for unknown things,
 // ALREADY_EXISTS for taken names, exits reported through WaitTask) and let a
 // test script failures, hangs and exits.
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -14,20 +14,21 @@ import type {
   Attachment,
   AttachRequest,
   AttachStream,
+  CreateTaskRequest,
   DnsRequest,
   EventSink,
+  ExecProcessRequest,
   ImagesPort,
   NetworkingPort,
+  NetworkReconcileResult,
   ResolvedImage,
   SnapshotsPort,
   StdioOptions,
 } from '../src/ports.js';
-import type { NameFiles } from '../src/spec/build.js';
-import type { OciLinuxResources, OciProcess, OciSpec } from '../src/spec/oci.js';
+import type { NameFiles, OciLinuxResources, OciProcess, OciSpec } from '@berth/runtime-spec';
 import { TasksEngine } from '../src/engine.js';
 import type { Logger, TasksSettings } from '../src/lifecycle/context.js';
 import { openTasksStore } from '../src/store/schema.js';
-import { readRootfsFile } from '../src/rootfs-files.js';
 
 export function grpcError(code: status, message: string): Error {
   return Object.assign(new Error(`${code} ${status[code]}: ${message}`), { code, details: message });
@@ -37,6 +38,7 @@ export function grpcError(code: status, message: string): Error {
 class Script {
   private readonly failures = new Map<string, Error>();
   private readonly hangs = new Set<string>();
+  private readonly hangsAfter = new Set<string>();
   readonly calls: string[] = [];
 
   failNext(method: string, error: Error): void {
@@ -46,6 +48,16 @@ class Script {
   /** The next call of `method` never answers (a crash in the middle of it). */
   hangNext(method: string): void {
     this.hangs.add(method);
+  }
+
+  /** The next call of `method` does its work, then never answers (a crash just after it). */
+  hangAfterNext(method: string): void {
+    this.hangsAfter.add(method);
+  }
+
+  /** Called by a fake when its work is done. */
+  async leave(method: string): Promise<void> {
+    if (this.hangsAfter.delete(method)) await new Promise(() => undefined);
   }
 
   async enter(method: string, detail = ''): Promise<void> {
@@ -93,9 +105,6 @@ export class FakeImages implements ImagesPort {
   }
 }
 
-export const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n';
-export const GROUP = 'root:x:0:\nusers:x:100:app\napp:x:1000:\nnogroup:x:65534:\n';
-
 export class FakeSnapshots implements SnapshotsPort {
   readonly snapshots = new Map<string, { parent: string; labels: Record<string, string>; dir: string }>();
   readonly script = new Script();
@@ -109,10 +118,9 @@ export class FakeSnapshots implements SnapshotsPort {
     await this.script.enter('prepare', req.key);
     if (this.snapshots.has(req.key)) throw grpcError(status.ALREADY_EXISTS, `snapshot ${req.key} already exists`);
     const dir = join(this.root, req.key);
-    mkdirSync(join(dir, 'etc'), { recursive: true });
-    writeFileSync(join(dir, 'etc/passwd'), PASSWD);
-    writeFileSync(join(dir, 'etc/group'), GROUP);
+    mkdirSync(dir, { recursive: true });
     this.snapshots.set(req.key, { parent: req.parent, labels: req.labels, dir });
+    await this.script.leave('prepare');
     return this.mountsOf(dir);
   }
 
@@ -141,15 +149,24 @@ export class FakeNetworking implements NetworkingPort {
   readonly attachments = new Map<string, Attachment[]>();
   readonly dns = new Map<string, DnsRequest>();
   readonly script = new Script();
+  readonly attachReqs: AttachRequest[] = [];
   private next = 2;
 
   async attach(_namespace: string, req: AttachRequest): Promise<Attachment> {
     await this.script.enter('attach', `${req.containerId.slice(0, 12)} ${req.network}`);
     if (req.network === 'missing') throw grpcError(status.NOT_FOUND, `network ${req.network} not found`);
+    // As the networking service: an empty name means the first free ethN; a taken name clashes.
+    const taken = new Set((this.attachments.get(req.containerId) ?? []).map((a) => a.interfaceName));
+    if (req.interfaceName !== '' && taken.has(req.interfaceName)) {
+      throw grpcError(status.ALREADY_EXISTS, `interface ${req.interfaceName} already exists in the namespace of ${req.containerId}`);
+    }
+    let interfaceName = req.interfaceName;
+    for (let i = 0; interfaceName === ''; i++) if (!taken.has(`eth${i}`)) interfaceName = `eth${i}`;
+    this.attachReqs.push(req);
     const n = this.next++;
     const attachment: Attachment = {
       network: req.network || 'bridge',
-      interfaceName: req.interfaceName,
+      interfaceName,
       ips: [{ address: `10.88.0.${n}/16`, gateway: '10.88.0.1' }],
       macAddress: `02:42:0a:58:00:${n.toString(16).padStart(2, '0')}`,
       ports: req.ports.map((p) => ({ ...p, hostIp: p.hostIp || '127.0.0.1', hostPort: p.hostPort || 30000 + n })),
@@ -175,6 +192,23 @@ export class FakeNetworking implements NetworkingPort {
     await this.script.enter('removeDns', containerId.slice(0, 12));
     this.dns.delete(containerId);
   }
+
+  readonly reconcileCalls: { liveContainerIds: string[]; node: string }[] = [];
+  /** As the networking service: releases attachments and name files of containers not live. */
+  async reconcile(_namespace: string, liveContainerIds: string[], node: string): Promise<NetworkReconcileResult> {
+    await this.script.enter('reconcile', node);
+    this.reconcileCalls.push({ liveContainerIds: [...liveContainerIds].sort(), node });
+    const live = new Set(liveContainerIds);
+    const released: string[] = [];
+    for (const [id, list] of this.attachments) {
+      if (live.has(id)) continue;
+      released.push(...list.map((a) => `${id}/${a.network}`));
+      this.attachments.delete(id);
+    }
+    const nameFilesRemoved = [...this.dns.keys()].filter((id) => !live.has(id));
+    for (const id of nameFilesRemoved) this.dns.delete(id);
+    return { released, netnsRemoved: [], nameFilesRemoved, failures: [] };
+  }
 }
 
 interface FakeProcess {
@@ -188,7 +222,10 @@ interface FakeTask extends FakeProcess {
   spec: OciSpec;
   rootfs: types.Mount[];
   stdio: StdioOptions;
-  execs: Map<string, FakeProcess & { process: OciProcess }>;
+  /** The user the agent was asked to resolve, and whether privileged. */
+  user: string;
+  privileged: boolean;
+  execs: Map<string, FakeProcess & { process: OciProcess; user: string; privileged: boolean }>;
   resources: OciLinuxResources[];
 }
 
@@ -229,7 +266,7 @@ export class FakeAgent implements AgentPort {
     this.netns.delete(name);
   }
 
-  async createTask(req: { containerId: string; spec: OciSpec; rootfs: types.Mount[]; stdio: StdioOptions }): Promise<{ pid: number }> {
+  async createTask(req: CreateTaskRequest): Promise<{ pid: number }> {
     await this.script.enter('createTask', req.containerId.slice(0, 12));
     if (this.tasks.has(req.containerId)) throw grpcError(status.ALREADY_EXISTS, `task ${req.containerId} exists`);
     const pid = this.nextPid++;
@@ -241,6 +278,8 @@ export class FakeAgent implements AgentPort {
       spec: req.spec,
       rootfs: req.rootfs,
       stdio: req.stdio,
+      user: req.user,
+      privileged: req.privileged,
       execs: new Map(),
       resources: [],
     });
@@ -349,11 +388,11 @@ export class FakeAgent implements AgentPort {
     });
   }
 
-  async execProcess(req: { containerId: string; execId: string; process: OciProcess; stdio: StdioOptions }): Promise<void> {
+  async execProcess(req: ExecProcessRequest): Promise<void> {
     await this.script.enter('execProcess', `${req.containerId.slice(0, 12)}/${req.execId}`);
     const task = this.task(req.containerId);
     if (task.execs.has(req.execId)) throw grpcError(status.ALREADY_EXISTS, `exec ${req.execId} exists`);
-    task.execs.set(req.execId, { status: 'created', pid: 0, exit: undefined, waiters: [], process: req.process });
+    task.execs.set(req.execId, { status: 'created', pid: 0, exit: undefined, waiters: [], process: req.process, user: req.user, privileged: req.privileged });
   }
 
   async pauseTask(containerId: string): Promise<void> {
@@ -489,16 +528,9 @@ export function testSettings(stateDir: string, overrides: Partial<TasksSettings>
     host: {
       cpus: 2,
       memoryBytes: 8 * 1024 ** 3,
-      statPath: (p) => {
-        try {
-          return statSync(p).isDirectory() ? 'directory' : 'file';
-        } catch {
-          return undefined;
-        }
-      },
       hostname: 'testhost',
       swapAccounting: true,
-      hostDevices: () => [],
+      nofileHardLimit: 20_000,
     },
     backoff: { initialMs: 5, maxMs: 40, resetAfterMs: 10_000 },
     logMaxBytes: 1024 * 1024,
@@ -519,7 +551,6 @@ export class Harness {
   readonly networking = new FakeNetworking();
   readonly events = new FakeEvents();
   readonly unavailableNodes = new Set<string>();
-  readonly rootfsScript = new Script();
   engine: TasksEngine;
   private readonly engines: TasksEngine[] = [];
 
@@ -538,12 +569,6 @@ export class Harness {
       images: this.images,
       snapshots: this.snapshots,
       networking: this.networking,
-      rootfs: {
-        readFile: async (mounts, path) => {
-          await this.rootfsScript.enter('readFile', path);
-          return readRootfsFile(mounts, path);
-        },
-      },
       events: this.events,
       nodes: { isAvailable: (id) => !this.unavailableNodes.has(id) },
       logger: silentLogger,

@@ -151,6 +151,30 @@ describe('Tasks over gRPC', () => {
     expect((received[0]?.frame as { value: Buffer }).value.toString()).toBe('hi\r\n');
   });
 
+  it('keeps the output and the exit frame flowing after the client half-closes', async () => {
+    await call(containers.createContainer.bind(containers), tasks.CreateContainerRequest.fromPartial({ name: 'piped', spec: { image: 'busybox', openStdin: true } }));
+    await call(taskClient.startTask.bind(taskClient), { containerId: 'piped', execId: '' });
+    const duplex = taskClient.attachTask(md());
+    const received: tasks.AttachTaskResponse[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      duplex.on('data', (r: tasks.AttachTaskResponse) => received.push(r));
+      duplex.on('end', resolve);
+      duplex.on('error', reject);
+    });
+    duplex.write({ frame: { $case: 'target', value: { containerId: 'piped', execId: '', stdin: true, stdout: true, stderr: true } } });
+    duplex.write({ frame: { $case: 'stdin', value: Buffer.from('input\n') } });
+    duplex.end();
+    const session = () => h.agent.attachSessions.at(-1);
+    for (let i = 0; i < 200 && !session()?.ended; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(session()?.ended).toBe(true);
+    expect(session()?.cancelled).toBe(false);
+    session()!.push({ frame: { $case: 'stdout', value: Buffer.from('input\n') } });
+    session()!.push({ frame: { $case: 'exit', value: { exitCode: 3, signal: 0, oomKilled: false, exitedAt: undefined } } });
+    await done;
+    expect(received.map((r) => r.frame?.$case)).toEqual(['stdout', 'exit']);
+    expect(received[1]?.frame).toMatchObject({ $case: 'exit', value: { exitCode: 3 } });
+  });
+
   it('refuses an attach whose first frame is not the target', async () => {
     const duplex = taskClient.attachTask(md());
     const failed = new Promise<grpc.ServiceError>((resolve) => duplex.on('error', resolve));

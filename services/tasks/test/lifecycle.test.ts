@@ -49,9 +49,11 @@ describe('create', () => {
     expect(c.spec.imageTarget?.digest).toBe(BUSYBOX.target.digest);
     expect(h.snapshots.snapshots.get(c.id)?.parent).toBe(BUSYBOX.chainId);
     expect(c.runtimeSpec.process.args).toEqual(['sh']);
-    expect(c.runtimeSpec.process.user).toMatchObject({ uid: 1000, gid: 1000, additionalGids: [100] });
-    expect(c.runtimeSpec.process.env).toContain('HOME=/home/app');
+    // The user stays a name: the agent resolves it in the image's /etc/passwd when it creates the task.
+    expect(c.runtimeSpec.process.user).toEqual({ uid: 0, gid: 0 });
+    expect(c.runtimeSpec.process.env.some((e) => e.startsWith('HOME='))).toBe(false);
     expect(c.runtimeSpec.process.env).toContain('A=1');
+    expect(c.runtimeSpec.process.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', soft: 20_000, hard: 20_000 }]);
     expect(c.runtimeSpec.hostname).toBe(c.id.slice(0, 12));
     expect(h.events.ofType('containers.created')).toHaveLength(1);
     expect(h.engine.containers.get(NS, 'web').id).toBe(c.id);
@@ -86,16 +88,30 @@ describe('create', () => {
     expect(h.snapshots.snapshots.size).toBe(0);
   });
 
-  it('undoes the snapshot when building the spec fails (unknown user)', async () => {
-    const err = await codeOf(h.engine.containers.create(NS, { id: '', name: 'xx', spec: spec({ user: 'ghost' }) }));
+  it('refuses a spec that cannot be built (no command at all) before making anything', async () => {
+    h.images.images.set('bare', { ...BUSYBOX, config: { Env: ['PATH=/bin'] } });
+    const err = await codeOf(h.engine.containers.create(NS, { id: '', name: 'xx', spec: spec({ image: 'bare' }) }));
     expect(err.code).toBe(status.INVALID_ARGUMENT);
-    expect(err.message).toContain('ghost');
-    expect(h.snapshots.snapshots.size).toBe(0);
+    expect(err.message).toContain('no command specified');
+    expect(h.snapshots.script.calls.filter((c) => c.startsWith('prepare'))).toEqual([]);
     expect(h.engine.runtime.store.all()).toHaveLength(0);
   });
 
+  it('refuses a malformed user, given or the image\'s, before making anything; names are the agent\'s to look up', async () => {
+    const given = await codeOf(h.engine.containers.create(NS, { id: '', name: 'xx', spec: spec({ user: 'app:staff:x' }) }));
+    expect(given.code).toBe(status.INVALID_ARGUMENT);
+    expect(given.message).toBe('user: invalid user "app:staff:x": more than one ":"; expected "user", "uid", "user:group" or "uid:gid"');
+    h.images.images.set('odd-user', { ...BUSYBOX, config: { ...BUSYBOX.config, User: 'app:' } });
+    const image = await codeOf(h.engine.containers.create(NS, { id: '', name: 'xx', spec: spec({ image: 'odd-user' }) }));
+    expect(image.message).toContain('image User: invalid user "app:"');
+    expect(h.snapshots.snapshots.size).toBe(0);
+    expect(h.engine.runtime.store.all()).toHaveLength(0);
+    // A well-formed name this service cannot check is accepted; the agent resolves it at start.
+    expect((await h.engine.containers.create(NS, { id: '', name: 'ghostly', spec: spec({ user: 'ghost' }) })).phase).toBe('created');
+  });
+
   it.each([
-    ['an invalid mount source', { mounts: [{ type: 'bind', source: '/does/not/exist', target: '/data', options: [] }] }, 'does not exist'],
+    ['a relative bind source', { mounts: [{ type: 'bind', source: 'data', target: '/data', options: [] }] }, 'absolute host path'],
     ['a relative mount target', { mounts: [{ type: 'tmpfs', source: '', target: 'data', options: [] }] }, 'absolute'],
     ['an unknown mount type', { mounts: [{ type: 'nfs', source: 'x', target: '/x', options: [] }] }, 'mount type'],
     ['1 byte of memory', { resources: { memoryBytes: 1, memorySwapBytes: 0, nanoCpus: 0, cpuShares: 0, cpusetCpus: '', pidsLimit: 0 } }, 'minimum'],
@@ -150,6 +166,8 @@ describe('start, stop, kill', () => {
     expect(task.spec.linux.namespaces).toContainEqual({ type: 'network', path: `/run/berth/netns/${c.id}` });
     expect(task.spec.mounts.map((m) => m.destination)).toEqual(expect.arrayContaining(['/etc/hosts', '/etc/resolv.conf', '/etc/hostname']));
     expect(task.stdio.logPath).toBe(rec.logPath);
+    expect(task.user).toBe('');
+    expect(task.privileged).toBe(false);
     expect(rec.networks[0]?.address).toMatch(/^10\.88\./);
     expect(h.events.ofType('tasks.started')).toHaveLength(1);
   });
@@ -232,6 +250,34 @@ describe('start, stop, kill', () => {
     expect(rec.task).toBe('none');
     expect(h.agent.netns.has(c.id)).toBe(false);
     expect(h.networking.attachments.has(c.id)).toBe(false);
+  });
+
+  it('an unknown user is the agent\'s INVALID_ARGUMENT at start: said as is, no exit code invented, nothing left behind', async () => {
+    const c = await h.engine.containers.create(NS, { id: '', name: 'ghost', spec: spec({ user: 'ghost:staff' }) });
+    const reason = `container ${c.id}: cannot run as user "ghost:staff": unable to find user ghost: no matching entries in passwd file`;
+    h.agent.script.failNext('createTask', grpcError(status.INVALID_ARGUMENT, reason));
+    const err = await codeOf(h.engine.tasks.startTask(NS, 'ghost', ''));
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.message).toBe(`cannot create the task of container ghost: ${reason}`);
+    const rec = h.engine.containers.get(NS, 'ghost');
+    expect(rec.phase).toBe('created');
+    expect(rec.exit).toBeUndefined();
+    expect(rec.task).toBe('none');
+    expect(h.agent.netns.has(c.id)).toBe(false);
+    expect(h.networking.attachments.has(c.id)).toBe(false);
+  });
+
+  it('a privileged container\'s task and execs ask the agent for the node\'s devices and capabilities', async () => {
+    const c = await run('priv', { privileged: true });
+    expect(h.agent.tasks.get(c.id)!.privileged).toBe(true);
+    const execId = await h.engine.tasks.execProcess(NS, tasks.ExecProcessRequest.fromPartial({ containerId: 'priv', process: { args: ['id'] } }));
+    expect(h.agent.tasks.get(c.id)!.execs.get(execId)!.privileged).toBe(true);
+    const plain = await run('plain');
+    const privilegedExec = await h.engine.tasks.execProcess(
+      NS,
+      tasks.ExecProcessRequest.fromPartial({ containerId: 'plain', process: { args: ['id'], privileged: true } }),
+    );
+    expect(h.agent.tasks.get(plain.id)!.execs.get(privilegedExec)!.privileged).toBe(true);
   });
 
   it('waits for an exit, and answers the last exit of a stopped container at once', async () => {
@@ -404,15 +450,25 @@ describe('exec, pause, processes', () => {
     expect(h.events.ofType('tasks.paused')).toHaveLength(1);
   });
 
-  it('runs an exec with the resolved user, waits for it and publishes its exit', async () => {
-    const c = await run('box', { env: ['A=1'] });
+  it('runs an exec as the user asked (resolved by the agent), waits for it and publishes its exit', async () => {
+    const c = await run('box', { env: ['A=1'], user: 'app' });
+    expect(h.agent.tasks.get(c.id)!.user).toBe('app');
     const execId = await h.engine.tasks.execProcess(
       NS,
       tasks.ExecProcessRequest.fromPartial({ containerId: 'box', process: { args: ['id'], user: 'nobody', env: ['B=2'] } }),
     );
-    const process = h.agent.tasks.get(c.id)!.execs.get(execId)!.process;
-    expect(process.user).toMatchObject({ uid: 65534, gid: 65534 });
-    expect(process.env).toEqual(expect.arrayContaining(['A=1', 'B=2']));
+    const exec = h.agent.tasks.get(c.id)!.execs.get(execId)!;
+    expect(exec.user).toBe('nobody');
+    expect(exec.privileged).toBe(false);
+    expect(exec.process.env).toEqual(expect.arrayContaining(['A=1', 'B=2']));
+    // Without -u, the exec runs as the container does.
+    const asContainer = await h.engine.tasks.execProcess(NS, tasks.ExecProcessRequest.fromPartial({ containerId: 'box', process: { args: ['id'] } }));
+    expect(h.agent.tasks.get(c.id)!.execs.get(asContainer)!.user).toBe('app');
+    const badUser = await codeOf(
+      h.engine.tasks.execProcess(NS, tasks.ExecProcessRequest.fromPartial({ containerId: 'box', process: { args: ['id'], user: ':x' } })),
+    );
+    expect(badUser.code).toBe(status.INVALID_ARGUMENT);
+    expect(badUser.message).toContain('process.user: invalid user ":x"');
     await h.engine.tasks.startTask(NS, 'box', execId);
     const waiting = h.engine.tasks.waitTask(NS, 'box', execId);
     h.agent.exitExec(c.id, execId, 5);
@@ -517,6 +573,22 @@ describe('update, rename, networks', () => {
     expect(h.networking.attachments.get(c.id)?.map((a) => a.network)).toEqual(['backend']);
     const missing = await codeOf(h.engine.containers.disconnect(NS, 'nn', 'bridge', false));
     expect(missing.code).toBe(status.NOT_FOUND);
+  });
+
+  it('connects again after a disconnect, letting the networking service name the interface', async () => {
+    const c = await run('gap');
+    await h.engine.containers.connect(NS, 'gap', { network: 'front', aliases: [], ipAddress: '' });
+    await h.engine.containers.connect(NS, 'gap', { network: 'back', aliases: [], ipAddress: '' });
+    // Dropping eth1 leaves eth0 and eth2: a name derived from the count (eth2) would clash.
+    await h.engine.containers.disconnect(NS, 'gap', 'front', false);
+    const r = await h.engine.containers.connect(NS, 'gap', { network: 'extra', aliases: [], ipAddress: '' });
+    expect(h.networking.attachReqs.filter((q) => q.containerId === c.id).map((q) => q.interfaceName)).toEqual(['', '', '', '']);
+    expect(r.networks.map((n) => [n.network, n.interfaceName])).toEqual([
+      ['bridge', 'eth0'],
+      ['back', 'eth2'],
+      ['extra', 'eth1'],
+    ]);
+    expect(h.engine.containers.get(NS, 'gap').networks.map((n) => n.interfaceName)).toEqual(['eth0', 'eth2', 'eth1']);
   });
 
   it('lists with filters and refuses unknown filter keys', async () => {

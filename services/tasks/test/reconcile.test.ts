@@ -24,7 +24,7 @@ const settle = () => new Promise((r) => setTimeout(r, 20));
 
 describe('a crash in the middle of create', () => {
   it('after the snapshot was prepared: the restart removes the snapshot and the half-made record', async () => {
-    h.rootfsScript.hangNext('readFile');
+    h.snapshots.script.hangAfterNext('prepare');
     void h.engine.containers.create(NS, { id: '', name: 'half', spec: spec() });
     await settle();
     const [half] = h.engine.runtime.store.all();
@@ -166,11 +166,11 @@ describe('records against the agent after a restart', () => {
 
   it('reports a task no record knows and leaves it alone; removes one whose container was removed here', async () => {
     const stranger = 'f'.repeat(64);
-    await h.agent.createTask({ containerId: stranger, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 } });
+    await h.agent.createTask({ containerId: stranger, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, user: '', privileged: false });
     const c = await h.engine.containers.create(NS, { id: '', name: 'zombie', spec: spec() });
     await h.engine.containers.remove(NS, 'zombie', { force: false, keepLogs: false });
     // The agent somehow still holds a task for the removed container.
-    await h.agent.createTask({ containerId: c.id, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 } });
+    await h.agent.createTask({ containerId: c.id, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, user: '', privileged: false });
     const report = await h.restart();
     expect(report.orphans.sort()).toEqual([c.id, stranger].sort());
     expect(report.orphansRemoved).toEqual([c.id]);
@@ -188,6 +188,46 @@ describe('records against the agent after a restart', () => {
     expect(h.engine.runtime.store.get(c.id)?.phase).toBe('running');
     const again = await h.engine.reconcileNode('node-1');
     expect(again.adopted).toEqual([c.id]);
+  });
+
+  it('lets networking release what no record of this node nor agent task holds', async () => {
+    const kept = await running('kept');
+    const idle = await h.engine.containers.create(NS, { id: '', name: 'idle', spec: spec() });
+    const stranger = 'e'.repeat(64);
+    await h.agent.createTask({ containerId: stranger, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, user: '', privileged: false });
+    const leaked = 'd'.repeat(64);
+    await h.networking.attach('other', { containerId: leaked, containerName: 'gone', netnsPath: '', network: '', aliases: [], ipAddress: '', ports: [], interfaceName: '' });
+    await h.networking.prepareDns('other', { containerId: leaked, hostname: 'gone', domainname: '', extraHosts: [], dns: undefined, hostNetwork: false });
+    h.networking.reconcileCalls.length = 0;
+
+    const report = await h.restart();
+    expect(h.networking.reconcileCalls).toEqual([{ liveContainerIds: [kept.id, idle.id, stranger].sort(), node: 'node-1' }]);
+    expect(report.network).toMatchObject({ released: [`${leaked}/bridge`], nameFilesRemoved: [leaked], failures: [] });
+    expect(h.networking.attachments.has(kept.id)).toBe(true);
+    expect(h.networking.attachments.has(leaked)).toBe(false);
+  });
+
+  it('skips the network reconcile for another node and while the agent is unreachable', async () => {
+    h.networking.reconcileCalls.length = 0;
+    await h.engine.reconcileNode('node-2');
+    expect(h.networking.reconcileCalls).toEqual([]);
+    h.agent.script.failNext('listTasks', grpcError(status.UNAVAILABLE, 'connect ENOENT agent.sock'));
+    const report = await h.engine.reconcileNode('node-1');
+    expect(report.deferred).toBeDefined();
+    expect(h.networking.reconcileCalls).toEqual([]);
+  });
+
+  it('defers the network reconcile while networking is unavailable, then runs it', async () => {
+    const c = await running('net');
+    h.networking.script.failNext('reconcile', grpcError(status.UNAVAILABLE, 'connect ECONNREFUSED networking'));
+    const report = await h.restart();
+    expect(report.networkDeferred).toContain('ECONNREFUSED');
+    expect(report.network).toBeUndefined();
+    expect(report.adopted).toEqual([c.id]);
+    const again = await h.engine.reconcileNode('node-1');
+    expect(again.networkDeferred).toBeUndefined();
+    expect(again.network?.failures).toEqual([]);
+    expect(h.networking.attachments.has(c.id)).toBe(true);
   });
 
   it('publishes a tasks.exit left in the outbox by the crashed process', async () => {

@@ -1,9 +1,10 @@
-// The OCI runtime spec built from image config and user options.
+// The runtime spec of a container from its ContainerSpec and image config
+// (built by @berth/runtime-spec, whose own tests cover the builder's rules):
+// how the API's options map onto it, and INVALID_ARGUMENT for what cannot be built.
 import { describe, expect, it } from 'vitest';
 import { tasks, types } from '@berth/api';
-import { buildExecProcess, buildRuntimeSpec, capabilitySet, commandLine, withTaskEnvironment, type SpecInputs } from '../src/spec/build.js';
-import { DEFAULT_CAPABILITIES, MASKED_PATHS } from '../src/spec/defaults.js';
-import { mergeEnv } from '../src/spec/env.js';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES, INIT_PATH_IN_CONTAINER, MASKED_PATHS, STOP_SIGNAL_ANNOTATION } from '@berth/runtime-spec';
+import { ANNOTATIONS, buildExecProcessFor, buildRuntimeSpec, checkUserSpec, networkMode, userOf, type SpecInputs } from '../src/container-spec.js';
 
 const ID = `1234567890ab${'c'.repeat(52)}`;
 
@@ -14,48 +15,49 @@ function inputs(spec: Partial<tasks.ContainerSpec> = {}, more: Partial<SpecInput
     namespace: 'default',
     spec: { ...tasks.ContainerSpec.fromPartial({ image: 'busybox' }), ...spec },
     imageName: 'docker.io/library/busybox:latest',
-    image: { Entrypoint: ['/entry'], Cmd: ['serve', '--port', '80'], Env: ['PATH=/image/bin', 'LANG=C'], WorkingDir: '/srv' },
-    user: { uid: 1000, gid: 1000, additionalGids: [100], home: '/home/app' },
-    hostHostname: 'the-host',
+    image: { Entrypoint: ['/entry'], Cmd: ['serve', '--port', '80'], Env: ['PATH=/image/bin', 'LANG=C'], WorkingDir: '/srv', User: 'app' },
     cgroupsPath: `/berth/${ID}`,
-    host: { swapAccounting: true },
+    host: { hostname: 'the-host', swapAccounting: true, nofileHardLimit: 4096 },
     volumePath: (name) => `/var/lib/berth/tasks/volumes/${name}/_data`,
     ...more,
   };
 }
 
+const mount = (type: string, source: string, target: string, options: string[] = []): types.Mount => ({ type, source, target, options });
+
 describe('buildRuntimeSpec', () => {
-  it('applies Docker\'s defaults', () => {
+  it('applies Docker\'s defaults, leaves the user to the agent, and annotates the container', () => {
     const s = buildRuntimeSpec(inputs());
     expect(s.ociVersion).toBe('1.0.2');
     expect(s.root).toEqual({ path: 'rootfs', readonly: false });
     expect(s.hostname).toBe('1234567890ab');
     expect(s.process.args).toEqual(['/entry', 'serve', '--port', '80']);
     expect(s.process.cwd).toBe('/srv');
-    expect(s.process.env).toEqual(['PATH=/image/bin', 'HOSTNAME=1234567890ab', 'LANG=C', 'HOME=/home/app']);
-    expect(s.process.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [100] });
-    expect(s.process.capabilities?.bounding).toEqual(DEFAULT_CAPABILITIES.map((c) => `CAP_${c}`));
+    expect(s.process.env).toEqual(['PATH=/image/bin', 'HOSTNAME=1234567890ab', 'LANG=C']);
+    expect(s.process.user).toEqual({ uid: 0, gid: 0 });
+    expect(s.process.capabilities?.bounding).toEqual(ALL_CAPABILITIES.filter((c) => DEFAULT_CAPABILITIES.includes(c)));
+    expect(s.process.rlimits).toEqual([{ type: 'RLIMIT_NOFILE', soft: 4096, hard: 4096 }]);
     expect(s.mounts.map((m) => m.destination)).toEqual(['/proc', '/dev', '/dev/pts', '/sys', '/sys/fs/cgroup', '/dev/mqueue', '/dev/shm']);
-    expect(s.mounts.find((m) => m.destination === '/dev/shm')?.options).toContain(`size=${64 * 1024 * 1024}`);
     expect(s.linux.maskedPaths).toEqual(MASKED_PATHS);
-    expect(s.linux.readonlyPaths).toContain('/proc/sys');
     expect(s.linux.namespaces.map((n) => n.type)).toEqual(['pid', 'ipc', 'uts', 'mount', 'network']);
     expect(s.linux.cgroupsPath).toBe(`/berth/${ID}`);
-    expect(s.linux.resources?.devices?.[0]).toEqual({ allow: false, access: 'rwm' });
-    expect(s.annotations?.['org.berth.container.id']).toBe(ID);
+    expect(s.annotations).toEqual({
+      [ANNOTATIONS.containerId]: ID,
+      [ANNOTATIONS.containerName]: 'web',
+      [ANNOTATIONS.namespace]: 'default',
+      [ANNOTATIONS.image]: 'docker.io/library/busybox:latest',
+    });
   });
 
-  it('follows Docker\'s entrypoint/cmd override rules', () => {
-    const image = { Entrypoint: ['/e'], Cmd: ['c'] };
-    const spec = (s: Partial<tasks.ContainerSpec>) => ({ ...tasks.ContainerSpec.fromPartial({ image: 'x' }), ...s });
-    expect(commandLine(spec({ cmd: { args: ['x', 'y'] } }), image)).toEqual(['/e', 'x', 'y']);
-    expect(commandLine(spec({ entrypoint: { args: ['/other'] } }), image)).toEqual(['/other']);
-    expect(commandLine(spec({ entrypoint: { args: [] }, cmd: { args: ['ls'] } }), image)).toEqual(['ls']);
-    expect(() => commandLine(spec({ entrypoint: { args: [] } }), image)).toThrow(/no command specified/);
-    expect(() => commandLine(spec({}), {})).toThrow(expect.objectContaining({ code: 3 }));
+  it('maps entrypoint and cmd overrides with Docker\'s rules', () => {
+    const args = (spec: Partial<tasks.ContainerSpec>) => buildRuntimeSpec(inputs(spec)).process.args;
+    expect(args({ cmd: { args: ['x', 'y'] } })).toEqual(['/entry', 'x', 'y']);
+    expect(args({ entrypoint: { args: ['/other'] } })).toEqual(['/other']);
+    expect(args({ entrypoint: { args: [] }, cmd: { args: ['ls'] } })).toEqual(['ls']);
+    expect(() => args({ entrypoint: { args: [] } })).toThrow(expect.objectContaining({ code: 3, message: expect.stringContaining('no command specified') }));
   });
 
-  it('applies user options: env, working dir, hostname, tty, read-only, shm, resources', () => {
+  it('maps env, working dir, hostname, domain, tty, read-only, shm, resources, capabilities, stop signal', () => {
     const s = buildRuntimeSpec(
       inputs({
         env: ['LANG=fr', 'NEW=1', 'PATH'],
@@ -66,9 +68,12 @@ describe('buildRuntimeSpec', () => {
         readOnlyRootfs: true,
         shmSizeBytes: 1 << 20,
         resources: { memoryBytes: 100 << 20, memorySwapBytes: 0, nanoCpus: 1.5e9, cpuShares: 512, cpusetCpus: '0', pidsLimit: 64 },
+        capAdd: ['net_admin'],
+        capDrop: ['CHOWN'],
+        stopSignal: 'SIGQUIT',
       }),
     );
-    expect(s.process.env).toEqual(['HOSTNAME=box', 'TERM=xterm', 'LANG=fr', 'NEW=1', 'HOME=/home/app']);
+    expect(s.process.env).toEqual(['HOSTNAME=box', 'TERM=xterm', 'LANG=fr', 'NEW=1']);
     expect(s.process.cwd).toBe('/w');
     expect(s.process.terminal).toBe(true);
     expect(s.hostname).toBe('box');
@@ -80,21 +85,14 @@ describe('buildRuntimeSpec', () => {
       cpu: { quota: 150000, period: 100000, shares: 512, cpus: '0' },
       pids: { limit: 64 },
     });
+    expect(s.process.capabilities?.bounding).toContain('CAP_NET_ADMIN');
+    expect(s.process.capabilities?.bounding).not.toContain('CAP_CHOWN');
+    expect(s.annotations?.[STOP_SIGNAL_ANNOTATION]).toBe('SIGQUIT');
   });
 
-  it('mounts binds, volumes and tmpfs, parents first, replacing a shadowed standard mount', () => {
-    const mount = (type: string, source: string, target: string, options: string[] = []): types.Mount => ({ type, source, target, options });
-    const s = buildRuntimeSpec(
-      inputs({
-        mounts: [
-          mount('bind', '/host/data/sub', '/data/sub', ['ro']),
-          mount('volume', 'cache', '/data'),
-          mount('tmpfs', '', '/dev/shm', ['exec', 'size=1m']),
-        ],
-      }),
-    );
-    const user = s.mounts.slice(-3);
-    expect(user).toEqual([
+  it('mounts binds, volumes (from their host directory) and tmpfs, parents first', () => {
+    const s = buildRuntimeSpec(inputs({ mounts: [mount('bind', '/host/data/sub', '/data/sub', ['ro']), mount('volume', 'cache', '/data'), mount('tmpfs', '', '/dev/shm', ['exec', 'size=1m'])] }));
+    expect(s.mounts.slice(-3)).toEqual([
       { destination: '/data', type: 'bind', source: '/var/lib/berth/tasks/volumes/cache/_data', options: ['rbind', 'rprivate'] },
       { destination: '/data/sub', type: 'bind', source: '/host/data/sub', options: ['rbind', 'rprivate', 'ro'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'size=1m'] },
@@ -102,73 +100,61 @@ describe('buildRuntimeSpec', () => {
     expect(s.mounts.filter((m) => m.destination === '/dev/shm')).toHaveLength(1);
   });
 
-  it('gives a privileged container every capability, every device, no masked paths, writable sysfs', () => {
-    const s = buildRuntimeSpec(
-      inputs({ privileged: true, capDrop: ['ALL'] }, { hostDevices: [{ type: 'c', path: '/dev/fuse', major: 10, minor: 229 }] }),
-    );
-    expect(s.process.capabilities?.bounding).toHaveLength(41);
+  it('a privileged container: every capability, no masked paths, writable sysfs; devices are the agent\'s', () => {
+    const s = buildRuntimeSpec(inputs({ privileged: true, capDrop: ['ALL'] }));
+    expect(s.process.capabilities?.bounding).toEqual(ALL_CAPABILITIES);
     expect(s.linux.maskedPaths).toBeUndefined();
     expect(s.linux.resources?.devices).toEqual([{ allow: true, access: 'rwm' }]);
-    expect(s.linux.devices).toEqual([{ type: 'c', path: '/dev/fuse', major: 10, minor: 229 }]);
+    expect(s.linux.devices).toBeUndefined();
     expect(s.mounts.find((m) => m.destination === '/sys')?.options).toContain('rw');
   });
 
-  it('shares the host network namespace and hostname with host networking', () => {
-    const s = buildRuntimeSpec(inputs({ networks: [{ network: 'host', aliases: [], ipAddress: '' }] }));
+  it('host networking: no network namespace, the host\'s name, no network sysctls', () => {
+    const spec = { networks: [{ network: 'host', aliases: [], ipAddress: '' }] };
+    expect(networkMode(tasks.ContainerSpec.fromPartial(spec))).toBe('host');
+    const s = buildRuntimeSpec(inputs(spec));
     expect(s.linux.namespaces.map((n) => n.type)).not.toContain('network');
     expect(s.hostname).toBe('the-host');
     expect(s.linux.sysctl).toBeUndefined();
   });
 
-  it('adds the network namespace path and name files for a task', () => {
-    const base = buildRuntimeSpec(inputs({ mounts: [{ type: 'bind', source: '/etc', target: '/etc/hosts', options: [] }] }));
-    const s = withTaskEnvironment(base, {
-      netnsPath: '/run/netns/x',
-      nameFiles: { hostsPath: '/f/hosts', hostnamePath: '/f/hostname', resolvConfPath: '/f/resolv.conf' },
-    });
-    expect(s.linux.namespaces).toContainEqual({ type: 'network', path: '/run/netns/x' });
-    const dests = s.mounts.map((m) => m.destination);
-    expect(dests.filter((d) => d === '/etc/hosts')).toHaveLength(1); // the user's mount wins
-    expect(dests).toEqual(expect.arrayContaining(['/etc/resolv.conf', '/etc/hostname']));
-    expect(base.linux.namespaces).toContainEqual({ type: 'network' }); // base untouched
+  it('--init runs the node\'s init binary in front; refused clearly when the node has none', () => {
+    const s = buildRuntimeSpec(inputs({ init: true }, { initBinary: '/usr/bin/tini' }));
+    expect(s.process.args.slice(0, 2)).toEqual([INIT_PATH_IN_CONTAINER, '--']);
+    expect(s.mounts).toContainEqual({ destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: '/usr/bin/tini', options: ['bind', 'ro', 'rprivate'] });
+    expect(() => buildRuntimeSpec(inputs({ init: true }))).toThrow(expect.objectContaining({ code: 3, message: expect.stringContaining('no init binary') }));
+  });
+
+  it('what the builder refuses is INVALID_ARGUMENT naming the option', () => {
+    expect(() => buildRuntimeSpec(inputs({}, { image: { Cmd: ['x'], StopSignal: 'SIGNOPE' } }))).toThrow(
+      expect.objectContaining({ code: 3, message: 'image StopSignal: invalid signal "SIGNOPE"' }),
+    );
   });
 });
 
-describe('capabilities', () => {
-  const caps = (capAdd: string[], capDrop: string[]) => capabilitySet({ privileged: false, capAdd, capDrop });
-  it('adds and drops, accepting CAP_ prefixes and any case', () => {
-    const set = caps(['net_admin', 'CAP_SYS_TIME'], ['CHOWN', 'cap_kill']);
-    expect(set).toContain('CAP_NET_ADMIN');
-    expect(set).toContain('CAP_SYS_TIME');
-    expect(set).not.toContain('CAP_CHOWN');
-    expect(set).not.toContain('CAP_KILL');
+describe('users', () => {
+  it('the user is the given one, else the image\'s, else the default', () => {
+    expect(userOf({ user: 'app:users' }, { User: 'nobody' })).toBe('app:users');
+    expect(userOf({ user: '' }, { User: 'nobody' })).toBe('nobody');
+    expect(userOf({ user: '' }, {})).toBe('');
   });
-  it('handles ALL on either side', () => {
-    expect(caps(['ALL'], ['NET_RAW'])).toHaveLength(40);
-    expect(caps(['NET_BIND_SERVICE'], ['ALL'])).toEqual(['CAP_NET_BIND_SERVICE']);
+
+  it('only the syntax is checked here', () => {
+    expect(() => checkUserSpec('ghost:nogroup', 'user')).not.toThrow();
+    expect(() => checkUserSpec('a b', 'user')).toThrow(expect.objectContaining({ code: 3, message: expect.stringContaining('user: invalid user "a b"') }));
   });
 });
 
 describe('exec process', () => {
-  it('inherits the container process, overriding what the exec asks', () => {
+  it('inherits the container process, overriding what the exec asks; the user stays the agent\'s', () => {
     const base = buildRuntimeSpec(inputs({ env: ['A=1'] })).process;
-    const p = buildExecProcess(base, tasks.ProcessOptions.fromPartial({ args: ['id'], env: ['A=2'], workingDir: '/tmp', tty: true }), {
-      uid: 0,
-      gid: 0,
-      additionalGids: [],
-      home: '/root',
-    });
+    const p = buildExecProcessFor(base, tasks.ProcessOptions.fromPartial({ args: ['id'], env: ['A=2'], workingDir: '/tmp', tty: true, user: 'nobody' }));
     expect(p.args).toEqual(['id']);
     expect(p.env).toContain('A=2');
     expect(p.cwd).toBe('/tmp');
     expect(p.terminal).toBe(true);
-    expect(p.user).toEqual({ uid: 0, gid: 0 });
-    expect(buildExecProcess(base, tasks.ProcessOptions.fromPartial({ args: ['x'], privileged: true }), undefined).capabilities?.bounding).toHaveLength(41);
-  });
-});
-
-describe('mergeEnv', () => {
-  it('replaces by key, appends new keys and removes bare keys', () => {
-    expect(mergeEnv(['A=1', 'B=2'], ['B=3', 'C=4', 'A'])).toEqual(['B=3', 'C=4']);
+    expect(p.user).toEqual(base.user);
+    expect(buildExecProcessFor(base, tasks.ProcessOptions.fromPartial({ args: ['x'], privileged: true })).capabilities?.bounding).toEqual(ALL_CAPABILITIES);
+    expect(() => buildExecProcessFor(base, tasks.ProcessOptions.fromPartial({ args: [] }))).toThrow(expect.objectContaining({ code: 3, message: 'args: no command given' }));
   });
 });

@@ -7,11 +7,10 @@
 //   berth-package images [--docker-host unix:///path] [--repository berth] [--targets a,b]
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DockerCli } from './docker/cli.js';
-import { buildOfflineImages } from './images/build-images.js';
-import { stageContext } from './images/context.js';
-import { writeBundle } from './bundle/write.js';
 import { findRepoRoot } from './workspace.js';
+
+// Each command loads only its own modules: `bundle` runs in the image build
+// stage and needs none of the Docker and base-image machinery (nor the test kit it uses).
 
 const USAGE = `usage:
   berth-package bundle WORKSPACE_DIR OUT_DIR [--root DIR]
@@ -41,6 +40,7 @@ async function main(argv: string[]): Promise<void> {
     case 'bundle': {
       const [workspace, out] = rest;
       if (!workspace || !out || rest.length !== 2) throw new Error(USAGE);
+      const { writeBundle } = await import('./bundle/write.js');
       const m = writeBundle(root, workspace, resolve(out));
       process.stdout.write(`bundled ${m.name}@${m.version}: ${m.packages.length} packages, entry ${m.entry}\n`);
       return;
@@ -48,12 +48,14 @@ async function main(argv: string[]): Promise<void> {
     case 'context': {
       const [out] = rest;
       if (!out || rest.length !== 1) throw new Error(USAGE);
+      const { stageContext } = await import('./images/context.js');
       stageContext(root, resolve(out));
       return;
     }
     case 'images': {
       const host = values['docker-host'] ?? process.env['DOCKER_HOST'];
       if (!host) throw new Error('images: no engine given (--docker-host or DOCKER_HOST)');
+      const [{ DockerCli }, { buildOfflineImages }] = await Promise.all([import('./docker/cli.js'), import('./images/build-images.js')]);
       const built = await buildOfflineImages(new DockerCli(host), {
         repoRoot: root,
         ...(values.repository ? { repository: values.repository } : {}),

@@ -2,22 +2,14 @@
 // Node resolves every import as in the installed tree, with nothing a build
 // or test needs; checked on the real workspace and on small fake ones.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findRepoRoot, productionClosure, shipsAtRuntime, writeBundle, type BundleManifest } from '../src/index.js';
+import { tempDirs } from './support/temp.js';
 
 const repoRoot = findRepoRoot();
-const temps: string[] = [];
-const temp = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  temps.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
+const temp = tempDirs();
 
 /** A fake workspace: files given as path -> package.json object (or text). */
 function fakeRepo(files: Record<string, unknown>): string {

@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  checkTemplates,
+  CONFIG_FILE_ENV,
   configKeys,
+  DRAFT_07,
   execForm,
   findRepoRoot,
   jsonTypeOfLeaf,
@@ -36,7 +39,7 @@ let stages: DockerfileStage[];
 const keys = new Map<string, ConfigKeys>();
 
 type Values = {
-  services: Record<string, { image: { repository: string }; metricsPort: number; config: Record<string, unknown> }>;
+  services: Record<string, { image: { repository: string }; metricsPort: number; config: Record<string, unknown>; configFile: Record<string, unknown> }>;
 };
 
 beforeAll(async () => {
@@ -56,7 +59,8 @@ describe('chart files', () => {
     for (const s of services) expect(servicePackage(repoRoot, s).version, s).toBe(appVersion);
   });
 
-  it('values.yaml validates against values.schema.json', () => {
+  it('values.yaml validates against values.schema.json, a draft-07 schema (what every Helm 3 reads)', () => {
+    expect((chart.schema as Record<string, unknown>)['$schema']).toBe(DRAFT_07);
     expect(validateJson(chart.values, chart.schema)).toEqual([]);
   });
 
@@ -85,7 +89,27 @@ describe('chart files', () => {
     expect(refs.length).toBeGreaterThan(40);
     expect(unresolvedReferences(refs, chart.values).map((r) => `${r.file}: .Values.${r.path.join('.')}`)).toEqual([]);
     // and the check does catch one that is not there
-    expect(unresolvedReferences([{ file: 'x.yaml', path: ['nats', 'jetstream', 'maxStreams'] }], chart.values)).toHaveLength(1);
+    expect(unresolvedReferences([{ file: 'x.yaml', line: 1, path: ['nats', 'jetstream', 'maxStreams'] }], chart.values)).toHaveLength(1);
+  });
+
+  it('the templates pass the syntax check: blocks closed, else placed, helpers defined, functions and values known', () => {
+    expect(chart.templates.size).toBeGreaterThanOrEqual(6);
+    expect(checkTemplates(chart.templates, { values: chart.values }).map((p) => `${p.file}:${p.line}: ${p.message}`)).toEqual([]);
+  });
+
+  it('the syntax check fails on the chart with an end dropped, a helper misnamed or a value misspelt', () => {
+    const broken = new Map(chart.templates);
+    const daemonset = broken.get('daemonset.yaml')!;
+    const lastEnd = daemonset.lastIndexOf('{{- end }}');
+    broken.set('daemonset.yaml', daemonset.slice(0, lastEnd) + daemonset.slice(lastEnd + '{{- end }}'.length));
+    broken.set('nats.yaml', broken.get('nats.yaml')!.replace('include "berth.natsSelectorLabels"', 'include "berth.natSelectorLabels"'));
+    broken.set('metrics.yaml', broken.get('metrics.yaml')!.replace('.Values.metrics.serviceMonitor.interval', '.Values.metrics.serviceMonitor.intervall'));
+    const problems = checkTemplates(broken, { values: chart.values }).map((p) => `${p.file}: ${p.message}`);
+    expect(problems).toEqual([
+      'daemonset.yaml: {{if}} has no matching {{end}}',
+      'metrics.yaml: .Values.metrics.serviceMonitor.intervall is not in values.yaml',
+      'nats.yaml: include "berth.natSelectorLabels": no template of that name is defined in the chart',
+    ]);
   });
 
   it('the templates set only BERTH_* variables that every service accepts', () => {
@@ -95,7 +119,7 @@ describe('chart files', () => {
     );
     for (const s of services) {
       const k = keys.get(s)!;
-      for (const n of names) expect(k.base.has(n) || k.own.has(n), `${n} is not a setting of ${s}`).toBe(true);
+      for (const n of names) expect(k.base.has(n) || k.own.has(n) || n === CONFIG_FILE_ENV, `${n} is not a setting of ${s}`).toBe(true);
     }
   });
 
@@ -130,6 +154,17 @@ describe.each(services)('service %s', (service) => {
       expect(t === want || (want === 'number' && t === 'integer'), `${name}: schema type ${t}, service kind ${kind}`).toBe(true);
     }
     for (const key of Object.keys(values()!.config)) expect(own.has(key), key).toBe(true);
+  });
+
+  it('takes the settings no BERTH_* variable can carry only as a config file in its own format', async () => {
+    const { fileOnly, own } = keys.get(service)!;
+    const configSchema = schemaAt(chart.schema, ['services', service, 'config']) as { properties?: Record<string, unknown> };
+    for (const name of fileOnly.keys()) expect(configSchema.properties?.[name], `${name} in services.${service}.config`).toBeUndefined();
+    for (const name of own.keys()) expect(fileOnly.has(name)).toBe(false);
+    expect(schemaAt(chart.schema, ['services', service, 'configFile'])).toMatchObject({ type: 'object' });
+    const zodSchema = await serviceConfigSchema(repoRoot, service);
+    const parsed = zodSchema.safeParse(values()!.configFile);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
   });
 
   it('has a Dockerfile target that runs its bin, probes its health and names its user', () => {

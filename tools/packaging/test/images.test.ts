@@ -21,6 +21,7 @@ import {
   buildOfflineImages,
   DockerCli,
   findRepoRoot,
+  loadChart,
   serviceNames,
   startDockerEngine,
   type DockerEngine,
@@ -50,6 +51,8 @@ let work: string | undefined;
 let runDir: string;
 let stateDir: string;
 let busybox: BuiltImage;
+/** Images a test makes besides the built ones, removed in afterAll. */
+const testImages: string[] = [];
 
 const socket = (service: string) => `unix:${join(runDir, `${service}.sock`)}`;
 
@@ -154,7 +157,9 @@ beforeAll(async () => {
     services.map(async (service) => {
       const image = built!.images[service];
       if (!image) throw new Error(`no image was built for service ${service}`);
+      const name = uniqueName(`berth-${service}`, 30);
       const container = withPrivileges(service, new GenericContainer(image))
+        .withName(name)
         .withNetwork(network!)
         .withEnvironment(env)
         .withBindMounts([
@@ -168,7 +173,12 @@ beforeAll(async () => {
         started.set(service, await container.start());
       } catch (err) {
         const log = existsSync(join(logDir, `${service}.log`)) ? readFileSync(join(logDir, `${service}.log`), 'utf8') : '';
-        throw new Error(`${service} did not become healthy: ${(err as Error).message}\n${log.split('\n').slice(-25).join('\n')}`);
+        // what the HEALTHCHECK runs said, when the container is still there to ask
+        const probes = await docker.run(['inspect', '--format', '{{json .State.Health}}', name]).then(
+          (r) => `health: ${r.stdout.toString().trim()}`,
+          (e: unknown) => `health: not available (${(e as Error).message.split('\n')[0]})`,
+        );
+        throw new Error(`${service} did not become healthy: ${(err as Error).message}\n${probes}\n${log.split('\n').slice(-25).join('\n')}`);
       }
     }),
   );
@@ -195,7 +205,7 @@ afterAll(async () => {
   }
   if (network) await attempt('removing the network', () => network!.stop());
   if (engine && built) {
-    await attempt('removing images', () => docker.removeImages([...Object.values(built!.images), ...built!.helpers]));
+    await attempt('removing images', () => docker.removeImages([...Object.values(built!.images), ...built!.helpers, ...testImages]));
     await attempt('pruning build leftovers', () => docker.run(['image', 'prune', '--force']));
   }
   if (engine) await attempt('stopping dockerd', () => engine!.stop());
@@ -306,6 +316,24 @@ describe('berth images on a private Docker engine', () => {
       nodes.close();
     }
   }, 120_000);
+
+  it("carries the chart's --init binary, which starts in a container without a C library (the dynamic tini does not)", async () => {
+    const values = loadChart(join(repoRoot, 'deploy/helm/berth')).values as { services: { tasks: { config: Record<string, string> } } };
+    const initPath = values.services.tasks.config['BERTH_TASKS_INIT_PATH'];
+    expect(initPath).toBe('/usr/bin/tini-static');
+    // Both binaries out of the running agent container, into an image that holds them and nothing else: no libc, no loader.
+    const agentId = started.get('agent')!.getId();
+    const dir = join(work!, 'init');
+    mkdirSync(dir);
+    await docker.run(['cp', `${agentId}:${initPath!}`, join(dir, 'init')]);
+    await docker.run(['cp', `${agentId}:/usr/bin/tini`, join(dir, 'tini')]);
+    const bare = `berth-test/no-libc:${uniqueName('init', 20)}`;
+    testImages.push(bare);
+    await docker.importFrom({ file: requireBinary('tar'), args: ['-c', '--owner=0', '--group=0', '--numeric-owner', '-C', dir, 'init', 'tini'] }, bare);
+    const { stdout } = await docker.run(['run', '--rm', '--network', 'none', bare, '/init', '--version']);
+    expect(stdout.toString()).toMatch(/^tini version \d+\.\d+\.\d+/);
+    await expect(docker.run(['run', '--rm', '--network', 'none', bare, '/tini', '--version'])).rejects.toThrow(/no such file or directory/);
+  });
 
   it('answers network and container listings from the networking and tasks images', async () => {
     const nets = createClient(networking.NetworksClient, socket('networking'));

@@ -1,9 +1,13 @@
 // A command's connection to the berth services: one gRPC client per API on
-// <runtimeDir>/<service>.sock, every call carrying the namespace and the
+// <runtimeDir>/<component>.sock, every call carrying the namespace and the
 // command's traceparent, failures turned into errors a user can act on.
+//
+// Commands name the API they call by its generated client class, imported
+// from the namespace's subpath (`@berth/api/tasks`, ...), so a command loads
+// only the namespaces it uses.
 import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { images, NAMESPACE_METADATA_KEY, networking, snapshots, tasks } from '@berth/api';
+import { NAMESPACE_METADATA_KEY } from '@berth/api/metadata';
 import { runtimeDirOf, socketOf, type GlobalOptions, type ServiceName } from '../stack-options.js';
 import { callError, stackNotRunning } from './errors.js';
 import { commandTraceparent, traceIdOf } from './trace.js';
@@ -15,7 +19,13 @@ type UnaryFn<Req, Res> = (
   options: Partial<grpc.CallOptions>,
   callback: Callback<Res>,
 ) => grpc.ClientUnaryCall;
-type ClientCtor<C> = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => C;
+
+/** A generated client class, e.g. ContainersClient from @berth/api/tasks. */
+export interface ApiClient<C> {
+  new (address: string, credentials: grpc.ChannelCredentials, options?: Partial<grpc.ClientOptions>): C;
+  /** Fully qualified service name, e.g. "berth.tasks.v1.Containers". */
+  serviceName: string;
+}
 
 /** Names of a client's unary methods. */
 // `any` here only matches a method's shape; requests and responses stay typed through infer.
@@ -24,11 +34,21 @@ export type UnaryMethod<C> = { [K in keyof C]: C[K] extends AnyUnary ? K : never
 type RequestOf<F> = F extends UnaryFn<infer Req, any> ? Req : never;
 type ResponseOf<F> = F extends UnaryFn<any, infer Res> ? Res : never;
 
+const COMPONENTS: readonly ServiceName[] = ['images', 'snapshots', 'tasks', 'networking', 'agent'];
+
+/** The component serving an API: "tasks" for "berth.tasks.v1.Containers". */
+export function componentOf(serviceName: string): ServiceName {
+  const component = /^berth\.([a-z]+)\.v\d+\./.exec(serviceName)?.[1];
+  const known = COMPONENTS.find((c) => c === component);
+  if (!known) throw new Error(`cannot tell which berth service serves ${serviceName}`);
+  return known;
+}
+
 export class Session {
   readonly namespace: string;
   readonly runtimeDir: string;
   readonly traceparent: string;
-  private readonly clients = new Map<ClientCtor<unknown>, grpc.Client>();
+  private readonly clients = new Map<ApiClient<unknown>, grpc.Client>();
   private readonly owners = new WeakMap<object, ServiceName>();
 
   constructor(g: GlobalOptions) {
@@ -38,41 +58,20 @@ export class Session {
     if (g.debug) process.stderr.write(`berth: trace ${traceIdOf(this.traceparent)}\n`);
   }
 
-  get images(): images.ImagesClient {
-    return this.client('images', images.ImagesClient);
-  }
-  get transfer(): images.TransferClient {
-    return this.client('images', images.TransferClient);
-  }
-  get content(): images.ContentClient {
-    return this.client('images', images.ContentClient);
-  }
-  get snapshots(): snapshots.SnapshotsClient {
-    return this.client('snapshots', snapshots.SnapshotsClient);
-  }
-  get containers(): tasks.ContainersClient {
-    return this.client('tasks', tasks.ContainersClient);
-  }
-  get tasks(): tasks.TasksClient {
-    return this.client('tasks', tasks.TasksClient);
-  }
-  get nodes(): tasks.NodesClient {
-    return this.client('tasks', tasks.NodesClient);
-  }
-  get networks(): networking.NetworksClient {
-    return this.client('networking', networking.NetworksClient);
-  }
-
-  /** The client of one API; fails at once, saying how to start berth, when the service's socket is absent. */
-  private client<C>(service: ServiceName, Ctor: ClientCtor<C>): C {
-    const existing = this.clients.get(Ctor as ClientCtor<unknown>);
+  /**
+   * The client of one API, created on first use; fails at once, saying how
+   * to start berth, when its service's socket is absent.
+   */
+  api<C>(Ctor: ApiClient<C>): C {
+    const existing = this.clients.get(Ctor as ApiClient<unknown>);
     if (existing) return existing as C;
+    const service = componentOf(Ctor.serviceName);
     const socket = socketOf(this.runtimeDir, service);
     if (!existsSync(socket)) throw stackNotRunning(service, socket, 'no socket there');
     const client = new Ctor(`unix:${socket}`, grpc.credentials.createInsecure(), {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     });
-    this.clients.set(Ctor as ClientCtor<unknown>, client as grpc.Client);
+    this.clients.set(Ctor as ApiClient<unknown>, client as grpc.Client);
     this.owners.set(client as object, service);
     return client;
   }

@@ -1,5 +1,8 @@
 // Per-service admin views, like ctr: `snapshot ls|usage|rm`, `content ls|rm`, `node ls`.
-import { dateFromTimestamp, snapshots, tasks, type Timestamp } from '@berth/api';
+import * as images from '@berth/api/images';
+import * as snapshots from '@berth/api/snapshots';
+import * as tasks from '@berth/api/tasks';
+import { dateFromTimestamp, type Timestamp } from '@berth/api/timestamps';
 import { Code, hasCode } from '../client/errors.js';
 import { withSession } from '../client/session.js';
 import { binarySize, humanSize, timeAgo } from '../format/units.js';
@@ -33,7 +36,7 @@ async function each(items: string[], what: string, fn: (item: string) => Promise
 
 export async function snapshotList(g: GlobalOptions, o: { snapshotter?: string; quiet?: boolean; filter: string[] }, format: Format) {
   return withSession(g, async (s) => {
-    const infos = (await s.unary(s.snapshots, 'listSnapshots', { snapshotter: o.snapshotter ?? '', filters: o.filter })).infos;
+    const infos = (await s.unary(s.api(snapshots.SnapshotsClient), 'listSnapshots', { snapshotter: o.snapshotter ?? '', filters: o.filter })).infos;
     printList(infos, {
       format,
       columns: [
@@ -52,11 +55,11 @@ export async function snapshotList(g: GlobalOptions, o: { snapshotter?: string; 
 export async function snapshotUsage(g: GlobalOptions, keys: string[], o: { snapshotter?: string }, format: Format) {
   return withSession(g, async (s) => {
     const snapshotter = o.snapshotter ?? '';
-    const wanted = keys.length > 0 ? keys : (await s.unary(s.snapshots, 'listSnapshots', { snapshotter, filters: [] })).infos.map((i) => i.name);
+    const wanted = keys.length > 0 ? keys : (await s.unary(s.api(snapshots.SnapshotsClient), 'listSnapshots', { snapshotter, filters: [] })).infos.map((i) => i.name);
     const rows: { key: string; size: number; inodes: number }[] = [];
     for (const key of wanted) {
       try {
-        const usage = (await s.unary(s.snapshots, 'getSnapshotUsage', { snapshotter, key })).usage;
+        const usage = (await s.unary(s.api(snapshots.SnapshotsClient), 'getSnapshotUsage', { snapshotter, key })).usage;
         rows.push({ key, size: usage?.size ?? 0, inodes: usage?.inodes ?? 0 });
       } catch (err) {
         throw hasCode(err, Code.NOT_FOUND) ? new BerthError(`No such snapshot: ${key}`, 125, { cause: err }) : err;
@@ -78,14 +81,14 @@ export async function snapshotUsage(g: GlobalOptions, keys: string[], o: { snaps
 export async function snapshotRemove(g: GlobalOptions, keys: string[], o: { snapshotter?: string }) {
   return withSession(g, (s) =>
     each(keys, 'snapshot', async (key) => {
-      await s.unary(s.snapshots, 'removeSnapshot', { snapshotter: o.snapshotter ?? '', key });
+      await s.unary(s.api(snapshots.SnapshotsClient), 'removeSnapshot', { snapshotter: o.snapshotter ?? '', key });
     }),
   );
 }
 
 export async function contentList(g: GlobalOptions, o: { quiet?: boolean; filter: string[] }, format: Format) {
   return withSession(g, async (s) => {
-    const infos = (await s.unary(s.content, 'listContent', { filters: o.filter })).infos;
+    const infos = (await s.unary(s.api(images.ContentClient), 'listContent', { filters: o.filter })).infos;
     const labels = (l: Record<string, string>) =>
       Object.entries(l)
         .map(([k, v]) => `${k}=${v}`)
@@ -108,7 +111,7 @@ export async function contentList(g: GlobalOptions, o: { quiet?: boolean; filter
 export async function contentRemove(g: GlobalOptions, digests: string[]) {
   return withSession(g, (s) =>
     each(digests, 'content', async (digest) => {
-      await s.unary(s.content, 'deleteContent', { digest });
+      await s.unary(s.api(images.ContentClient), 'deleteContent', { digest });
     }),
   );
 }
@@ -120,7 +123,7 @@ const NODE_STATES: Record<string, string> = {
 
 export async function nodeList(g: GlobalOptions, o: { quiet?: boolean; filter: string[] }, format: Format) {
   return withSession(g, async (s) => {
-    const nodes = (await s.unary(s.nodes, 'listNodes', { filters: o.filter })).nodes;
+    const nodes = (await s.unary(s.api(tasks.NodesClient), 'listNodes', { filters: o.filter })).nodes;
     printList(nodes, {
       format,
       columns: [

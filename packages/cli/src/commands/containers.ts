@@ -1,6 +1,6 @@
 // Container lifecycle commands over the tasks service: start, stop, restart,
 // kill, rm, pause, unpause, wait, rename, top, inspect, container prune.
-import { tasks } from '@berth/api';
+import * as tasks from '@berth/api/tasks';
 import { Code, hasCode } from '../client/errors.js';
 import { withSession, type Session } from '../client/session.js';
 import { containerState } from '../format/containers.js';
@@ -18,7 +18,7 @@ export function noSuchContainer(err: unknown, ref: string): unknown {
 
 export async function getContainer(s: Session, ref: string): Promise<tasks.Container> {
   try {
-    const c = (await s.unary(s.containers, 'getContainer', { id: ref })).container;
+    const c = (await s.unary(s.api(tasks.ContainersClient), 'getContainer', { id: ref })).container;
     if (!c) throw new BerthError(`No such container: ${ref}`);
     return c;
   } catch (err) {
@@ -57,7 +57,7 @@ export async function start(g: GlobalOptions, refs: string[], o: { attach?: bool
       }
     }
     return eachContainer(refs, async (id) => {
-      await s.unary(s.tasks, 'startTask', { containerId: id, execId: '' });
+      await s.unary(s.api(tasks.TasksClient), 'startTask', { containerId: id, execId: '' });
     });
   });
 }
@@ -65,7 +65,7 @@ export async function start(g: GlobalOptions, refs: string[], o: { attach?: bool
 export async function stop(g: GlobalOptions, refs: string[], o: { time?: number; signal?: string }): Promise<number> {
   return withSession(g, (s) =>
     eachContainer(refs, async (id) => {
-      await s.unary(s.tasks, 'stopTask', {
+      await s.unary(s.api(tasks.TasksClient), 'stopTask', {
         containerId: id,
         signal: o.signal ?? '',
         ...(o.time !== undefined ? { timeoutSeconds: o.time } : {}),
@@ -77,12 +77,12 @@ export async function stop(g: GlobalOptions, refs: string[], o: { time?: number;
 export async function restart(g: GlobalOptions, refs: string[], o: { time?: number; signal?: string }): Promise<number> {
   return withSession(g, (s) =>
     eachContainer(refs, async (id) => {
-      await s.unary(s.tasks, 'stopTask', {
+      await s.unary(s.api(tasks.TasksClient), 'stopTask', {
         containerId: id,
         signal: o.signal ?? '',
         ...(o.time !== undefined ? { timeoutSeconds: o.time } : {}),
       });
-      await s.unary(s.tasks, 'startTask', { containerId: id, execId: '' });
+      await s.unary(s.api(tasks.TasksClient), 'startTask', { containerId: id, execId: '' });
     }),
   );
 }
@@ -90,7 +90,7 @@ export async function restart(g: GlobalOptions, refs: string[], o: { time?: numb
 export async function kill(g: GlobalOptions, refs: string[], o: { signal: string }): Promise<number> {
   return withSession(g, (s) =>
     eachContainer(refs, async (id) => {
-      await s.unary(s.tasks, 'killTask', { containerId: id, execId: '', signal: o.signal, all: false });
+      await s.unary(s.api(tasks.TasksClient), 'killTask', { containerId: id, execId: '', signal: o.signal, all: false });
     }),
   );
 }
@@ -99,7 +99,7 @@ export async function remove(g: GlobalOptions, refs: string[], o: { force?: bool
   return withSession(g, (s) =>
     eachContainer(refs, async (id) => {
       try {
-        await s.unary(s.containers, 'deleteContainer', { id, force: o.force === true, keepLogs: false });
+        await s.unary(s.api(tasks.ContainersClient), 'deleteContainer', { id, force: o.force === true, keepLogs: false });
       } catch (err) {
         if (hasCode(err, Code.FAILED_PRECONDITION) && !o.force) {
           throw new BerthError(`cannot remove container ${id}: ${err.message} (stop it first or use --force)`, 125, { cause: err });
@@ -111,18 +111,18 @@ export async function remove(g: GlobalOptions, refs: string[], o: { force?: bool
 }
 
 export async function pause(g: GlobalOptions, refs: string[]): Promise<number> {
-  return withSession(g, (s) => eachContainer(refs, async (id) => void (await s.unary(s.tasks, 'pauseTask', { containerId: id }))));
+  return withSession(g, (s) => eachContainer(refs, async (id) => void (await s.unary(s.api(tasks.TasksClient), 'pauseTask', { containerId: id }))));
 }
 
 export async function unpause(g: GlobalOptions, refs: string[]): Promise<number> {
-  return withSession(g, (s) => eachContainer(refs, async (id) => void (await s.unary(s.tasks, 'resumeTask', { containerId: id }))));
+  return withSession(g, (s) => eachContainer(refs, async (id) => void (await s.unary(s.api(tasks.TasksClient), 'resumeTask', { containerId: id }))));
 }
 
 /** Prints each container's exit code once it exits. */
 export async function wait(g: GlobalOptions, refs: string[]): Promise<number> {
   return withSession(g, (s) =>
     eachContainer(refs, async (id) => {
-      const r = await s.unary(s.tasks, 'waitTask', { containerId: id, execId: '' });
+      const r = await s.unary(s.api(tasks.TasksClient), 'waitTask', { containerId: id, execId: '' });
       return String(r.exitStatus?.exitCode ?? 0);
     }),
   );
@@ -131,7 +131,7 @@ export async function wait(g: GlobalOptions, refs: string[]): Promise<number> {
 export async function rename(g: GlobalOptions, ref: string, name: string): Promise<number> {
   return withSession(g, async (s) => {
     try {
-      await s.unary(s.containers, 'renameContainer', { id: ref, name });
+      await s.unary(s.api(tasks.ContainersClient), 'renameContainer', { id: ref, name });
     } catch (err) {
       if (hasCode(err, Code.ALREADY_EXISTS)) {
         throw new BerthError(`the container name "${name}" is already in use (${err.message})`, 125, { cause: err });
@@ -170,7 +170,7 @@ export async function top(g: GlobalOptions, ref: string, format: Format): Promis
   return withSession(g, async (s) => {
     let processes;
     try {
-      processes = (await s.unary(s.tasks, 'listProcesses', { containerId: ref })).processes;
+      processes = (await s.unary(s.api(tasks.TasksClient), 'listProcesses', { containerId: ref })).processes;
     } catch (err) {
       throw noSuchContainer(err, ref);
     }
@@ -192,7 +192,7 @@ export async function top(g: GlobalOptions, ref: string, format: Format): Promis
 export async function prune(g: GlobalOptions, o: { force?: boolean; filter: string[] }): Promise<number> {
   if (!o.force && !(await confirm('WARNING! This will remove all stopped containers.'))) return 0;
   return withSession(g, async (s) => {
-    const all = (await s.unary(s.containers, 'listContainers', { filters: o.filter })).containers;
+    const all = (await s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: o.filter })).containers;
     const stopped = all.filter((c) => ['created', 'exited'].includes(containerState(c)));
     if (stopped.length > 0) process.stdout.write('Deleted Containers:\n');
     for (const c of stopped) {

@@ -1,5 +1,6 @@
 // `exec`: another process in a running container, attached like `run`.
 import { readFileSync } from 'node:fs';
+import * as tasks from '@berth/api/tasks';
 import { withSession } from '../client/session.js';
 import { startFailureCode } from '../exit-codes.js';
 import { BerthError, UsageError } from '../output.js';
@@ -51,12 +52,12 @@ export async function exec(g: GlobalOptions, ref: string, command: string[], o: 
   return withSession(g, async (s) => {
     let execId: string;
     try {
-      execId = (await s.unary(s.tasks, 'execProcess', { containerId: ref, execId: '', process: processOptions })).execId;
+      execId = (await s.unary(s.api(tasks.TasksClient), 'execProcess', { containerId: ref, execId: '', process: processOptions })).execId;
     } catch (err) {
       throw noSuchContainer(err, ref);
     }
     const startExec = async () => {
-      await s.unary(s.tasks, 'startTask', { containerId: ref, execId });
+      await s.unary(s.api(tasks.TasksClient), 'startTask', { containerId: ref, execId });
     };
     try {
       if (o.detach) {

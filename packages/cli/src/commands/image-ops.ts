@@ -1,42 +1,30 @@
-// Image operations several commands share: resolving references, finding
-// local images, and pulling with progress (pull, run, create).
-import { images, types } from '@berth/api';
-import { InvalidPlatformError, InvalidReferenceError, parsePlatform, parseReference, type ImageReference } from '@berth/oci';
+// Image operations several commands share: finding local images, registry
+// options, and pulling with progress (pull, run, create).
+import * as images from '@berth/api/images';
+import * as types from '@berth/api/types';
 import { Code, hasCode } from '../client/errors.js';
 import type { Session } from '../client/session.js';
 import { splitName } from '../format/images.js';
 import { familiarImage } from '../format/containers.js';
 import { BerthError, UsageError } from '../output.js';
+import { parsePlatformFlag } from '../parse/platform.js';
+import { resolveReference } from '../parse/reference.js';
 import { blobStateOf, type BlobStatus } from '../progress/board.js';
 import { ProgressRenderer, type ProgressOutput } from '../progress/renderer.js';
+import type { PullPolicy } from '../run-flags.js';
 import { credentialsFor, dockerConfigPath, readDockerConfig } from '../registry-auth.js';
-
-/** A reference as the services normalise it ("busybox" -> docker.io/library/busybox:latest). */
-export function resolveReference(ref: string): ImageReference {
-  try {
-    return parseReference(ref);
-  } catch (err) {
-    if (err instanceof InvalidReferenceError) throw new UsageError(err.message);
-    throw err;
-  }
-}
 
 /** --platform as the API's Platform; undefined when not given. */
 export function apiPlatform(spec: string | undefined): types.Platform | undefined {
-  if (spec === undefined || spec === '') return undefined;
-  try {
-    const p = parsePlatform(spec);
-    return types.Platform.fromPartial({
-      os: p.os,
-      architecture: p.architecture,
-      variant: p.variant ?? '',
-      osVersion: p['os.version'] ?? '',
-      osFeatures: p['os.features'] ?? [],
-    });
-  } catch (err) {
-    if (err instanceof InvalidPlatformError) throw new UsageError(`--platform: ${err.message}`);
-    throw err;
-  }
+  const p = parsePlatformFlag(spec);
+  if (!p) return undefined;
+  return types.Platform.fromPartial({
+    os: p.os,
+    architecture: p.architecture,
+    variant: p.variant ?? '',
+    osVersion: p['os.version'] ?? '',
+    osFeatures: p['os.features'] ?? [],
+  });
 }
 
 export interface RegistryFlags {
@@ -57,7 +45,7 @@ export function registryOptions(domain: string, flags: RegistryFlags): images.Re
 /** The local image called ref, or undefined when there is none. */
 export async function findImage(s: Session, ref: string): Promise<images.Image | undefined> {
   try {
-    return (await s.unary(s.images, 'getImage', { name: resolveReference(ref).string() })).image;
+    return (await s.unary(s.api(images.ImagesClient), 'getImage', { name: resolveReference(ref).string() })).image;
   } catch (err) {
     if (hasCode(err, Code.NOT_FOUND)) return undefined;
     throw err;
@@ -84,13 +72,13 @@ export async function requireImage(s: Session, ref: string): Promise<images.Imag
   if (byName) return byName;
   if (idMatch) {
     const prefix = idMatch[1]!;
-    const all = (await s.unary(s.images, 'listImages', { filters: [] })).images;
+    const all = (await s.unary(s.api(images.ImagesClient), 'listImages', { filters: [] })).images;
     const hits: images.Image[] = [];
     for (const image of all) {
       const targetHex = image.target?.digest.replace(/^sha256:/, '') ?? '';
       let configHex = '';
       try {
-        configHex = (await s.unary(s.images, 'inspectImage', { name: image.name })).config?.digest.replace(/^sha256:/, '') ?? '';
+        configHex = (await s.unary(s.api(images.ImagesClient), 'inspectImage', { name: image.name })).config?.digest.replace(/^sha256:/, '') ?? '';
       } catch {
         // an image that cannot be resolved here still matches by its target digest
       }
@@ -135,11 +123,11 @@ export async function pullImage(s: Session, ref: string, o: PullOptions): Promis
     unpack: true,
   });
   const progress = o.quiet ? undefined : new ProgressRenderer(o.out, 'pull');
-  const call = s.transfer.pullImage(request, s.metadata());
+  const call = s.api(images.TransferClient).pullImage(request, s.metadata());
   let layers: Set<string> | undefined;
   let image: images.Image | undefined;
   try {
-    for await (const msg of s.messages<images.PullImageResponse>(s.transfer, 'PullImage', call)) {
+    for await (const msg of s.messages<images.PullImageResponse>(s.api(images.TransferClient), 'PullImage', call)) {
       const event = msg.event;
       if (!event) continue;
       if (event.$case === 'resolved') {
@@ -178,7 +166,6 @@ export async function pullImage(s: Session, ref: string, o: PullOptions): Promis
   return image;
 }
 
-export type PullPolicy = 'missing' | 'always' | 'never';
 
 /** The image for run/create per --pull: pulled when missing (or always), never pulled with "never". */
 export async function ensureImage(s: Session, ref: string, policy: PullPolicy, o: PullOptions): Promise<images.Image> {

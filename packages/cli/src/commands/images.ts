@@ -3,7 +3,8 @@
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { images } from '@berth/api';
+import * as images from '@berth/api/images';
+import * as tasks from '@berth/api/tasks';
 import { withSession, type Session } from '../client/session.js';
 import { imageColumns, imageObject, type ImageInfo } from '../format/images.js';
 import { jsonView } from '../format/json-view.js';
@@ -13,7 +14,8 @@ import { blobStateOf, type BlobStatus } from '../progress/board.js';
 import { ProgressRenderer } from '../progress/renderer.js';
 import type { GlobalOptions } from '../stack-options.js';
 import { confirm } from '../stdio/confirm.js';
-import { apiPlatform, pullImage, registryOptions, requireImage, resolveReference, type RegistryFlags } from './image-ops.js';
+import { resolveReference } from '../parse/reference.js';
+import { apiPlatform, pullImage, registryOptions, requireImage, type RegistryFlags } from './image-ops.js';
 
 export async function pull(
   g: GlobalOptions,
@@ -32,7 +34,7 @@ export async function push(g: GlobalOptions, ref: string, o: RegistryFlags & { p
     const local = await requireImage(s, ref);
     const progress = o.quiet ? undefined : new ProgressRenderer(process.stdout, 'push');
     progress?.note(`The push refers to repository [${reference.name}]`);
-    const call = s.transfer.pushImage(
+    const call = s.api(images.TransferClient).pushImage(
       images.PushImageRequest.fromPartial({
         name: local.name,
         reference: reference.string(),
@@ -43,7 +45,7 @@ export async function push(g: GlobalOptions, ref: string, o: RegistryFlags & { p
     );
     let result: images.PushResult | undefined;
     try {
-      for await (const msg of s.messages<images.PushImageResponse>(s.transfer, 'PushImage', call)) {
+      for await (const msg of s.messages<images.PushImageResponse>(s.api(images.TransferClient), 'PushImage', call)) {
         if (msg.event?.$case === 'progress') {
           progress?.update(
             msg.event.value.blobs
@@ -67,11 +69,11 @@ export async function push(g: GlobalOptions, ref: string, o: RegistryFlags & { p
 
 /** Every image with what InspectImage adds (id, size, created); images that cannot be resolved keep their record only. */
 async function imageInfos(s: Session, filters: string[]): Promise<ImageInfo[]> {
-  const list = (await s.unary(s.images, 'listImages', { filters })).images;
+  const list = (await s.unary(s.api(images.ImagesClient), 'listImages', { filters })).images;
   return Promise.all(
     list.map(async (image) => {
       try {
-        return { image, inspect: await s.unary(s.images, 'inspectImage', { name: image.name }) };
+        return { image, inspect: await s.unary(s.api(images.ImagesClient), 'inspectImage', { name: image.name }) };
       } catch {
         return { image };
       }
@@ -112,13 +114,13 @@ export async function remove(g: GlobalOptions, refs: string[], o: { force?: bool
     for (const ref of refs) {
       try {
         const image = await requireImage(s, ref);
-        const users = (await s.unary(s.containers, 'listContainers', { filters: [`ancestor=${image.name}`] })).containers;
+        const users = (await s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: [`ancestor=${image.name}`] })).containers;
         if (users.length > 0 && !o.force) {
           throw new BerthError(
             `conflict: unable to remove ${image.name}: it is used by container ${users.map((c) => `${c.name} (${shortId(c.id)})`).join(', ')}; remove the container first or use --force`,
           );
         }
-        const removed = (await s.unary(s.images, 'deleteImage', { name: image.name, sync: true })).image ?? image;
+        const removed = (await s.unary(s.api(images.ImagesClient), 'deleteImage', { name: image.name, sync: true })).image ?? image;
         process.stdout.write(`Untagged: ${removed.name}\nDeleted: ${removed.target?.digest ?? ''}\n`);
       } catch (err) {
         failed = true;
@@ -134,7 +136,7 @@ export async function tag(g: GlobalOptions, source: string, target: string): Pro
   const to = resolveReference(target).string();
   return withSession(g, async (s) => {
     const image = await requireImage(s, source);
-    await s.unary(s.images, 'tagImage', { source: image.name, target: to, force: true });
+    await s.unary(s.api(images.ImagesClient), 'tagImage', { source: image.name, target: to, force: true });
     return 0;
   });
 }
@@ -155,7 +157,7 @@ export async function inspectImageObjects(s: Session, refs: string[], platform?:
   for (const ref of refs) {
     try {
       const image = await requireImage(s, ref);
-      const resolved = await s.unary(s.images, 'inspectImage', { name: image.name, platform: apiPlatform(platform) });
+      const resolved = await s.unary(s.api(images.ImagesClient), 'inspectImage', { name: image.name, platform: apiPlatform(platform) });
       objects.push({ Id: resolved.config?.digest ?? '', ...(jsonView(images.InspectImageResponse, resolved) as object) });
     } catch (err) {
       if (!(err instanceof BerthError) || !err.message.startsWith('No such image')) throw err;
@@ -178,15 +180,15 @@ export async function prune(g: GlobalOptions, o: { all?: boolean; force?: boolea
     const removed: string[] = [];
     if (o.all) {
       const used = new Set(
-        (await s.unary(s.containers, 'listContainers', { filters: [] })).containers.flatMap((c) => [c.imageName, c.spec?.image ?? '']),
+        (await s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: [] })).containers.flatMap((c) => [c.imageName, c.spec?.image ?? '']),
       );
-      for (const image of (await s.unary(s.images, 'listImages', { filters: [] })).images) {
+      for (const image of (await s.unary(s.api(images.ImagesClient), 'listImages', { filters: [] })).images) {
         if (used.has(image.name)) continue;
-        await s.unary(s.images, 'deleteImage', { name: image.name, sync: false });
+        await s.unary(s.api(images.ImagesClient), 'deleteImage', { name: image.name, sync: false });
         removed.push(image.name);
       }
     }
-    const gc = await s.unary(s.content, 'pruneContent', { dryRun: false, staleIngestSeconds: 24 * 3600 });
+    const gc = await s.unary(s.api(images.ContentClient), 'pruneContent', { dryRun: false, staleIngestSeconds: 24 * 3600 });
     if (removed.length > 0) process.stdout.write(`Deleted Images:\n${removed.map((n) => `untagged: ${n}\n`).join('')}`);
     for (const d of gc.removed) process.stdout.write(`deleted: ${d.digest}\n`);
     process.stdout.write(`\nTotal reclaimed space: ${humanSize(gc.reclaimedBytes)}\n`);
@@ -214,12 +216,12 @@ export async function save(g: GlobalOptions, refs: string[], o: { output?: strin
   return withSession(g, async (s) => {
     const names: string[] = [];
     for (const ref of refs) names.push((await requireImage(s, ref)).name);
-    const call = s.transfer.exportImages(
+    const call = s.api(images.TransferClient).exportImages(
       images.ExportImagesRequest.fromPartial({ names, format, platforms: o.platform.map((p) => apiPlatform(p)!) }),
       s.metadata(),
     );
     const chunks = (async function* () {
-      for await (const msg of s.messages<images.ExportImagesResponse>(s.transfer, 'ExportImages', call)) yield msg.chunk;
+      for await (const msg of s.messages<images.ExportImagesResponse>(s.api(images.TransferClient), 'ExportImages', call)) yield msg.chunk;
     })();
     // a file only appears complete: written to a temp name, renamed at the end
     if (o.output) {
@@ -253,7 +255,7 @@ export async function load(g: GlobalOptions, o: { input?: string; quiet?: boolea
     const id = o.input ? basename(o.input) : 'stdin';
     let sent = 0;
     const result = new Promise<images.ImportImagesResponse>((resolve, reject) => {
-      const call = s.transfer.importImages(s.metadata(), (err, res) => (err ? reject(s.translate(s.transfer, 'ImportImages', err)) : resolve(res)));
+      const call = s.api(images.TransferClient).importImages(s.metadata(), (err, res) => (err ? reject(s.translate(s.api(images.TransferClient), 'ImportImages', err)) : resolve(res)));
       call.write({
         payload: {
           $case: 'options',

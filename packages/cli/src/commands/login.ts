@@ -1,6 +1,6 @@
 // `login` and `logout`: credentials checked by the images service against
 // the registry, then kept in Docker's config.json.
-import { images } from '@berth/api';
+import * as images from '@berth/api/images';
 import { withSession } from '../client/session.js';
 import { BerthError, UsageError } from '../output.js';
 import { authKey, credentialsFor, dockerConfigPath, readDockerConfig, withCredentials, withoutCredentials, writeDockerConfig } from '../registry-auth.js';
@@ -52,7 +52,7 @@ export async function login(g: GlobalOptions, server: string | undefined, o: Log
     let identityToken = '';
     try {
       identityToken = (
-        await s.unary(s.transfer, 'verifyRegistryCredentials', {
+        await s.unary(s.api(images.TransferClient), 'verifyRegistryCredentials', {
           registryHost: host,
           registry: images.RegistryOptions.fromPartial({
             plainHttp: o.plainHttp === true,

@@ -1,8 +1,8 @@
 // `logs`: a container's persisted output, optionally followed.
-import { tasks } from '@berth/api';
+import * as tasks from '@berth/api/tasks';
 import { withSession } from '../client/session.js';
 import { LogPrinter } from '../format/logs.js';
-import { UsageError } from '../output.js';
+import { parseTail } from '../parse/size.js';
 import { parseTimePoint } from '../parse/time.js';
 import type { GlobalOptions } from '../stack-options.js';
 import { noSuchContainer } from './containers.js';
@@ -13,13 +13,6 @@ export interface LogsOptions {
   since?: string;
   until?: string;
   timestamps?: boolean;
-}
-
-/** --tail: a count of lines, or "all". */
-export function parseTail(value: string | undefined): number | undefined {
-  if (value === undefined || value === 'all') return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`invalid --tail "${value}": use a number of lines or "all"`);
-  return Number(value);
 }
 
 export async function logs(g: GlobalOptions, ref: string, o: LogsOptions): Promise<number> {
@@ -34,9 +27,9 @@ export async function logs(g: GlobalOptions, ref: string, o: LogsOptions): Promi
   });
   return withSession(g, async (s) => {
     const printer = new LogPrinter(o.timestamps === true);
-    const call = s.tasks.readLogs(request, s.metadata());
+    const call = s.api(tasks.TasksClient).readLogs(request, s.metadata());
     try {
-      for await (const batch of s.messages<tasks.ReadLogsResponse>(s.tasks, 'ReadLogs', call)) {
+      for await (const batch of s.messages<tasks.ReadLogsResponse>(s.api(tasks.TasksClient), 'ReadLogs', call)) {
         for (const e of batch.entries) {
           const chunk = printer.chunk({
             stream: e.stream === tasks.LogStream.STDERR ? 'stderr' : 'stdout',

@@ -1,6 +1,8 @@
 // `network create|ls|inspect|rm|connect|disconnect|prune` over the networking
 // service (definitions) and the tasks service (a container's networks).
-import { dateFromTimestamp, networking } from '@berth/api';
+import * as networking from '@berth/api/networking';
+import * as tasks from '@berth/api/tasks';
+import { dateFromTimestamp } from '@berth/api/timestamps';
 import { Code, hasCode } from '../client/errors.js';
 import { withSession, type Session } from '../client/session.js';
 import { jsonView } from '../format/json-view.js';
@@ -38,7 +40,7 @@ export async function create(g: GlobalOptions, name: string, o: NetworkCreateOpt
   });
   return withSession(g, async (s) => {
     try {
-      const created = (await s.unary(s.networks, 'createNetwork', request)).network;
+      const created = (await s.unary(s.api(networking.NetworksClient), 'createNetwork', request)).network;
       process.stdout.write(`${created?.id ?? name}\n`);
     } catch (err) {
       if (hasCode(err, Code.ALREADY_EXISTS)) throw new BerthError(`network with name ${name} already exists (${err.message})`, 125, { cause: err });
@@ -67,7 +69,7 @@ export const NETWORK_FILTER_KEYS = ['name', 'id', 'driver', 'label', 'type'] as 
 
 export async function list(g: GlobalOptions, o: { quiet?: boolean; noTrunc?: boolean; filter: string[] }, format: Format): Promise<number> {
   return withSession(g, async (s) => {
-    const networks = (await s.unary(s.networks, 'listNetworks', { filters: o.filter })).networks;
+    const networks = (await s.unary(s.api(networking.NetworksClient), 'listNetworks', { filters: o.filter })).networks;
     const id = (n: networking.Network) => (o.noTrunc ? n.id : shortId(n.id));
     printList(networks, {
       format,
@@ -87,7 +89,7 @@ export async function list(g: GlobalOptions, o: { quiet?: boolean; noTrunc?: boo
 
 export async function inspectOne(s: Session, name: string): Promise<unknown> {
   try {
-    const r = await s.unary(s.networks, 'getNetwork', { name });
+    const r = await s.unary(s.api(networking.NetworksClient), 'getNetwork', { name });
     if (!r.network) throw new BerthError(`No such network: ${name}`);
     return { ...(jsonView(networking.Network, r.network) as object), members: r.members.map((m) => networking.NetworkMember.toJSON(m)) };
   } catch (err) {
@@ -118,7 +120,7 @@ export async function remove(g: GlobalOptions, names: string[]): Promise<number>
     let failed = false;
     for (const name of names) {
       try {
-        await s.unary(s.networks, 'removeNetwork', { name });
+        await s.unary(s.api(networking.NetworksClient), 'removeNetwork', { name });
         process.stdout.write(`${name}\n`);
       } catch (err) {
         failed = true;
@@ -133,7 +135,7 @@ export async function remove(g: GlobalOptions, names: string[]): Promise<number>
 export async function connect(g: GlobalOptions, network: string, container: string, o: { alias: string[]; ip?: string }): Promise<number> {
   return withSession(g, async (s) => {
     try {
-      await s.unary(s.containers, 'connectNetwork', {
+      await s.unary(s.api(tasks.ContainersClient), 'connectNetwork', {
         containerId: container,
         endpoint: { network, aliases: o.alias, ipAddress: o.ip ?? '' },
       });
@@ -147,7 +149,7 @@ export async function connect(g: GlobalOptions, network: string, container: stri
 export async function disconnect(g: GlobalOptions, network: string, container: string, o: { force?: boolean }): Promise<number> {
   return withSession(g, async (s) => {
     try {
-      await s.unary(s.containers, 'disconnectNetwork', { containerId: container, network, force: o.force === true });
+      await s.unary(s.api(tasks.ContainersClient), 'disconnectNetwork', { containerId: container, network, force: o.force === true });
     } catch (err) {
       throw noSuchContainer(err, container);
     }
@@ -158,7 +160,7 @@ export async function disconnect(g: GlobalOptions, network: string, container: s
 export async function prune(g: GlobalOptions, o: { force?: boolean; filter: string[] }): Promise<number> {
   if (!o.force && !(await confirm('WARNING! This will remove all custom networks not used by at least one container.'))) return 0;
   return withSession(g, async (s) => {
-    const removed = (await s.unary(s.networks, 'pruneNetworks', { filters: o.filter })).removed;
+    const removed = (await s.unary(s.api(networking.NetworksClient), 'pruneNetworks', { filters: o.filter })).removed;
     if (removed.length > 0) process.stdout.write(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
     return 0;
   });

@@ -1,4 +1,5 @@
 // `ps` / `container ls`: containers as Docker lists them.
+import * as tasks from '@berth/api/tasks';
 import { withSession } from '../client/session.js';
 import { containerState, psColumns, psObject } from '../format/containers.js';
 import { printList, type Format } from '../output.js';
@@ -21,7 +22,7 @@ export async function ps(g: GlobalOptions, o: PsOptions, format: Format): Promis
   const { service, exitCodes } = psFilters(filters);
   const byStatus = filters.some((f) => f.key === 'status');
   return withSession(g, async (s) => {
-    const all = (await s.unary(s.containers, 'listContainers', { filters: service })).containers;
+    const all = (await s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: service })).containers;
     let shown = all.filter(
       (c) =>
         (o.all || byStatus || o.latest || o.last !== undefined || LIVE.has(containerState(c))) &&

@@ -1,15 +1,16 @@
 // `run` and `create`: pull when needed (per --pull), create the container,
 // and for a foreground run attach, start, relay stdio and exit with the
 // container's exit code.
-import type { tasks } from '@berth/api';
+import * as tasks from '@berth/api/tasks';
 import { Code, hasCode } from '../client/errors.js';
 import { withSession, type Session } from '../client/session.js';
 import { startFailureCode } from '../exit-codes.js';
-import { BerthError, UsageError } from '../output.js';
+import { BerthError } from '../output.js';
+import { checkPullPolicy } from '../run-flags.js';
 import { buildCreateRequest, type RunFlags } from '../run-spec.js';
 import type { GlobalOptions } from '../stack-options.js';
 import { attachThenStart } from '../stdio/attach.js';
-import { apiPlatform, ensureImage, type PullPolicy } from './image-ops.js';
+import { apiPlatform, ensureImage } from './image-ops.js';
 
 export interface RunCommandFlags extends RunFlags {
   quiet?: boolean;
@@ -17,14 +18,12 @@ export interface RunCommandFlags extends RunFlags {
   plainHttp?: boolean;
 }
 
-const POLICIES: readonly string[] = ['missing', 'always', 'never'];
-
 /** Creates the container (pulling its image per --pull first); ALREADY_EXISTS becomes "name in use". */
 async function createContainer(s: Session, image: string, command: string[], f: RunCommandFlags): Promise<tasks.Container> {
-  if (!POLICIES.includes(f.pull)) throw new UsageError(`invalid --pull "${f.pull}": use missing, always or never`);
+  const policy = checkPullPolicy(f.pull);
   const request = buildCreateRequest(image, command, f);
   const platform = apiPlatform(f.platform);
-  const pulled = await ensureImage(s, image, f.pull as PullPolicy, {
+  const pulled = await ensureImage(s, image, policy, {
     platform: f.platform,
     quiet: f.quiet === true,
     out: process.stderr,
@@ -33,7 +32,7 @@ async function createContainer(s: Session, image: string, command: string[], f: 
   request.spec!.platform = platform;
   request.spec!.imageTarget = pulled.target;
   try {
-    const created = (await s.unary(s.containers, 'createContainer', request)).container;
+    const created = (await s.unary(s.api(tasks.ContainersClient), 'createContainer', request)).container;
     if (!created) throw new BerthError('the tasks service answered CreateContainer without a container');
     return created;
   } catch (err) {
@@ -52,7 +51,7 @@ async function createContainer(s: Session, image: string, command: string[], f: 
 export async function removeContainer(s: Session, id: string): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
     try {
-      await s.unary(s.containers, 'deleteContainer', { id, force: true, keepLogs: false });
+      await s.unary(s.api(tasks.ContainersClient), 'deleteContainer', { id, force: true, keepLogs: false });
       return;
     } catch (err) {
       if (hasCode(err, Code.NOT_FOUND)) return;
@@ -73,7 +72,7 @@ async function startFailed(s: Session, id: string, err: unknown, rm: boolean): P
   const message = err instanceof Error ? err.message : String(err);
   let recorded: number | undefined;
   try {
-    recorded = (await s.unary(s.containers, 'getContainer', { id })).container?.status?.exitStatus?.exitCode;
+    recorded = (await s.unary(s.api(tasks.ContainersClient), 'getContainer', { id })).container?.status?.exitStatus?.exitCode;
   } catch {
     // the message alone decides
   }
@@ -95,7 +94,7 @@ export async function run(g: GlobalOptions, image: string, command: string[], f:
     const rm = f.rm === true;
     if (f.detach) {
       try {
-        await s.unary(s.tasks, 'startTask', { containerId: c.id, execId: '' });
+        await s.unary(s.api(tasks.TasksClient), 'startTask', { containerId: c.id, execId: '' });
       } catch (err) {
         return startFailed(s, c.id, err, rm);
       }
@@ -104,12 +103,12 @@ export async function run(g: GlobalOptions, image: string, command: string[], f:
     }
     let exitCode: number;
     try {
-      await s.unary(s.tasks, 'createTask', { containerId: c.id });
+      await s.unary(s.api(tasks.TasksClient), 'createTask', { containerId: c.id });
       const exit = await attachThenStart(
         s,
         { containerId: c.id, stdin: f.interactive === true, tty: f.tty === true, sigProxy: f.sigProxy !== false },
         async () => {
-          await s.unary(s.tasks, 'startTask', { containerId: c.id, execId: '' });
+          await s.unary(s.api(tasks.TasksClient), 'startTask', { containerId: c.id, execId: '' });
         },
       );
       exitCode = exit.exitCode;
@@ -123,10 +122,10 @@ export async function run(g: GlobalOptions, image: string, command: string[], f:
 
 /** `start -a`: attach to a created container and relay its stdio, like a foreground run. */
 export async function startAttached(s: Session, ref: string, interactive: boolean): Promise<number> {
-  const c = (await s.unary(s.containers, 'getContainer', { id: ref })).container;
+  const c = (await s.unary(s.api(tasks.ContainersClient), 'getContainer', { id: ref })).container;
   if (!c) throw new BerthError(`No such container: ${ref}`);
   try {
-    await s.unary(s.tasks, 'createTask', { containerId: c.id });
+    await s.unary(s.api(tasks.TasksClient), 'createTask', { containerId: c.id });
   } catch (err) {
     if (!hasCode(err, Code.ALREADY_EXISTS)) return startFailed(s, c.id, err, false);
   }
@@ -135,7 +134,7 @@ export async function startAttached(s: Session, ref: string, interactive: boolea
       s,
       { containerId: c.id, stdin: interactive && c.spec?.openStdin === true, tty: c.spec?.tty === true, sigProxy: true },
       async () => {
-        await s.unary(s.tasks, 'startTask', { containerId: c.id, execId: '' });
+        await s.unary(s.api(tasks.TasksClient), 'startTask', { containerId: c.id, execId: '' });
       },
     );
     return exit.exitCode;

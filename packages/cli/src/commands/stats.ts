@@ -1,6 +1,7 @@
 // `stats`: live resource usage of running containers.
 import { totalmem } from 'node:os';
-import type { types } from '@berth/api';
+import * as tasks from '@berth/api/tasks';
+import type * as types from '@berth/api/types';
 import { withSession, type Session } from '../client/session.js';
 import { STATS_COLUMNS, statsObject, statsRow } from '../format/stats.js';
 import { renderList, type Format } from '../output.js';
@@ -12,7 +13,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function sample(s: Session, refs: string[]): Promise<types.TaskStats[]> {
   try {
-    return (await s.unary(s.tasks, 'getTaskStats', { containerIds: refs })).stats;
+    return (await s.unary(s.api(tasks.TasksClient), 'getTaskStats', { containerIds: refs })).stats;
   } catch (err) {
     throw refs.length === 1 ? noSuchContainer(err, refs[0]!) : err;
   }
@@ -21,7 +22,7 @@ async function sample(s: Session, refs: string[]): Promise<types.TaskStats[]> {
 export async function stats(g: GlobalOptions, refs: string[], o: { noStream?: boolean }, format: Format): Promise<number> {
   return withSession(g, async (s) => {
     const names = new Map(
-      (await s.unary(s.containers, 'listContainers', { filters: [] })).containers.map((c) => [c.id, c.name] as const),
+      (await s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: [] })).containers.map((c) => [c.id, c.name] as const),
     );
     const host = totalmem();
     const tty = process.stdout.isTTY === true && !o.noStream;

@@ -1,6 +1,9 @@
 // `system up|status|down` over the launcher, and `system info|df|prune` over the services.
 import type { ComponentStatus } from '@berth/stack';
-import type { images, tasks } from '@berth/api';
+import * as images from '@berth/api/images';
+import * as networking from '@berth/api/networking';
+import * as snapshots from '@berth/api/snapshots';
+import * as tasks from '@berth/api/tasks';
 import { withSession, type Session } from '../client/session.js';
 import { containerState, isRunning } from '../format/containers.js';
 import { binarySize, humanSize } from '../format/units.js';
@@ -65,17 +68,17 @@ export async function info(g: GlobalOptions, format: Format): Promise<number> {
     const version = versionInfo(runtimeDirOf(g));
     const [containers, imageCount, snapshotter, nodes, networks] = await Promise.all([
       part(async () => {
-        const list = (await s.unary(s.containers, 'listContainers', { filters: [] })).containers;
+        const list = (await s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: [] })).containers;
         const count = (state: string) => list.filter((c) => containerState(c) === state).length;
         return { total: list.length, running: count('running'), paused: count('paused'), stopped: count('exited') + count('created') };
       }),
-      part(async () => (await s.unary(s.images, 'listImages', { filters: [] })).images.length),
+      part(async () => (await s.unary(s.api(images.ImagesClient), 'listImages', { filters: [] })).images.length),
       part(async () => {
-        const r = await s.unary(s.snapshots, 'getSnapshotterInfo', { snapshotter: '' });
+        const r = await s.unary(s.api(snapshots.SnapshotsClient), 'getSnapshotterInfo', { snapshotter: '' });
         return { name: r.name, driver: r.driver, root: r.root, available: r.available };
       }),
       part(async () =>
-        (await s.unary(s.nodes, 'listNodes', { filters: [] })).nodes.map((n) => ({
+        (await s.unary(s.api(tasks.NodesClient), 'listNodes', { filters: [] })).nodes.map((n) => ({
           id: n.id,
           state: String(n.state).replace(/^NODE_STATE_/, '').toLowerCase(),
           cpus: n.capacity?.cpus ?? 0,
@@ -84,7 +87,7 @@ export async function info(g: GlobalOptions, format: Format): Promise<number> {
           versions: n.versions,
         })),
       ),
-      part(async () => (await s.unary(s.networks, 'listNetworks', { filters: [] })).networks.length),
+      part(async () => (await s.unary(s.api(networking.NetworksClient), 'listNetworks', { filters: [] })).networks.length),
     ]);
     const result = {
       client: version.client,
@@ -159,15 +162,15 @@ function imageBlobs(i: images.InspectImageResponse): Map<string, number> {
 
 async function diskUsage(s: Session): Promise<DfRow[]> {
   const [containers, imageList, content] = await Promise.all([
-    s.unary(s.containers, 'listContainers', { filters: [] }).then((r) => r.containers),
-    s.unary(s.images, 'listImages', { filters: [] }).then((r) => r.images),
-    s.unary(s.content, 'listContent', { filters: [] }).then((r) => r.infos),
+    s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: [] }).then((r) => r.containers),
+    s.unary(s.api(images.ImagesClient), 'listImages', { filters: [] }).then((r) => r.images),
+    s.unary(s.api(images.ContentClient), 'listContent', { filters: [] }).then((r) => r.infos),
   ]);
   const usedNames = new Set(containers.flatMap((c) => [c.imageName, c.spec?.image ?? '']));
   const usedBlobs = new Map<string, number>();
   for (const image of imageList.filter((i) => usedNames.has(i.name))) {
     try {
-      for (const [d, size] of imageBlobs(await s.unary(s.images, 'inspectImage', { name: image.name }))) usedBlobs.set(d, size);
+      for (const [d, size] of imageBlobs(await s.unary(s.api(images.ImagesClient), 'inspectImage', { name: image.name }))) usedBlobs.set(d, size);
     } catch {
       // an image that cannot be resolved counts as reclaimable
     }
@@ -177,7 +180,7 @@ async function diskUsage(s: Session): Promise<DfRow[]> {
   const writable = async (c: tasks.Container) => {
     try {
       const key = c.spec?.snapshotKey || c.id;
-      return (await s.unary(s.snapshots, 'getSnapshotUsage', { snapshotter: c.spec?.snapshotter ?? '', key })).usage?.size ?? 0;
+      return (await s.unary(s.api(snapshots.SnapshotsClient), 'getSnapshotUsage', { snapshotter: c.spec?.snapshotter ?? '', key })).usage?.size ?? 0;
     } catch {
       return 0;
     }

@@ -1,5 +1,7 @@
 // Containers as `ps`, `inspect` and friends show them.
-import { dateFromTimestamp, tasks, types, type Timestamp } from '@berth/api';
+import * as tasks from '@berth/api/tasks';
+import { dateFromTimestamp, type Timestamp } from '@berth/api/timestamps';
+import * as types from '@berth/api/types';
 import { formatPublished, type PortProtocol } from '../parse/ports.js';
 import { humanDuration, shortId, timeAgo, truncate } from './units.js';
 

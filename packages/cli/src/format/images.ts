@@ -1,5 +1,6 @@
 // Images as `images` and `image inspect` show them.
-import { dateFromTimestamp, type images } from '@berth/api';
+import type * as images from '@berth/api/images';
+import { dateFromTimestamp } from '@berth/api/timestamps';
 import { familiarImage } from './containers.js';
 import { humanSize, shortId, timeAgo } from './units.js';
 

@@ -1,6 +1,6 @@
 // Resource samples as `stats` shows them. CPU % needs two samples: the
 // task's CPU time over the host's in between, times the online CPUs (Docker's formula).
-import type { types } from '@berth/api';
+import type * as types from '@berth/api/types';
 import { binarySize, humanSize, shortId } from './units.js';
 
 export function cpuPercent(prev: types.CpuStats | undefined, cur: types.CpuStats | undefined): number {

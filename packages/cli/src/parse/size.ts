@@ -54,3 +54,10 @@ export function parsePidsLimit(input: string): number {
   const n = parseInteger(input, -1);
   return n;
 }
+
+/** --tail: a count of lines, or "all". */
+export function parseTail(value: string | undefined): number | undefined {
+  if (value === undefined || value === 'all') return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`invalid --tail "${value}": use a number of lines or "all"`);
+  return Number(value);
+}

@@ -1,8 +1,9 @@
 // Helpers for defining commands: lazy actions with berth's exit codes, flag
 // parsers that report through commander, examples in --help, --format.
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { requireSockets } from '../client/stack-check.js';
 import { parseFormat, UsageError, type Format } from '../output.js';
-import type { GlobalOptions } from '../stack-options.js';
+import type { GlobalOptions, ServiceName } from '../stack-options.js';
 
 export interface ProgramContext {
   /** The global flags (--runtime-dir, --namespace, --debug, ...). */
@@ -17,6 +18,25 @@ export const action =
   async (...args: A) => {
     process.exitCode = await fn(...args);
   };
+
+/**
+ * The body of a command that calls these services. Its flags are checked
+ * first (`check`, for what commander's parsers cannot see), then the
+ * services' sockets, and only then does the body import its modules (gRPC
+ * and the API are most of berth's start-up time): a usage mistake is named
+ * as such, and "the stack is not running" answers at once.
+ */
+export const stackAction = <A extends unknown[]>(
+  ctx: ProgramContext,
+  services: readonly ServiceName[],
+  fn: (...args: A) => Promise<number>,
+  check?: (...args: NoInfer<A>) => void | Promise<void>,
+) =>
+  action(async (...args: A) => {
+    await check?.(...args);
+    requireSockets(ctx.globals(), services);
+    return fn(...args);
+  });
 
 /** Appends "Examples:" to a command's --help. */
 export function examples(cmd: Command, ...lines: string[]): Command {
@@ -40,6 +60,14 @@ export function arg<T>(parse: (value: string) => T): (value: string) => T {
     }
   };
 }
+
+/** A parser that only checks a value: the command receives the text as given. */
+export const checked =
+  (parse: (value: string) => unknown) =>
+  (value: string): string => {
+    parse(value);
+    return value;
+  };
 
 /** A repeatable flag: each value parsed and collected in order. */
 export function many<T>(parse: (value: string) => T): (value: string, previous: T[] | undefined) => T[] {

@@ -4,10 +4,13 @@ import { Option, type Command } from 'commander';
 import { parseMountFlag, parseTmpfs, parseVolume } from '../parse/mounts.js';
 import { parsePublish } from '../parse/ports.js';
 import { parseRestart } from '../parse/restart.js';
-import { parseCpus, parseInteger, parseMemory, parsePidsLimit, parseSize } from '../parse/size.js';
-import { action, arg, collect, examples, formatOf, formatOption, many, type ProgramContext } from './common.js';
+import { parseFilters, psFilters, PS_FILTER_KEYS } from '../parse/filters.js';
+import { parseCpus, parseInteger, parseMemory, parsePidsLimit, parseSize, parseTail } from '../parse/size.js';
+import { parseTimePoint } from '../parse/time.js';
+import { arg, checked, collect, examples, formatOf, formatOption, many, stackAction, type ProgramContext } from './common.js';
 
 const containers = () => import('../commands/containers.js');
+const parseTimeFlag = (v: string) => parseTimePoint(v, new Date());
 
 /** The flags `run` and `create` share (Docker's names). */
 function runOptions(cmd: Command): Command {
@@ -69,8 +72,9 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .argument('[command...]', 'command and arguments (default: the image\'s)')
       .passThroughOptions()
       .action(
-        action(async (image: string, command: string[], o) =>
+        stackAction(ctx, ['images', 'tasks'], async (image: string, command: string[], o) =>
           (await import('../commands/run.js')).run(g(), image, command, o),
+          async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o),
         ),
       ),
     'berth run --rm busybox echo hello',
@@ -85,8 +89,9 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .argument('[command...]', 'command and arguments (default: the image\'s)')
       .passThroughOptions()
       .action(
-        action(async (image: string, command: string[], o) =>
+        stackAction(ctx, ['images', 'tasks'], async (image: string, command: string[], o) =>
           (await import('../commands/run.js')).create(g(), image, command, o),
+          async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o),
         ),
       ),
     'berth create --name job busybox sh -c "echo done"',
@@ -100,7 +105,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .option('-a, --attach', 'attach stdout/stderr and forward signals')
       .option('-i, --interactive', 'attach stdin')
       .argument('<containers...>', 'container names or ids')
-      .action(action(async (refs: string[], o) => (await containers()).start(g(), refs, o))),
+      .action(stackAction(ctx, ['tasks'], async (refs: string[], o) => (await containers()).start(g(), refs, o))),
     'berth start web',
     'berth start -a job',
   );
@@ -113,7 +118,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
         .option('-t, --time <seconds>', 'seconds to wait before killing the container', arg((v) => parseInteger(v, -1)))
         .option('-s, --signal <signal>', 'signal to send first (default: the container\'s stop signal)')
         .argument('<containers...>', 'container names or ids')
-        .action(action(async (refs: string[], o) => (await containers())[fn](g(), refs, o))),
+        .action(stackAction(ctx, ['tasks'], async (refs: string[], o) => (await containers())[fn](g(), refs, o))),
       `berth ${name} web`,
       `berth ${name} -t 2 web worker`,
     );
@@ -126,7 +131,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .description('send a signal to running containers (SIGKILL by default)')
       .option('-s, --signal <signal>', 'signal name or number', 'SIGKILL')
       .argument('<containers...>', 'container names or ids')
-      .action(action(async (refs: string[], o) => (await containers()).kill(g(), refs, o))),
+      .action(stackAction(ctx, ['tasks'], async (refs: string[], o) => (await containers()).kill(g(), refs, o))),
     'berth kill web',
     'berth kill -s HUP web',
   );
@@ -139,7 +144,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .option('-f, --force', 'kill and remove running containers')
       .option('-v, --volumes', 'accepted for compatibility (anonymous volumes go with the container)')
       .argument('<containers...>', 'container names or ids')
-      .action(action(async (refs: string[], o) => (await containers()).remove(g(), refs, o))),
+      .action(stackAction(ctx, ['tasks'], async (refs: string[], o) => (await containers()).remove(g(), refs, o))),
     'berth rm job',
     'berth rm -f web',
   );
@@ -156,7 +161,14 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .option('-l, --latest', 'show only the latest created container')
       .option('-n, --last <number>', 'show the n last created containers', arg((v) => parseInteger(v, 0)))
       .addOption(formatOption())
-      .action(action(async (o) => (await import('../commands/ps.js')).ps(g(), { ...o, noTrunc: o.trunc === false }, formatOf(o)))),
+      .action(
+        stackAction(
+          ctx,
+          ['tasks'],
+          async (o) => (await import('../commands/ps.js')).ps(g(), { ...o, noTrunc: o.trunc === false }, formatOf(o)),
+          (o) => void psFilters(parseFilters(o.filter, PS_FILTER_KEYS)),
+        ),
+      ),
     'berth ps',
     'berth ps -a --filter status=exited',
     'berth ps -aq',
@@ -169,12 +181,12 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .command('logs')
       .description('show a container\'s output')
       .option('-f, --follow', 'follow new output')
-      .option('-n, --tail <lines>', 'number of lines from the end, or "all"', 'all')
-      .option('--since <time>', 'only output since a time: 10m, 1h30m, RFC 3339, or Unix seconds')
-      .option('--until <time>', 'only output before a time')
+      .option('-n, --tail <lines>', 'number of lines from the end, or "all"', arg(checked(parseTail)), 'all')
+      .option('--since <time>', 'only output since a time: 10m, 1h30m, RFC 3339, or Unix seconds', arg(checked(parseTimeFlag)))
+      .option('--until <time>', 'only output before a time', arg(checked(parseTimeFlag)))
       .option('-t, --timestamps', 'show timestamps')
       .argument('<container>', 'container name or id')
-      .action(action(async (ref: string, o) => (await import('../commands/logs.js')).logs(g(), ref, o))),
+      .action(stackAction(ctx, ['tasks'], async (ref: string, o) => (await import('../commands/logs.js')).logs(g(), ref, o))),
     'berth logs web',
     'berth logs -f --tail 10 web',
     'berth logs --since 10m -t web',
@@ -195,7 +207,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .argument('<container>', 'container name or id')
       .argument('<command...>', 'command and arguments')
       .passThroughOptions()
-      .action(action(async (ref: string, command: string[], o) => (await import('../commands/exec.js')).exec(g(), ref, command, o))),
+      .action(stackAction(ctx, ['tasks'], async (ref: string, command: string[], o) => (await import('../commands/exec.js')).exec(g(), ref, command, o))),
     'berth exec web ls /',
     'berth exec -it web sh',
     'berth exec -e DEBUG=1 -w /tmp -u nobody web env',
@@ -205,11 +217,11 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
     parent
       .command('inspect')
       .description(management ? 'show container details as JSON' : 'show details of containers, images or networks as JSON')
-      .option('--type <type>', 'only look for this kind: container, image or network')
+      .addOption(new Option('--type <type>', 'only look for this kind').choices(['container', 'image', 'network']))
       .option('-f, --format <format>', 'json, or a template such as \'{{.status.state}}\'', 'json')
       .argument('<names...>', management ? 'container names or ids' : 'names or ids')
       .action(
-        action(async (refs: string[], o) =>
+        stackAction(ctx, ['tasks'], async (refs: string[], o) =>
           management
             ? (await containers()).inspect(g(), refs, formatOf(o))
             : (await import('../commands/inspect.js')).inspect(g(), refs, o, formatOf(o)),
@@ -224,7 +236,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .command('wait')
       .description('block until containers stop, then print their exit codes')
       .argument('<containers...>', 'container names or ids')
-      .action(action(async (refs: string[]) => (await containers()).wait(g(), refs))),
+      .action(stackAction(ctx, ['tasks'], async (refs: string[]) => (await containers()).wait(g(), refs))),
     'berth wait job',
   );
 
@@ -237,7 +249,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
         .command(name)
         .description(what)
         .argument('<containers...>', 'container names or ids')
-        .action(action(async (refs: string[]) => (await containers())[name](g(), refs))),
+        .action(stackAction(ctx, ['tasks'], async (refs: string[]) => (await containers())[name](g(), refs))),
       `berth ${name} web`,
     );
   }
@@ -250,7 +262,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .addOption(formatOption())
       .argument('[containers...]', 'container names or ids (default: all running)')
       .action(
-        action(async (refs: string[], o) =>
+        stackAction(ctx, ['tasks'], async (refs: string[], o) =>
           (await import('../commands/stats.js')).stats(g(), refs, { noStream: o.stream === false }, formatOf(o)),
         ),
       ),
@@ -264,7 +276,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .description('list the processes of a container')
       .addOption(formatOption())
       .argument('<container>', 'container name or id')
-      .action(action(async (ref: string, o) => (await containers()).top(g(), ref, formatOf(o)))),
+      .action(stackAction(ctx, ['tasks'], async (ref: string, o) => (await containers()).top(g(), ref, formatOf(o)))),
     'berth top web',
   );
 
@@ -274,7 +286,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .description('rename a container')
       .argument('<container>', 'container name or id')
       .argument('<new-name>', 'new name')
-      .action(action(async (ref: string, name: string) => (await containers()).rename(g(), ref, name))),
+      .action(stackAction(ctx, ['tasks'], async (ref: string, name: string) => (await containers()).rename(g(), ref, name))),
     'berth rename web frontend',
   );
 
@@ -285,7 +297,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
         .description('remove all stopped containers')
         .option('-f, --force', 'do not ask for confirmation')
         .option('--filter <label=...>', 'only containers with these labels', collect, [])
-        .action(action(async (o) => (await containers()).prune(g(), o))),
+        .action(stackAction(ctx, ['tasks'], async (o) => (await containers()).prune(g(), o))),
       'berth container prune -f',
     );
   }

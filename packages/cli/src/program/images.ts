@@ -1,9 +1,15 @@
 // Image commands, at the top level (pull, images, rmi, ...) and under the
 // `image` management command (image ls, image rm, image inspect, image prune).
-import type { Command } from 'commander';
-import { action, collect, examples, formatOf, formatOption, type ProgramContext } from './common.js';
+import { Option, type Command } from 'commander';
+import { action, collect, examples, formatOf, formatOption, stackAction, type ProgramContext } from './common.js';
 
 const imagesCmd = () => import('../commands/images.js');
+
+/** pull and push: the reference and --platform, checked before the stack is looked for. */
+async function checkReferenceAndPlatform(ref: string, o: { platform?: string }): Promise<void> {
+  (await import('../parse/reference.js')).resolveReference(ref);
+  (await import('../parse/platform.js')).parsePlatformFlag(o.platform);
+}
 
 export function defineImageCommands(parent: Command, ctx: ProgramContext, management: boolean): void {
   const g = ctx.globals;
@@ -18,7 +24,14 @@ export function defineImageCommands(parent: Command, ctx: ProgramContext, manage
       .option('--plain-http', 'use plain HTTP (loopback registries always do)')
       .option('--skip-tls-verify', 'do not verify the registry\'s TLS certificate')
       .argument('<reference>', 'image reference, e.g. busybox or 127.0.0.1:5000/library/debian:bookworm')
-      .action(action(async (ref: string, o) => (await imagesCmd()).pull(g(), ref, o))),
+      .action(
+        stackAction(
+          ctx,
+          ['images'],
+          async (ref: string, o) => (await imagesCmd()).pull(g(), ref, o),
+          (ref, o) => checkReferenceAndPlatform(ref, o),
+        ),
+      ),
     `${prefix} pull busybox`,
     `${prefix} pull --platform linux/arm64 127.0.0.1:5000/library/debian:bookworm`,
   );
@@ -32,7 +45,14 @@ export function defineImageCommands(parent: Command, ctx: ProgramContext, manage
       .option('--plain-http', 'use plain HTTP (loopback registries always do)')
       .option('--skip-tls-verify', 'do not verify the registry\'s TLS certificate')
       .argument('<reference>', 'local image name, pushed to the registry it names')
-      .action(action(async (ref: string, o) => (await imagesCmd()).push(g(), ref, o))),
+      .action(
+        stackAction(
+          ctx,
+          ['images'],
+          async (ref: string, o) => (await imagesCmd()).push(g(), ref, o),
+          (ref, o) => checkReferenceAndPlatform(ref, o),
+        ),
+      ),
     `${prefix} tag busybox 127.0.0.1:5000/tools/busybox:1`,
     `${prefix} push 127.0.0.1:5000/tools/busybox:1`,
   );
@@ -50,7 +70,7 @@ export function defineImageCommands(parent: Command, ctx: ProgramContext, manage
       .addOption(formatOption())
       .argument('[repository]', 'only images of this repository')
       .action(
-        action(async (repository: string | undefined, o) =>
+        stackAction(ctx, ['images'], async (repository: string | undefined, o) =>
           (await imagesCmd()).list(g(), { ...o, noTrunc: o.trunc === false, repository }, formatOf(o)),
         ),
       ),
@@ -67,7 +87,7 @@ export function defineImageCommands(parent: Command, ctx: ProgramContext, manage
       .description('remove images (refused while a container uses them, unless --force)')
       .option('-f, --force', 'remove even when containers use the image')
       .argument('<images...>', 'image names or ids')
-      .action(action(async (refs: string[], o) => (await imagesCmd()).remove(g(), refs, o))),
+      .action(stackAction(ctx, ['images', 'tasks'], async (refs: string[], o) => (await imagesCmd()).remove(g(), refs, o))),
     `${prefix} ${management ? 'rm' : 'rmi'} busybox`,
   );
 
@@ -77,7 +97,14 @@ export function defineImageCommands(parent: Command, ctx: ProgramContext, manage
       .description('give an image another name')
       .argument('<source>', 'existing image name or id')
       .argument('<target>', 'new name')
-      .action(action(async (source: string, target: string) => (await imagesCmd()).tag(g(), source, target))),
+      .action(
+        stackAction(
+          ctx,
+          ['images'],
+          async (source: string, target: string) => (await imagesCmd()).tag(g(), source, target),
+          async (_source, target) => void (await import('../parse/reference.js')).resolveReference(target),
+        ),
+      ),
     `${prefix} tag busybox 127.0.0.1:5000/tools/busybox:1`,
   );
 
@@ -86,10 +113,10 @@ export function defineImageCommands(parent: Command, ctx: ProgramContext, manage
       .command('save')
       .description('write images to a tar archive (OCI layout or docker-archive)')
       .option('-o, --output <file>', 'write to a file instead of stdout')
-      .option('--format <format>', 'archive format: oci or docker (default: the service\'s, OCI)')
+      .addOption(new Option('--format <format>', 'archive format (default: the service\'s, OCI)').choices(['oci', 'docker']))
       .option('--platform <os/arch[/variant]>', 'include only this platform (repeatable)', collect, [])
       .argument('<images...>', 'image names or ids')
-      .action(action(async (refs: string[], o) => (await imagesCmd()).save(g(), refs, o))),
+      .action(stackAction(ctx, ['images'], async (refs: string[], o) => (await imagesCmd()).save(g(), refs, o))),
     `${prefix} save -o busybox.tar busybox`,
     `${prefix} save --format docker busybox | gzip > busybox.tar.gz`,
   );
@@ -101,7 +128,7 @@ export function defineImageCommands(parent: Command, ctx: ProgramContext, manage
       .option('-i, --input <file>', 'read from a file instead of stdin')
       .option('-q, --quiet', 'no progress')
       .option('--platform <os/arch[/variant]>', 'platform to unpack (default: this host\'s)')
-      .action(action(async (o) => (await imagesCmd()).load(g(), o))),
+      .action(stackAction(ctx, ['images'], async (o) => (await imagesCmd()).load(g(), o))),
     `${prefix} load -i busybox.tar`,
     `${prefix} load < busybox.tar`,
   );
@@ -115,7 +142,7 @@ export function defineImageCommands(parent: Command, ctx: ProgramContext, manage
       .option('--platform <os/arch[/variant]>', 'platform to resolve (default: this host\'s)')
       .option('-f, --format <format>', 'json, or a template such as \'{{.chainId}}\'', 'json')
       .argument('<images...>', 'image names or ids')
-      .action(action(async (refs: string[], o) => (await imagesCmd()).inspect(g(), refs, o, formatOf(o)))),
+      .action(stackAction(ctx, ['images'], async (refs: string[], o) => (await imagesCmd()).inspect(g(), refs, o, formatOf(o)))),
     'berth image inspect busybox',
     "berth image inspect -f '{{.config.digest}}' busybox",
   );
@@ -126,7 +153,7 @@ export function defineImageCommands(parent: Command, ctx: ProgramContext, manage
       .description('remove content no image refers to; with --all also images no container uses')
       .option('-a, --all', 'also remove images no container uses')
       .option('-f, --force', 'do not ask for confirmation')
-      .action(action(async (o) => (await imagesCmd()).prune(g(), o))),
+      .action(stackAction(ctx, ['images'], async (o) => (await imagesCmd()).prune(g(), o))),
     'berth image prune -f',
     'berth image prune -af',
   );
@@ -144,7 +171,7 @@ export function defineRegistryCommands(program: Command, ctx: ProgramContext): v
       .option('--plain-http', 'use plain HTTP (loopback registries always do)')
       .option('--skip-tls-verify', 'do not verify the registry\'s TLS certificate')
       .argument('[server]', 'registry host (default: docker.io)')
-      .action(action(async (server: string | undefined, o) => (await import('../commands/login.js')).login(g(), server, o))),
+      .action(stackAction(ctx, ['images'], async (server: string | undefined, o) => (await import('../commands/login.js')).login(g(), server, o))),
     'berth login 127.0.0.1:5000',
     'echo "$TOKEN" | berth login -u ci --password-stdin registry.example.com',
   );

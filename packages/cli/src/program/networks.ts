@@ -1,6 +1,6 @@
 // `network create|ls|inspect|rm|connect|disconnect|prune`.
 import type { Command } from 'commander';
-import { action, collect, examples, formatOf, formatOption, type ProgramContext } from './common.js';
+import { collect, examples, formatOf, formatOption, stackAction, type ProgramContext } from './common.js';
 
 const networks = () => import('../commands/networks.js');
 
@@ -20,7 +20,7 @@ export function defineNetworkCommands(program: Command, ctx: ProgramContext): vo
       .option('--label <KEY=VALUE>', 'set a label', collect, [])
       .option('-o, --opt <KEY=VALUE>', 'driver option, e.g. mtu=1400 or parent=eth0', collect, [])
       .argument('<name>', 'network name')
-      .action(action(async (name: string, o) => (await networks()).create(g(), name, o))),
+      .action(stackAction(ctx, ['networking'], async (name: string, o) => (await networks()).create(g(), name, o))),
     'berth network create appnet',
     'berth network create --subnet 10.89.7.0/24 --gateway 10.89.7.1 appnet',
   );
@@ -34,7 +34,7 @@ export function defineNetworkCommands(program: Command, ctx: ProgramContext): vo
       .option('--no-trunc', 'do not truncate ids')
       .option('-f, --filter <key=value>', 'filter: name, id, driver, label, type (builtin|custom)', collect, [])
       .addOption(formatOption())
-      .action(action(async (o) => (await networks()).list(g(), { ...o, noTrunc: o.trunc === false }, formatOf(o)))),
+      .action(stackAction(ctx, ['networking'], async (o) => (await networks()).list(g(), { ...o, noTrunc: o.trunc === false }, formatOf(o)))),
     'berth network ls',
     'berth network ls --filter type=custom -q',
   );
@@ -45,7 +45,7 @@ export function defineNetworkCommands(program: Command, ctx: ProgramContext): vo
       .description('show network details and attached containers as JSON')
       .option('-f, --format <format>', 'json, or a template such as \'{{.subnet}}\'', 'json')
       .argument('<networks...>', 'network names or ids')
-      .action(action(async (names: string[], o) => (await networks()).inspect(g(), names, formatOf(o)))),
+      .action(stackAction(ctx, ['networking'], async (names: string[], o) => (await networks()).inspect(g(), names, formatOf(o)))),
     'berth network inspect appnet',
   );
 
@@ -55,7 +55,7 @@ export function defineNetworkCommands(program: Command, ctx: ProgramContext): vo
       .aliases(['remove'])
       .description('remove networks (refused while containers are attached)')
       .argument('<networks...>', 'network names or ids')
-      .action(action(async (names: string[]) => (await networks()).remove(g(), names))),
+      .action(stackAction(ctx, ['networking'], async (names: string[]) => (await networks()).remove(g(), names))),
     'berth network rm appnet',
   );
 
@@ -67,7 +67,7 @@ export function defineNetworkCommands(program: Command, ctx: ProgramContext): vo
       .option('--ip <address>', 'static IPv4 address')
       .argument('<network>', 'network name or id')
       .argument('<container>', 'container name or id')
-      .action(action(async (net: string, container: string, o) => (await networks()).connect(g(), net, container, o))),
+      .action(stackAction(ctx, ['tasks'], async (net: string, container: string, o) => (await networks()).connect(g(), net, container, o))),
     'berth network connect --alias db appnet postgres',
   );
 
@@ -78,7 +78,7 @@ export function defineNetworkCommands(program: Command, ctx: ProgramContext): vo
       .option('-f, --force', 'update the record even when the live detach fails')
       .argument('<network>', 'network name or id')
       .argument('<container>', 'container name or id')
-      .action(action(async (net: string, container: string, o) => (await networks()).disconnect(g(), net, container, o))),
+      .action(stackAction(ctx, ['tasks'], async (net: string, container: string, o) => (await networks()).disconnect(g(), net, container, o))),
     'berth network disconnect appnet postgres',
   );
 
@@ -88,7 +88,7 @@ export function defineNetworkCommands(program: Command, ctx: ProgramContext): vo
       .description('remove every user network no container is attached to')
       .option('-f, --force', 'do not ask for confirmation')
       .option('--filter <label=...>', 'only networks with these labels', collect, [])
-      .action(action(async (o) => (await networks()).prune(g(), o))),
+      .action(stackAction(ctx, ['networking'], async (o) => (await networks()).prune(g(), o))),
     'berth network prune -f',
   );
 }

@@ -1,7 +1,7 @@
 // `system up|status|down|info|df|prune`, `events`, `version`, `completion`,
 // and the per-service admin views `snapshot`, `content`, `node`.
 import type { Command } from 'commander';
-import { action, collect, examples, formatOf, formatOption, type ProgramContext } from './common.js';
+import { action, collect, examples, formatOf, formatOption, stackAction, type ProgramContext } from './common.js';
 
 const system = () => import('../commands/system.js');
 const admin = () => import('../commands/admin.js');
@@ -49,7 +49,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .command('df')
       .description('disk used by images and containers, and how much could be reclaimed')
       .addOption(formatOption())
-      .action(action(async (o) => (await system()).df(g(), formatOf(o)))),
+      .action(stackAction(ctx, ['tasks', 'images', 'snapshots'], async (o) => (await system()).df(g(), formatOf(o)))),
     'berth system df',
   );
   examples(
@@ -58,7 +58,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .description('remove stopped containers, unused networks and unreferenced content')
       .option('-a, --all', 'also remove images no container uses')
       .option('-f, --force', 'do not ask for confirmation')
-      .action(action(async (o) => (await system()).prune(g(), o))),
+      .action(stackAction(ctx, ['tasks', 'networking', 'images'], async (o) => (await system()).prune(g(), o))),
     'berth system prune -f',
     'berth system prune -af',
   );
@@ -109,7 +109,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .option('-q, --quiet', 'only print keys')
       .option('-f, --filter <key=value>', 'filter: name, parent, kind (view|active|committed), label', collect, [])
       .addOption(formatOption())
-      .action(action(async (o) => (await admin()).snapshotList(g(), o, formatOf(o)))),
+      .action(stackAction(ctx, ['snapshots'], async (o) => (await admin()).snapshotList(g(), o, formatOf(o)))),
     'berth snapshot ls',
     'berth snapshot ls --filter kind=active',
   );
@@ -120,7 +120,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .option(...snapshotter)
       .addOption(formatOption())
       .argument('[keys...]', 'snapshot keys (default: all)')
-      .action(action(async (keys: string[], o) => (await admin()).snapshotUsage(g(), keys, o, formatOf(o)))),
+      .action(stackAction(ctx, ['snapshots'], async (keys: string[], o) => (await admin()).snapshotUsage(g(), keys, o, formatOf(o)))),
     'berth snapshot usage',
   );
   examples(
@@ -130,7 +130,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .description('remove snapshots (refused while they have children)')
       .option(...snapshotter)
       .argument('<keys...>', 'snapshot keys')
-      .action(action(async (keys: string[], o) => (await admin()).snapshotRemove(g(), keys, o))),
+      .action(stackAction(ctx, ['snapshots'], async (keys: string[], o) => (await admin()).snapshotRemove(g(), keys, o))),
     'berth snapshot rm my-view',
   );
 
@@ -143,7 +143,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .option('-q, --quiet', 'only print digests')
       .option('-f, --filter <key=value>', 'filter: digest, label', collect, [])
       .addOption(formatOption())
-      .action(action(async (o) => (await admin()).contentList(g(), o, formatOf(o)))),
+      .action(stackAction(ctx, ['images'], async (o) => (await admin()).contentList(g(), o, formatOf(o)))),
     'berth content ls',
   );
   examples(
@@ -152,7 +152,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .aliases(['remove'])
       .description('remove blobs')
       .argument('<digests...>', 'blob digests')
-      .action(action(async (digests: string[]) => (await admin()).contentRemove(g(), digests))),
+      .action(stackAction(ctx, ['images'], async (digests: string[]) => (await admin()).contentRemove(g(), digests))),
     'berth content rm sha256:…',
   );
 
@@ -165,7 +165,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .option('-q, --quiet', 'only print node ids')
       .option('-f, --filter <key=value>', 'filter: id, state (ready|unavailable), label', collect, [])
       .addOption(formatOption())
-      .action(action(async (o) => (await admin()).nodeList(g(), o, formatOf(o)))),
+      .action(stackAction(ctx, ['tasks'], async (o) => (await admin()).nodeList(g(), o, formatOf(o)))),
     'berth node ls',
   );
 }

@@ -2,7 +2,8 @@
 // and stderr, our stdin up (raw when -t on a terminal), terminal resizes,
 // and our signals forwarded to the process as Docker's --sig-proxy does.
 import type { ClientDuplexStream } from '@grpc/grpc-js';
-import { tasks, types } from '@berth/api';
+import * as tasks from '@berth/api/tasks';
+import type * as types from '@berth/api/types';
 import { Code, hasCode } from '../client/errors.js';
 import type { Session } from '../client/session.js';
 import { BerthError } from '../output.js';
@@ -71,7 +72,8 @@ function attached(call: AttachCall, ms: number): Promise<boolean> {
  * start after a grace period.
  */
 export async function attachThenStart(s: Session, o: AttachOptions, start: () => Promise<void>): Promise<types.ExitStatus> {
-  const call: AttachCall = s.tasks.attachTask(s.metadata());
+  const tasksApi = s.api(tasks.TasksClient);
+  const call: AttachCall = tasksApi.attachTask(s.metadata());
   const target = { containerId: o.containerId, execId: o.execId ?? '', stdin: o.stdin, stdout: true, stderr: !o.tty };
   call.write(frame({ $case: 'target', value: target }));
   const size = o.tty ? terminalSize() : undefined;
@@ -83,7 +85,7 @@ export async function attachThenStart(s: Session, o: AttachOptions, start: () =>
     ready = await attached(call, logsWillDo ? ATTACH_READY_MS : ATTACH_READY_STDIN_MS);
   } catch (err) {
     call.cancel();
-    throw s.translate(s.tasks, 'AttachTask', err);
+    throw s.translate(tasksApi, 'AttachTask', err);
   }
   if (!ready && logsWillDo) {
     call.cancel();
@@ -98,20 +100,21 @@ export async function attachThenStart(s: Session, o: AttachOptions, start: () =>
   } catch (err) {
     call.cancel();
     await outcome.catch(() => undefined);
-    throw err instanceof BerthError ? err : s.translate(s.tasks, 'AttachTask', err);
+    throw err instanceof BerthError ? err : s.translate(tasksApi, 'AttachTask', err);
   }
   return outcome;
 }
 
 /** The init process's output from its logs, followed until it exits; then its exit status. */
 async function followLogs(s: Session, o: AttachOptions): Promise<types.ExitStatus> {
+  const tasksApi = s.api(tasks.TasksClient);
   const stopForwarding = o.sigProxy ? forwardSignals(s, o) : () => undefined;
   try {
-    const call = s.tasks.readLogs(tasks.ReadLogsRequest.fromPartial({ containerId: o.containerId, follow: true }), s.metadata());
-    for await (const batch of s.messages<tasks.ReadLogsResponse>(s.tasks, 'ReadLogs', call)) {
+    const call = tasksApi.readLogs(tasks.ReadLogsRequest.fromPartial({ containerId: o.containerId, follow: true }), s.metadata());
+    for await (const batch of s.messages<tasks.ReadLogsResponse>(tasksApi, 'ReadLogs', call)) {
       for (const e of batch.entries) (e.stream === tasks.LogStream.STDERR ? process.stderr : process.stdout).write(e.data);
     }
-    const r = await s.unary(s.tasks, 'waitTask', { containerId: o.containerId, execId: '' });
+    const r = await s.unary(tasksApi, 'waitTask', { containerId: o.containerId, execId: '' });
     if (!r.exitStatus) throw new BerthError(`the tasks service reported no exit status for ${o.containerId}`);
     return r.exitStatus;
   } finally {
@@ -121,6 +124,7 @@ async function followLogs(s: Session, o: AttachOptions): Promise<types.ExitStatu
 
 /** Relays stdio on an attach stream until the exit frame; cleans up our terminal and handlers either way. */
 function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.ExitStatus> {
+  const tasksApi = s.api(tasks.TasksClient);
   const stdin = process.stdin;
   const raw = o.tty && o.stdin && stdin.isTTY === true;
   const cleanups: (() => void)[] = [];
@@ -160,7 +164,7 @@ function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.Ex
       if (err) return reject(err);
       if (exit) return resolve(exit);
       // The stream ended without an exit frame: ask for the exit status instead.
-      s.unary(s.tasks, 'waitTask', { containerId: o.containerId, execId: o.execId ?? '' }).then(
+      s.unary(tasksApi, 'waitTask', { containerId: o.containerId, execId: o.execId ?? '' }).then(
         (r) => (r.exitStatus ? resolve(r.exitStatus) : reject(new BerthError(`no exit status for ${o.containerId}`))),
         reject,
       );
@@ -176,8 +180,8 @@ function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.Ex
       }
     });
     call.on('error', (err) => {
-      if (exit || hasCode(s.translate(s.tasks, 'AttachTask', err), Code.CANCELLED)) finish();
-      else finish(s.translate(s.tasks, 'AttachTask', err));
+      if (exit || hasCode(s.translate(tasksApi, 'AttachTask', err), Code.CANCELLED)) finish();
+      else finish(s.translate(tasksApi, 'AttachTask', err));
     });
     call.on('end', () => finish());
   });
@@ -188,6 +192,7 @@ function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.Ex
  * for a process that ignores SIGINT (a shell as PID 1 does).
  */
 function forwardSignals(s: Session, o: AttachOptions): () => void {
+  const tasksApi = s.api(tasks.TasksClient);
   let interrupts = 0;
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => {
@@ -196,7 +201,7 @@ function forwardSignals(s: Session, o: AttachOptions): () => void {
         sent = 'SIGKILL';
         process.stderr.write('\nberth: third interrupt, killing the container\n');
       }
-      s.unary(s.tasks, 'killTask', { containerId: o.containerId, execId: o.execId ?? '', signal: sent, all: false }).catch(
+      s.unary(tasksApi, 'killTask', { containerId: o.containerId, execId: o.execId ?? '', signal: sent, all: false }).catch(
         (err: unknown) => process.stderr.write(`berth: cannot forward ${sent}: ${(err as Error).message}\n`),
       );
     };

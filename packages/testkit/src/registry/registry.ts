@@ -1,14 +1,18 @@
 // A throwaway OCI registry: Debian's docker-registry (distribution 2.8) on
 // 127.0.0.1 with filesystem storage in a fresh temp dir, anonymous, with
-// htpasswd basic auth, or with bearer tokens from our own token server.
+// htpasswd basic auth, or with bearer tokens from our own token server; over
+// plain HTTP, or HTTPS with a certificate from a throwaway CA.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeTree } from '../mounts.js';
 import { freePort } from '../ports.js';
 import { requireBinary, run, startDaemon, type Daemon } from '../process.js';
 import { libtrustKeyId } from './jwt.js';
+import { makeTestCertificates, type TestCertificates } from './tls.js';
 import { startTokenServer, type TokenServer } from './token-server.js';
 
 export type RegistryAuthMode = 'none' | 'basic' | 'token';
@@ -18,6 +22,8 @@ export interface RegistryOptions {
   auth?: RegistryAuthMode;
   /** Token lifetime in seconds (auth 'token'); default 300. */
   tokenExpiresIn?: number;
+  /** Serve HTTPS with a certificate for 127.0.0.1 signed by a throwaway CA (TestRegistry.tls); default plain HTTP. */
+  tls?: boolean;
 }
 
 export interface RegistryCredentials {
@@ -32,18 +38,22 @@ export interface TokenAuthInfo {
   issuer: string;
   /** Tokens the token server has issued so far. */
   issuedCount(): number;
+  /** Every access and refresh token issued so far (to check that a client never logs them). */
+  issuedSecrets(): string[];
 }
 
 export interface TestRegistry {
   /** '127.0.0.1:PORT' (what goes into image references). */
   host: string;
-  /** 'http://127.0.0.1:PORT' */
+  /** 'http://127.0.0.1:PORT', or 'https://127.0.0.1:PORT' with tls. */
   url: string;
   authMode: RegistryAuthMode;
   /** The one valid user (basic and token modes); undefined when anonymous. */
   auth: RegistryCredentials | undefined;
   /** Token server details (token mode only). */
   token: TokenAuthInfo | undefined;
+  /** With tls: the CA that signed the registry's certificate (PEM, and a file holding it); a client must trust it. */
+  tls: { caFile: string; caPem: string } | undefined;
   /** Registry storage root. */
   dataDir: string;
   /** Registry log (stdout+stderr), for debugging failed tests. */
@@ -59,6 +69,7 @@ function registryConfig(opts: {
   port: number;
   dataDir: string;
   auth?: Record<string, unknown>;
+  certs?: TestCertificates;
 }): string {
   // YAML is a superset of JSON: the registry reads this as is
   return JSON.stringify(
@@ -70,7 +81,11 @@ function registryConfig(opts: {
         delete: { enabled: true },
         maintenance: { uploadpurging: { enabled: false } },
       },
-      http: { addr: `127.0.0.1:${opts.port}`, secret: randomBytes(16).toString('hex') },
+      http: {
+        addr: `127.0.0.1:${opts.port}`,
+        secret: randomBytes(16).toString('hex'),
+        ...(opts.certs ? { tls: { certificate: opts.certs.certFile, key: opts.certs.keyFile } } : {}),
+      },
       ...(opts.auth ? { auth: opts.auth } : {}),
     },
     null,
@@ -78,7 +93,22 @@ function registryConfig(opts: {
   );
 }
 
-async function waitForRegistry(url: string, daemon: Daemon, deadlineMs: number): Promise<void> {
+/** The status of GET url (trusting `ca` for HTTPS), or the error. */
+function probe(url: string, ca: string | undefined): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { timeout: 2000, ...(ca !== undefined ? { ca } : {}) }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within 2 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function waitForRegistry(url: string, ca: string | undefined, daemon: Daemon, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   let exited: string | undefined;
   void daemon.exited.then((how) => (exited = how));
@@ -86,10 +116,9 @@ async function waitForRegistry(url: string, daemon: Daemon, deadlineMs: number):
   while (Date.now() < until) {
     if (exited !== undefined) throw new Error(`docker-registry ${exited} before answering:\n${daemon.logTail()}`);
     try {
-      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      if (res.status === 200 || res.status === 401) return;
-      lastError = `GET /v2/ answered ${res.status}`;
+      const status = await probe(`${url}/v2/`, ca);
+      if (status === 200 || status === 401) return;
+      lastError = `GET /v2/ answered ${status}`;
     } catch (err) {
       lastError = String(err);
     }
@@ -163,15 +192,16 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   try {
     const setup = await authSetup(mode, dir, opts);
     tokenServer = setup.tokenServer;
+    const certs = opts.tls ? await makeTestCertificates(dir) : undefined;
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const configPath = join(dir, 'config.yml');
-      await writeFile(configPath, registryConfig({ port, dataDir, ...(setup.auth ? { auth: setup.auth } : {}) }));
+      await writeFile(configPath, registryConfig({ port, dataDir, ...(setup.auth ? { auth: setup.auth } : {}), ...(certs ? { certs } : {}) }));
       // a clean environment: REGISTRY_* variables would override the config
       daemon = startDaemon(binary, ['serve', configPath], logFile, { PATH: process.env.PATH ?? '/usr/bin:/bin' });
-      const url = `http://127.0.0.1:${port}`;
+      const url = `${certs ? 'https' : 'http'}://127.0.0.1:${port}`;
       try {
-        await waitForRegistry(url, daemon, 30_000);
+        await waitForRegistry(url, certs?.caPem, daemon, 30_000);
       } catch (err) {
         await daemon.stop();
         const lostPortRace = /address already in use/.test(daemon.logTail());
@@ -185,8 +215,15 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
         authMode: mode,
         auth: setup.creds,
         token: ts
-          ? { realm: ts.realm, service: REGISTRY_TOKEN_SERVICE, issuer: REGISTRY_TOKEN_ISSUER, issuedCount: () => ts.issuedCount() }
+          ? {
+              realm: ts.realm,
+              service: REGISTRY_TOKEN_SERVICE,
+              issuer: REGISTRY_TOKEN_ISSUER,
+              issuedCount: () => ts.issuedCount(),
+              issuedSecrets: () => ts.issuedSecrets(),
+            }
           : undefined,
+        tls: certs ? { caFile: certs.caFile, caPem: certs.caPem } : undefined,
         dataDir,
         logFile,
         stop,

@@ -25,6 +25,8 @@ export interface TokenServer {
   port: number;
   /** Tokens issued so far (to test client-side token caching). */
   issuedCount(): number;
+  /** Every access and refresh token handed out so far (to check that a client never logs them). */
+  issuedSecrets(): string[];
   stop(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 export async function startTokenServer(opts: TokenServerOptions): Promise<TokenServer> {
   const expiresIn = opts.expiresIn ?? 300;
   const refreshTokens = new Map<string, string>();
+  const secrets: string[] = [];
   let issued = 0;
 
   const issue = (subject: string, scopes: string[]): { token: string; issuedAt: string } => {
@@ -97,6 +100,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
       opts.privateKeyPem,
     );
     issued++;
+    secrets.push(token);
     return { token, issuedAt: new Date(now * 1000).toISOString() };
   };
 
@@ -121,6 +125,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     if (url.searchParams.get('offline_token') === 'true') {
       const refresh = randomBytes(24).toString('hex');
       refreshTokens.set(refresh, opts.username);
+      secrets.push(refresh);
       body.refresh_token = refresh;
     }
     sendJson(res, 200, body);
@@ -150,6 +155,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     if (form.get('access_type') === 'offline') {
       const refresh = randomBytes(24).toString('hex');
       refreshTokens.set(refresh, subject);
+      secrets.push(refresh);
       body.refresh_token = refresh;
     }
     sendJson(res, 200, body);
@@ -176,6 +182,7 @@ export async function startTokenServer(opts: TokenServerOptions): Promise<TokenS
     realm: `http://127.0.0.1:${port}/token`,
     port,
     issuedCount: () => issued,
+    issuedSecrets: () => [...secrets],
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNamespace } from '@berth/bus';
 import { ContainerError } from '../errors.js';
-import type { RuntimeSpec } from '../spec/types.js';
+import type { OciSpec as RuntimeSpec } from '@berth/runtime-spec';
 
 export const NAMESPACE_ANNOTATION = 'org.berth.namespace';
 

@@ -1,5 +1,6 @@
 // berth.agent.v1.Cni: runs CNI plugin binaries for a conflist, as libcni's
-// AddNetworkList/DelNetworkList/CheckNetworkList do, through @berth/cni.
+// AddNetworkList/DelNetworkList/CheckNetworkList do, through @berth/cni, and
+// removes what a deleted network's plugins left on the node.
 // Conflists and results travel as JSON bytes; a plugin's own error (code,
 // msg, details) travels in the status message and, as JSON, in the trailer
 // CNI_ERROR_TRAILER.
@@ -10,11 +11,13 @@ import {
   CniDelError,
   CniInvocationError,
   CniPluginError,
+  ForeignResourceError,
   cniAdd,
   cniCheck,
   cniDel,
   getCachedAttachment,
   parseConflist,
+  removeNetworkResources,
   resolveNetnsPath,
   validateContainerId,
   validateIfname,
@@ -188,6 +191,22 @@ export function cniRegistration(opts: CniServiceOptions): ServiceRegistration {
       }
       await runCni('CHECK', () => cniCheck(conflist, runtime, config));
       return {};
+    }),
+    // Not a CNI command: what CNI leaves behind once a network is deleted.
+    removeNetworkResources: unary<agent.RemoveNetworkResourcesRequest, agent.RemoveNetworkResourcesResponse>(async (req) => {
+      if (req.conflistJson.length === 0) throw invalidArgument('RemoveNetworkResources: conflist_json is empty');
+      const conflist = checked('RemoveNetworkResources: conflist_json', () => parseConflist(req.conflistJson.toString('utf8')));
+      try {
+        const removed = await removeNetworkResources(conflist);
+        return {
+          bridgesRemoved: removed.bridgesRemoved,
+          firewallRulesRemoved: removed.firewallRulesRemoved,
+          ipamDirsRemoved: removed.ipamDirsRemoved,
+        };
+      } catch (e) {
+        if (e instanceof ForeignResourceError) throw failedPrecondition(`RemoveNetworkResources of network "${conflist.name}": ${e.message}`);
+        throw new Error(`RemoveNetworkResources of network "${conflist.name}" failed: ${(e as Error).message}`, { cause: e });
+      }
     }),
   };
   return { definition: agent.CniService, handlers };

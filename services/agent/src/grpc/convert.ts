@@ -3,11 +3,11 @@
 import { agent, timestampFromDate, types } from '@berth/api';
 import type { CgroupStats } from '../cgroups/stats.js';
 import { ContainerError } from '../errors.js';
-import type { MountSpec } from '../mounts.js';
+import type { Mount as MountSpec } from '@berth/mount';
 import type { TerminalSize } from '../runtime/checks.js';
 import type { ExitStatus } from '../runtime/exit-status.js';
 import type { ContainerState, ContainerStatus } from '../runtime/types.js';
-import { signalNumber } from '../spec/signals.js';
+import { signalNumber } from '@berth/runtime-spec';
 
 const STATUS: Record<ContainerStatus, agent.TaskStatus> = {
   created: agent.TaskStatus.CREATED,

@@ -5,7 +5,7 @@ import { rmdir } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { agent } from '@berth/api';
 import { ContainerError, errnoCode, MountError } from '../errors.js';
-import { mountAll, unmountAll, type MountTools } from '../mounts.js';
+import { mountAll, unmountAll, type MountTools } from '@berth/mount';
 import { mountSpecs } from './convert.js';
 import { rpc } from './errors.js';
 

@@ -2,10 +2,10 @@
 // translate messages, call the core, and report task events; the core keeps
 // all state on disk.
 import { NAMESPACE_METADATA_KEY, agent, events, types, timestampFromDate } from '@berth/api';
+import type { OciProcess, OciSpec } from '@berth/runtime-spec';
 import { availableParallelism } from 'node:os';
 import { ContainerError, isContainerError } from '../errors.js';
 import type { ContainerRuntime, CreateOptions, ExecDefinition } from '../runtime/container-runtime.js';
-import type { RuntimeSpec, SpecProcess } from '../spec/types.js';
 import { withNamespace, type NamespaceBook } from '../events/namespaces.js';
 import type { ExecExitWatcher } from '../events/exec-exits.js';
 import type { TaskEvents } from '../events/task-events.js';
@@ -56,9 +56,16 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
     createTask: rpc(async (req: agent.CreateTaskRequest, call) => {
       const id = requireId(req.containerId);
       const fallback = String(call.metadata.get(NAMESPACE_METADATA_KEY)[0] ?? deps.namespaces.defaultNamespace);
-      const { spec, namespace } = withNamespace(jsonObject(req.specJson, 'spec_json') as unknown as RuntimeSpec, fallback);
+      const { spec, namespace } = withNamespace(jsonObject(req.specJson, 'spec_json') as unknown as OciSpec, fallback);
       // The annotation in config.json says it too, for anyone who asks before this remembers it.
-      const state = await runtime.create(id, { spec, rootfsMounts: mountSpecs(req.rootfsMounts), ...stdioOptions(req.stdio, deps) }).catch((err: unknown) => {
+      const options: CreateOptions = {
+        spec,
+        rootfsMounts: mountSpecs(req.rootfsMounts),
+        ...(req.user !== undefined ? { user: req.user } : {}),
+        privileged: req.privileged,
+        ...stdioOptions(req.stdio, deps),
+      };
+      const state = await runtime.create(id, options).catch((err: unknown) => {
         // A command that cannot run leaves a stopped container behind (exit 126/127).
         if (isContainerError(err, 'COMMAND_NOT_FOUND') || isContainerError(err, 'COMMAND_NOT_EXECUTABLE')) deps.namespaces.remember(id, namespace);
         throw err;
@@ -146,10 +153,12 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
     execProcess: rpc(async (req: agent.ExecProcessRequest) => {
       const id = requireId(req.containerId);
       const execId = requireId(req.execId, 'exec_id');
-      const process = jsonObject(req.processJson, 'process_json') as unknown as SpecProcess;
+      const process = jsonObject(req.processJson, 'process_json') as unknown as OciProcess;
       const def: ExecDefinition = {
         args: Array.isArray(process.args) ? process.args : [],
         process,
+        ...(req.user !== undefined ? { user: req.user } : {}),
+        privileged: req.privileged,
         tty: req.stdio ? req.stdio.terminal : process.terminal === true,
         stdin: req.stdio?.stdin === true,
       };

@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { ContainerError, errnoCode } from '../errors.js';
-import type { RuntimeSpec } from '../spec/types.js';
+import type { OciSpec } from '@berth/runtime-spec';
 import type { CreateOptions } from './types.js';
 
 export function validateCreateOptions(opts: CreateOptions): void {
@@ -38,8 +38,11 @@ export async function requireDirectory(path: string, what: string): Promise<void
   throw new ContainerError('INVALID_ARGUMENT', `${what} ${path} is not a directory`);
 }
 
-/** runc's error for a missing bind source is obscure; say it plainly before creating anything. */
-export async function checkBindSources(spec: RuntimeSpec): Promise<void> {
+/**
+ * runc's error for a missing bind source is obscure; say it plainly before
+ * creating anything. Checked here, on the node that mounts them.
+ */
+export async function checkBindSources(spec: OciSpec): Promise<void> {
   for (const [i, m] of (spec.mounts ?? []).entries()) {
     const bind = m.type === 'bind' || (m.options ?? []).some((o) => o === 'bind' || o === 'rbind');
     if (!bind) continue;

@@ -8,22 +8,22 @@
 // because conmon, not the agent, is their parent.
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { OciSpec } from '@berth/runtime-spec';
 import { removeTempLeftovers, writeFileAtomic } from '@berth/store';
 import { containerCgroupFromPath, containerCgroupFromProc, readCgroupSystem, type CgroupSystem } from '../cgroups/layout.js';
 import { readCgroupStats, type CgroupStats } from '../cgroups/stats.js';
 import { ContainerError, errnoCode, isContainerError, MountError } from '../errors.js';
 import { rotateIfNeeded, writeControl } from '../logs/rotate.js';
-import { mountAll, mountsUnder, unmountAll, type MountTools } from '../mounts.js';
-import type { RuntimeSpec, SpecProcess } from '../spec/types.js';
+import { mountAll, mountsUnder, unmountAll, type MountTools } from '@berth/mount';
 import { attachSocket, type AttachSession } from './attach.js';
-import { checkBindSources, requireDirectory, resizeMessage, validateCreateOptions, type TerminalSize } from './checks.js';
+import { requireDirectory, resizeMessage, validateCreateOptions, type TerminalSize } from './checks.js';
 import { awaitConmonStart, spawnConmon, type ConmonLaunch } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
 import { ExecRequests, type ExecDefinition } from './exec-requests.js';
 import { ExecSessions } from './exec-sessions.js';
-import { checkExecOptions, checkedExecProcess } from './exec-process.js';
 import { exitStatusFromCode, readConmonExit, readSealedExit, sealExit, type ExitStatus } from './exit-status.js';
 import { containerPaths, runtimeLayout, validateId, type ContainerPaths, type RuntimeLayout } from './layout.js';
+import { specForNode } from './node-spec.js';
 import { isMonitorAlive, readPidFile } from './proc.js';
 import { readRecord, writeRecord, type ContainerRecord } from './record.js';
 import { extractRuncMessage, isNotExistMessage, Runc, RuncError, type RuncState } from './runc.js';
@@ -131,8 +131,8 @@ export class ContainerRuntime {
         if (opts.bundle === undefined) await mkdir(bundle);
         else await requireDirectory(bundle, 'bundle');
         const tty = opts.tty ?? opts.spec.process?.terminal === true;
-        const spec: RuntimeSpec = { ...opts.spec, process: { ...(opts.spec.process as SpecProcess), terminal: tty } };
-        const rootfs = resolve(bundle, spec.root?.path ?? 'rootfs');
+        const given: OciSpec = { ...opts.spec, process: { ...opts.spec.process, terminal: tty } };
+        const rootfs = resolve(bundle, given.root?.path ?? 'rootfs');
         const rootfsMounts = opts.rootfsMounts ?? [];
         if (rootfsMounts.length > 0) {
           mountedRootfs = rootfs;
@@ -140,7 +140,7 @@ export class ContainerRuntime {
         } else {
           await requireDirectory(rootfs, 'rootfs');
         }
-        await checkBindSources(spec);
+        const spec = await specForNode(id, given, rootfs, { user: opts.user, privileged: opts.privileged });
         writeFileAtomic(join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`, 0o600);
         await mkdir(paths.persistDir);
         record = {
@@ -661,8 +661,8 @@ export class ContainerRuntime {
     validateId(execId, 'exec id');
     return this.withLock(id, async () => {
       await this.requireStatus(id, ['running'], 'exec in');
-      if (def.process !== undefined) checkedExecProcess(def.process, def.tty === true);
-      else checkExecOptions(def);
+      // Everything the start will do with the definition, done now so bad input (an unknown user...) fails here.
+      await this.execs.processFor(await this.requireRecord(id), def);
       if ((await this.execRequests.get(id, execId)) || (await this.execs.state(id, execId))) {
         throw new ContainerError('ALREADY_EXISTS', `exec ${execId} already exists in container ${id}`, { containerId: id });
       }

@@ -1,11 +1,8 @@
-// The process.json of an exec session: the container's own process (caps,
-// rlimits, no-new-privileges, apparmor...) with the exec's args, env, cwd,
-// user and terminal, as `docker exec` does.
+// The process.json of an exec session: the container's own process with the
+// exec's args, env, cwd, user and terminal, as `docker exec` does (built by
+// @berth/runtime-spec), or a caller-built process checked before use.
+import { buildExecProcess, SpecError, type OciProcess, type ResolvedUser } from '@berth/runtime-spec';
 import { ContainerError } from '../errors.js';
-import { mergeEnv } from '../spec/build-spec.js';
-import { SpecError } from '../spec/errors.js';
-import type { SpecProcess } from '../spec/types.js';
-import type { ResolvedUser } from '../spec/user.js';
 
 export interface ExecProcessOptions {
   args: string[];
@@ -14,47 +11,26 @@ export interface ExecProcessOptions {
   tty?: boolean;
 }
 
-/** Checks exec options before anything is made; INVALID_ARGUMENT naming the bad field. */
-export function checkExecOptions(opts: ExecProcessOptions): void {
-  if (!Array.isArray(opts.args) || opts.args.length === 0 || opts.args.some((a) => typeof a !== 'string') || opts.args[0] === '') {
-    throw new ContainerError('INVALID_ARGUMENT', 'exec: args must be a non-empty list of strings');
-  }
-  if (opts.cwd !== undefined && !opts.cwd.startsWith('/')) {
-    throw new ContainerError('INVALID_ARGUMENT', `exec: cwd must be an absolute path, got ${JSON.stringify(opts.cwd)}`);
-  }
-  mergedEnv([], opts.env ?? []);
-}
-
-function mergedEnv(base: string[], extra: string[]): string[] {
+/** A SpecError as the INVALID_ARGUMENT of an exec. */
+function invalid<T>(fn: () => T): T {
   try {
-    return mergeEnv(base, extra, 'exec env');
+    return fn();
   } catch (err) {
-    throw new ContainerError('INVALID_ARGUMENT', err instanceof SpecError ? err.message : String(err));
+    if (err instanceof SpecError) throw new ContainerError('INVALID_ARGUMENT', `exec: ${err.message}`);
+    throw err;
   }
 }
 
-export function buildExecProcess(base: SpecProcess, opts: ExecProcessOptions, user: ResolvedUser | undefined): SpecProcess {
-  checkExecOptions(opts);
-  const env = mergedEnv(base.env ?? [], opts.env ?? []);
-  const process: SpecProcess = {
-    ...base,
-    terminal: opts.tty === true,
-    args: [...opts.args],
-    env,
-    cwd: opts.cwd ?? base.cwd,
-    user: user
-      ? { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: [...user.additionalGids] } : {}) }
-      : base.user,
-  };
-  delete process.consoleSize;
-  return process;
+/** The exec's process from the container's (see buildExecProcess); INVALID_ARGUMENT naming a bad option. */
+export function execProcessFrom(base: OciProcess, opts: ExecProcessOptions, user: ResolvedUser | undefined): OciProcess {
+  return invalid(() => buildExecProcess(base, opts, user));
 }
 
 /**
- * A caller-built exec process, checked the way buildExecProcess checks its
- * options; `terminal` follows `tty` (the stdio wiring decides, not the JSON).
+ * A caller-built exec process, checked the way exec options are; `terminal`
+ * follows `tty` (the stdio wiring decides, not the JSON).
  */
-export function checkedExecProcess(process: SpecProcess, tty: boolean): SpecProcess {
+export function checkedExecProcess(process: OciProcess, tty: boolean): OciProcess {
   if (!process || typeof process !== 'object' || Array.isArray(process)) {
     throw new ContainerError('INVALID_ARGUMENT', 'exec: the process must be a JSON object (an OCI process)');
   }
@@ -69,7 +45,11 @@ export function checkedExecProcess(process: SpecProcess, tty: boolean): SpecProc
   if (typeof user !== 'object' || user === null || !Number.isInteger((user as { uid?: unknown }).uid) || !Number.isInteger((user as { gid?: unknown }).gid)) {
     throw new ContainerError('INVALID_ARGUMENT', `exec: process.user must have integer uid and gid, got ${JSON.stringify(user)}`);
   }
-  const out: SpecProcess = { ...process, terminal: tty };
+  const env: unknown = process.env;
+  if (env !== undefined && (!Array.isArray(env) || env.some((e) => typeof e !== 'string'))) {
+    throw new ContainerError('INVALID_ARGUMENT', 'exec: process.env must be a list of strings');
+  }
+  const out: OciProcess = { ...process, env: (env as string[] | undefined) ?? [], terminal: tty };
   delete out.consoleSize;
   return out;
 }

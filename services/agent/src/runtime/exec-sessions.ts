@@ -5,19 +5,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withUser, type OciProcess, type OciSpec, type ResolvedUser } from '@berth/runtime-spec';
 import { writeFileAtomic } from '@berth/store';
 import { ContainerError, errnoCode } from '../errors.js';
 import { parseLogRecord } from '../logs/k8s-log.js';
 import { writeControl } from '../logs/rotate.js';
-import { SpecError } from '../spec/errors.js';
-import type { RuntimeSpec } from '../spec/types.js';
-import { resolveUser, type ResolvedUser } from '../spec/user.js';
 import { attachSocket, type AttachSession } from './attach.js';
 import { resizeMessage, type TerminalSize } from './checks.js';
 import { awaitConmonStart, meaningfulStderr, spawnConmon, type ConmonProcess, type SyncMessage } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
-import { buildExecProcess, checkedExecProcess } from './exec-process.js';
+import { checkedExecProcess, execProcessFrom } from './exec-process.js';
 import { readConmonExit, type ExitStatus } from './exit-status.js';
+import { resolveRunAs, withAllCapabilities } from './node-spec.js';
 import { parseSignal } from './signals.js';
 import { containerPaths, execPaths, validateId, type RuntimeLayout } from './layout.js';
 import { isMonitorAlive, readPidFile } from './proc.js';
@@ -46,9 +45,7 @@ export class ExecSessions {
     const execId = opts.execId ?? randomBytes(6).toString('hex');
     validateId(execId, 'exec id');
     const record = await this.deps.runningContainer(id);
-    const processSpec = opts.process !== undefined
-      ? checkedExecProcess(opts.process, opts.tty === true)
-      : await this.processFromOptions(record, opts);
+    const processSpec = await this.processFor(record, opts);
 
     const ep = execPaths(this.deps.layout, id, execId);
     await mkdir(containerPaths(this.deps.layout, id).execsDir, { recursive: true });
@@ -112,20 +109,27 @@ export class ExecSessions {
     };
   }
 
-  private async processFromOptions(record: ContainerRecord, opts: ExecOptions) {
-    const config = JSON.parse(await readFile(join(record.bundle, 'config.json'), 'utf8')) as RuntimeSpec;
-    if (!config.process) throw new ContainerError('RUNTIME_FAILED', `container ${record.id}: config.json has no process`, { containerId: record.id });
-    return buildExecProcess(config.process, opts, await this.resolveUser(record, opts.user));
+  /**
+   * The process an exec runs: the caller's (checked) or one built from the
+   * container's config.json, as `opts.user` when given (resolved in the
+   * container's rootfs). Throws INVALID_ARGUMENT for bad options or users.
+   */
+  async processFor(record: ContainerRecord, opts: ExecOptions): Promise<OciProcess> {
+    const user = opts.user === undefined ? undefined : await this.resolveUser(record, opts.user);
+    let process: OciProcess;
+    if (opts.process !== undefined) {
+      process = checkedExecProcess(opts.process, opts.tty === true);
+      if (user) process = withUser(process, user);
+    } else {
+      const config = JSON.parse(await readFile(join(record.bundle, 'config.json'), 'utf8')) as OciSpec;
+      if (!config.process) throw new ContainerError('RUNTIME_FAILED', `container ${record.id}: config.json has no process`, { containerId: record.id });
+      process = execProcessFrom(config.process, opts, user);
+    }
+    return opts.privileged ? withAllCapabilities(process) : process;
   }
 
-  private async resolveUser(record: ContainerRecord, user: string | undefined): Promise<ResolvedUser | undefined> {
-    if (user === undefined) return undefined;
-    try {
-      return await resolveUser(record.rootfs, user);
-    } catch (err) {
-      if (err instanceof SpecError) throw new ContainerError('INVALID_ARGUMENT', `exec in ${record.id}: ${err.message}`, { containerId: record.id });
-      throw err;
-    }
+  private resolveUser(record: ContainerRecord, user: string): Promise<ResolvedUser> {
+    return resolveRunAs(record.id, record.rootfs, user, `exec in ${record.id}`);
   }
 
   /**

@@ -3,7 +3,7 @@
 // container is read from reality (runc state, conmon's files) when asked.
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '@berth/store';
-import type { MountSpec } from '../mounts.js';
+import type { Mount as MountSpec } from '@berth/mount';
 import { errnoCode } from '../errors.js';
 
 export interface ContainerRecord {

@@ -1,6 +1,6 @@
 // Signal arguments of the runtime API: validated, as numbers.
+import { SIGRTMAX, signalName, signalNumber } from '@berth/runtime-spec';
 import { ContainerError } from '../errors.js';
-import { SIGRTMAX, signalName, signalNumber } from '../spec/signals.js';
 
 export { signalName };
 

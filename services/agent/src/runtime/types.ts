@@ -1,7 +1,7 @@
 // The data types of the container runtime API.
+import type { OciProcess, OciSpec } from '@berth/runtime-spec';
 import type { CgroupSystem } from '../cgroups/layout.js';
-import type { MountSpec, MountTools } from '../mounts.js';
-import type { RuntimeSpec, SpecProcess } from '../spec/types.js';
+import type { Mount as MountSpec, MountTools } from '@berth/mount';
 import type { AttachSession } from './attach.js';
 import type { ExitStatus } from './exit-status.js';
 
@@ -30,7 +30,15 @@ export interface CreateOptions {
   /** An existing bundle directory; default: one inside the container's state dir. */
   bundle?: string;
   /** The OCI runtime spec; written atomically to <bundle>/config.json. process.terminal follows `tty`. */
-  spec: RuntimeSpec;
+  spec: OciSpec;
+  /**
+   * As `docker run -u` ("", "name", "uid", "name:group", "uid:gid"): resolved
+   * against the mounted rootfs's /etc/passwd and /etc/group into
+   * process.user, and HOME unless the env sets it. Unset: process.user as given.
+   */
+  user?: string;
+  /** A privileged container: every device node of this node's /dev and every capability the agent holds. */
+  privileged?: boolean;
   /** Mounted (in order) onto <bundle>/<root.path> before create, unmounted at delete. */
   rootfsMounts?: MountSpec[];
   /** Give the process a terminal (conmon holds the pty master). Default: spec.process.terminal. */
@@ -49,24 +57,31 @@ export interface CreateOptions {
 
 export interface ExecOptions {
   args: string[];
-  /** KEY=VALUE, added to (or replacing) the container's env. */
+  /** KEY=VALUE, added to (or replacing) the container's env; a bare KEY removes it. */
   env?: string[];
   cwd?: string;
-  /** As `docker exec -u`: "name", "uid", "name:group", "uid:gid"; resolved in the container's rootfs. */
+  /**
+   * As `docker exec -u`: "name", "uid", "name:group", "uid:gid"; resolved in
+   * the container's rootfs, also over a given `process`. Unset: the
+   * container's user (or the given process's).
+   */
   user?: string;
   tty?: boolean;
   /** Keep stdin open (needs attach to feed it). */
   stdin?: boolean;
   /** Attach to the session's stdio before the process starts (no output is missed). */
   attach?: boolean;
+  /** Every capability the agent holds, replacing the process's (`exec --privileged`, or in a privileged container). */
+  privileged?: boolean;
   /** Default: random. */
   execId?: string;
   /**
-   * A complete OCI process (user already resolved), as a caller that builds
-   * its own (the tasks service) sends it: used as is, except that `terminal`
-   * follows `tty`; args, env, cwd and user above are then ignored.
+   * A complete OCI process, as a caller that builds its own (the tasks
+   * service) sends it: used as is, except that `terminal` follows `tty` and
+   * `user`, when given, is resolved over it; args, env and cwd above are
+   * then ignored.
    */
-  process?: SpecProcess;
+  process?: OciProcess;
 }
 
 export type ExecStatus = 'created' | 'running' | 'stopped';

@@ -1,9 +1,9 @@
 // The host's device nodes, for privileged containers (Docker gives them all).
-// The only impure part of spec building besides resolveUser.
+// Read on the node that runs the container, at task create.
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errnoCode } from './errors.js';
-import type { SpecDevice } from './types.js';
+import { errnoCode } from '../errors.js';
+import type { OciDevice } from '@berth/runtime-spec';
 
 // Mounted by runc itself, or not devices at all.
 const SKIP = new Set(['pts', 'shm', 'fd', 'mqueue', '.lxc', '.lxd-mounts', '.udev', 'console']);
@@ -15,8 +15,8 @@ export function devMajorMinor(rdev: bigint): { major: number; minor: number } {
   return { major, minor };
 }
 
-export async function listHostDevices(devDir = '/dev'): Promise<SpecDevice[]> {
-  const out: SpecDevice[] = [];
+export async function listHostDevices(devDir = '/dev'): Promise<OciDevice[]> {
+  const out: OciDevice[] = [];
   const walk = async (dir: string, rel: string): Promise<void> => {
     let names: string[];
     try {

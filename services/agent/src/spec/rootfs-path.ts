@@ -5,9 +5,14 @@
 import { constants } from 'node:fs';
 import { lstat, open, readlink } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { errnoCode } from './errors.js';
+import { errnoCode } from '../errors.js';
 
 const MAX_SYMLINKS = 255;
+
+/** A path in a rootfs that cannot be read as asked: a link loop, not a regular file, too large. The image's doing. */
+export class RootfsFileError extends Error {
+  override readonly name = 'RootfsFileError';
+}
 
 /** The host path of `path` inside `root`, with every symlink resolved inside `root`. */
 export async function resolveInRoot(root: string, path: string): Promise<string> {
@@ -34,7 +39,7 @@ export async function resolveInRoot(root: string, path: string): Promise<string>
       current = next;
       continue;
     }
-    if (++links > MAX_SYMLINKS) throw new Error(`too many symlinks resolving ${path} in ${root}`);
+    if (++links > MAX_SYMLINKS) throw new RootfsFileError(`too many symlinks resolving ${path} in ${root}`);
     const target = await readlink(posix.join(rootAbs, next));
     if (target.startsWith('/')) current = '/';
     pending.unshift(...target.split('/'));
@@ -54,13 +59,13 @@ export async function readFileInRoot(root: string, path: string, maxBytes = 16 *
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
-    if (code === 'ELOOP') throw new Error(`${path} in ${root} changed into a symlink while being read`);
+    if (code === 'ELOOP') throw new RootfsFileError(`${path} in ${root} changed into a symlink while being read`);
     throw err;
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile()) throw new Error(`${path} in ${root} is not a regular file`);
-    if (st.size > maxBytes) throw new Error(`${path} in ${root} is too large (${st.size} bytes, limit ${maxBytes})`);
+    if (!st.isFile()) throw new RootfsFileError(`${path} in ${root} is not a regular file`);
+    if (st.size > maxBytes) throw new RootfsFileError(`${path} in ${root} is too large (${st.size} bytes, limit ${maxBytes})`);
     return await handle.readFile('utf8');
   } finally {
     await handle.close();

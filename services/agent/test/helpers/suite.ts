@@ -5,9 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { mountsUnder, unmountAll } from '../../src/mounts.js';
-import { buildSpec, type BuildSpecOptions, type ImageDefaults } from '../../src/spec/build-spec.js';
-import type { MountSpec } from '../../src/mounts.js';
+import { mountsUnder, unmountAll } from '@berth/mount';
+import { buildSpec, readNofileHardLimit, type BuildSpecOptions, type ImageDefaults, type OciSpec } from '@berth/runtime-spec';
+import type { Mount as MountSpec } from '@berth/mount';
 import { makeBusyboxRootfs, requirePrerequisites } from './busybox.js';
 
 export interface Suite {
@@ -21,8 +21,8 @@ export interface Suite {
   id(name: string): string;
   /** Overlay mounts over the busybox template, as the snapshots service would hand out. */
   overlayFor(id: string): MountSpec[];
-  /** A spec for a busybox container in this suite's cgroup parent. */
-  spec(id: string, opts?: Partial<BuildSpecOptions>, image?: ImageDefaults): ReturnType<typeof buildSpec>;
+  /** A spec for a busybox container in this suite's cgroup parent (opts.cmd is the command). */
+  spec(id: string, opts?: Partial<BuildSpecOptions>, image?: ImageDefaults): OciSpec;
 }
 
 /** stateDir: the state root's name under the suite's root (the agent service uses "agent"). */
@@ -48,7 +48,8 @@ export function createSuite(name: string, opts: { stateDir?: string } = {}): Sui
       mkdirSync(join(dir, 'work'), { recursive: true });
       return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${template}`, `upperdir=${dir}/upper`, `workdir=${dir}/work`] }];
     },
-    spec: (id, opts = {}, image = {}) => buildSpec(image, { id, cgroupParent, ...opts }),
+    spec: (id, opts = {}, image = {}) =>
+      buildSpec(image, { id, cgroupsPath: `${cgroupParent}/${id}`, host: { nofileHardLimit: readNofileHardLimit() }, ...opts }),
   };
 }
 

@@ -22,12 +22,12 @@ import {
   type Index,
   type Platform,
 } from '@berth/oci';
+import { TarWriter, decompress, detectCompression, type EntryOptions } from '@berth/tar';
 import type { ContentStore } from '../content/store.js';
 import { ImagesError, dataLoss, failedPrecondition, invalidArgument, messageOf, statusCodeOf } from '../errors.js';
 import type { ImageRecord, ImageStore } from '../images.js';
 import type { LeaseManager } from '../leases.js';
 import { walkImage, type WalkEntry } from '../walk.js';
-import { decompress, detectCompression } from './compression.js';
 import {
   ANNOTATION_IMAGE_NAME,
   ANNOTATION_REF_NAME,
@@ -39,7 +39,9 @@ import {
   referenceOrUndefined,
   type DockerArchiveEntry,
 } from './layout.js';
-import { TarWriter } from './tar.js';
+
+/** Archive members are content: read-only, mtime 0 (reproducible output). */
+const MEMBER: EntryOptions = { mode: 0o444, mtime: 0 };
 
 export type ArchiveFormat = 'oci' | 'docker';
 
@@ -143,7 +145,7 @@ async function writeOciLayout(
   platforms: Platform[],
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  await tar.addFile(OCI_LAYOUT_FILE, Buffer.byteLength(layoutJson()), Buffer.from(layoutJson()));
+  await tar.addFile(OCI_LAYOUT_FILE, Buffer.byteLength(layoutJson()), Buffer.from(layoutJson()), MEMBER);
   const written = new Set<string>();
   const index: Index = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
   for (const record of records) {
@@ -153,12 +155,12 @@ async function writeOciLayout(
       signal?.throwIfAborted();
       written.add(e.descriptor.digest);
       const info = deps.content.info(e.descriptor.digest);
-      await tar.addFile(blobEntryName(e.descriptor.digest), info.size, deps.content.readStream(e.descriptor.digest));
+      await tar.addFile(blobEntryName(e.descriptor.digest), info.size, deps.content.readStream(e.descriptor.digest), MEMBER);
     }
     index.manifests.push({ ...record.target, annotations: { ...record.target.annotations, ...nameAnnotations(record.name) } });
   }
   const indexBytes = Buffer.from(JSON.stringify(index));
-  await tar.addFile(OCI_INDEX_FILE, indexBytes.byteLength, indexBytes);
+  await tar.addFile(OCI_INDEX_FILE, indexBytes.byteLength, indexBytes, MEMBER);
 }
 
 function layoutJson(): string {
@@ -203,7 +205,7 @@ async function writeDockerArchive(
     const configName = `${parseDigest(manifest.config.digest).hex}.json`;
     if (!written.has(configName)) {
       written.add(configName);
-      await tar.addFile(configName, configBytes.byteLength, configBytes);
+      await tar.addFile(configName, configBytes.byteLength, configBytes, MEMBER);
     }
     const layerNames: string[] = [];
     for (const [i, layer] of manifest.layers.entries()) {
@@ -223,7 +225,7 @@ async function writeDockerArchive(
     });
   }
   const bytes = Buffer.from(JSON.stringify(manifestJson));
-  await tar.addFile(DOCKER_MANIFEST_FILE, bytes.byteLength, bytes);
+  await tar.addFile(DOCKER_MANIFEST_FILE, bytes.byteLength, bytes, MEMBER);
 }
 
 function parsePlatformArg(spec: string): Platform {
@@ -265,7 +267,7 @@ async function writeUncompressedLayer(
     if (layer.digest !== diffId) {
       throw dataLoss(`layer ${layer.digest} is an uncompressed tar but its digest differs from its diff_id ${diffId}`);
     }
-    await tar.addFile(name, content.info(layer.digest).size, content.readStream(layer.digest));
+    await tar.addFile(name, content.info(layer.digest).size, content.readStream(layer.digest), MEMBER);
     return;
   }
   const tmp = join(content.paths.tmpDir, `export-${randomBytes(8).toString('hex')}.tar`);
@@ -283,7 +285,7 @@ async function writeUncompressedLayer(
     if (digester.digest() !== diffId) {
       throw dataLoss(`layer ${layer.digest} decompresses to ${digester.digest()}, not its diff_id ${diffId}`);
     }
-    await tar.addFile(name, digester.size, createReadStream(tmp) as AsyncIterable<Buffer>);
+    await tar.addFile(name, digester.size, createReadStream(tmp) as AsyncIterable<Buffer>, MEMBER);
   } finally {
     await rm(tmp, { force: true });
   }

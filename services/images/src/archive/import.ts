@@ -19,6 +19,7 @@ import {
   type Index,
   type LayerCompression,
 } from '@berth/oci';
+import { CompressionError, TarError, TarFormatError, detectCompression, decompress, openDecompressed, readTar, type TarEntry } from '@berth/tar';
 import type { ContentStore } from '../content/store.js';
 import { ContentMismatchError } from '../content/writer.js';
 import { ImagesError, dataLoss, invalidArgument, messageOf, statusCodeOf } from '../errors.js';
@@ -28,7 +29,6 @@ import type { ImageRecord, ImageStore } from '../images.js';
 import type { LeaseManager } from '../leases.js';
 import type { Labels } from '../labels.js';
 import { parseStoredDocument } from '../walk.js';
-import { decompress, detectCompression } from './compression.js';
 import {
   ANNOTATION_IMAGE_NAME,
   ANNOTATION_REF_NAME,
@@ -41,7 +41,6 @@ import {
   safeLinkTarget,
   type DockerArchiveEntry,
 } from './layout.js';
-import { readTar } from './tar.js';
 
 export interface ImportDeps {
   content: ContentStore;
@@ -135,24 +134,12 @@ function formatName(format: ImportResult['format']): string {
   return format === 'oci' ? 'an OCI image layout' : 'a docker-archive';
 }
 
-/** The archive bytes, decompressed when the first bytes say gzip or zstd. */
-async function* autoDecompress(input: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
-  const source = (async function* () {
-    for await (const chunk of input) yield chunk;
-  })();
-  const it = source[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done) return;
-  const head = Buffer.isBuffer(first.value) ? first.value : Buffer.from(first.value as Uint8Array);
-  const rest = (async function* () {
-    yield head;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      yield Buffer.isBuffer(n.value) ? n.value : Buffer.from(n.value as Uint8Array);
-    }
-  })();
-  yield* decompress(rest, detectCompression(head));
+/** A reader's complaint about the archive bytes, as the client's error (anything else passes through). */
+function archiveInputError(err: unknown): unknown {
+  if (err instanceof TarFormatError) return invalidArgument(`corrupt tar archive: ${err.message}`, err);
+  if (err instanceof TarError) return invalidArgument(err.message, err);
+  if (err instanceof CompressionError && err.reason === 'corrupt') return invalidArgument(`archive: ${err.message}`, err);
+  return err;
 }
 
 async function readArchive(
@@ -162,10 +149,25 @@ async function readArchive(
   protect: (d: Digest) => void,
   signal: AbortSignal | undefined,
 ): Promise<ArchiveContents> {
+  try {
+    // gzip- or zstd-compressed archives are read as their first bytes say
+    return await readEntries(content, readTar((await openDecompressed(input)).stream), leaseId, protect, signal);
+  } catch (err) {
+    throw archiveInputError(err);
+  }
+}
+
+async function readEntries(
+  content: ContentStore,
+  entries: AsyncIterable<TarEntry>,
+  leaseId: string,
+  protect: (d: Digest) => void,
+  signal: AbortSignal | undefined,
+): Promise<ArchiveContents> {
   const metadata = new Map<string, Buffer>();
   const files = new Map<string, StoredFile>();
   const links = new Map<string, string>();
-  for await (const entry of readTar(autoDecompress(input))) {
+  for await (const entry of entries) {
     signal?.throwIfAborted();
     const { header } = entry;
     const path = safeEntryPath(header.name);

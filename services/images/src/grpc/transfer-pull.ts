@@ -8,7 +8,7 @@ import { AsyncQueue, cancellation } from './async-queue.js';
 import { descriptorToProto, imageToProto, platformFromProto } from './convert.js';
 import { namespaceOf, type Handlers } from './handlers.js';
 import { ProgressBatcher } from './progress-batcher.js';
-import { registryFor } from './registry-options.js';
+import { registryFor, registryOf } from './registry-options.js';
 import type { TransferSettings } from './transfer-settings.js';
 import { snapshotsUnpacker } from './unpack.js';
 
@@ -23,7 +23,7 @@ export function pullImageHandler(core: ImagesCore, h: Handlers, settings: Transf
     const unpack = settings.unpackWanted(req.unpack, `pull of ${req.reference}`)
       ? snapshotsUnpacker(settings.snapshots, req.snapshotter || settings.snapshotter, namespace)
       : undefined;
-    const registry = registryFor(core.registry, settings.registryBase, req.registry);
+    const registry = registryFor(core.registry, settings.registryBase, req.registry, registryOf(req.reference));
     const abort = cancellation(call);
     const queue = new AsyncQueue<Response>();
     const batcher = new ProgressBatcher((progress) => queue.push(message({ $case: 'progress', value: progress })), settings.progressIntervalMs);

@@ -11,7 +11,7 @@ import { AsyncQueue, cancellation } from './async-queue.js';
 import { descriptorToProto, platformFromProto } from './convert.js';
 import { findImage } from './image-names.js';
 import { namespaceOf, type Handlers } from './handlers.js';
-import { registryFor } from './registry-options.js';
+import { registryFor, registryOf } from './registry-options.js';
 import type { TransferSettings } from './transfer-settings.js';
 
 type Response = images.PushImageResponse;
@@ -28,13 +28,14 @@ export function pushImageHandler(core: ImagesCore, h: Handlers, settings: Transf
     const namespace = namespaceOf(call);
     const record = findImage(core.images, namespace, req.name);
     const platform = platformFromProto(req.platform);
-    const registry = registryFor(core.registry, settings.registryBase, req.registry);
+    const destination = req.reference || record.name;
+    const registry = registryFor(core.registry, settings.registryBase, req.registry, registryOf(destination));
     const abort = cancellation(call);
     const queue = new AsyncQueue<Response>();
     const deps = { content: core.content, images: core.images, registry: registry.client };
     const done = settings.operations
       .track(
-        push(deps, record.name, req.reference || record.name, {
+        push(deps, record.name, destination, {
           namespace,
           concurrency: req.registry?.concurrency || settings.concurrency,
           signal: abort.signal,

@@ -27,7 +27,7 @@ export function transferService(core: ImagesCore, h: Handlers, settings: Transfe
       const host = normalizeRegistryHost(req.registryHost);
       const creds = credentialsFromProto(req.registry?.credentials);
       if (!creds) throw invalidArgument(`VerifyRegistryCredentials for ${host}: credentials are required`);
-      const registry = registryFor(core.registry, settings.registryBase, req.registry);
+      const registry = registryFor(core.registry, settings.registryBase, req.registry, host);
       const abort = cancellation(call);
       try {
         const result = await registry.client.verifyCredentials(host, creds, { signal: abort.signal });

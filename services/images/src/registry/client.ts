@@ -6,7 +6,6 @@ import {
   MANIFEST_ACCEPT_TYPES,
   MAX_MANIFEST_BYTES,
   digestOf,
-  isLocalhostRegistry,
   parseDigest,
   parseManifestOrIndex,
   parseReference,
@@ -23,6 +22,7 @@ import type { Labels } from '../labels.js';
 import { Authorizer, repositoryScope, type TokenRequest, type TokenResponse } from './auth.js';
 import type { Credentials } from './docker-config.js';
 import { RegistryError, networkError, redactUrl } from './errors.js';
+import { schemeFor, type RegistryHostOptions } from './hosts.js';
 import {
   Agents,
   DEFAULT_TIMEOUTS,
@@ -44,12 +44,11 @@ export interface RegistryClientOptions {
   insecureRegistries?: string[];
   /** Plain HTTP for every registry. */
   plainHttp?: boolean;
-  /** Registry hosts spoken to over HTTPS even though they are local (a TLS registry on 127.0.0.1). */
-  tlsRegistries?: string[];
-  /** Extra CA certificate(s) (PEM) trusted for HTTPS registries. */
-  ca?: string | Buffer | (string | Buffer)[];
-  /** Accept any TLS certificate (a registry with a self-signed certificate and no CA to trust). */
-  skipTlsVerify?: boolean;
+  /**
+   * Settings per registry (host[:port] as references name it): extra CAs,
+   * no verification, or the scheme (e.g. HTTPS for a TLS registry on 127.0.0.1).
+   */
+  hosts?: Record<string, RegistryHostOptions>;
   timeouts?: Partial<Timeouts>;
   retry?: Partial<RetryPolicy>;
   /** Largest manifest/index accepted (default 4 MiB). */
@@ -106,10 +105,7 @@ export class RegistryClient {
   private readonly userAgent: string;
 
   constructor(private readonly options: RegistryClientOptions = {}) {
-    this.agents = new Agents({
-      ...(options.ca !== undefined ? { ca: options.ca } : {}),
-      ...(options.skipTlsVerify ? { skipTlsVerify: true } : {}),
-    });
+    this.agents = new Agents(options.hosts ? { hosts: options.hosts } : {});
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.maxManifestBytes = options.maxManifestBytes ?? MAX_MANIFEST_BYTES;
@@ -138,10 +134,7 @@ export class RegistryClient {
 
   /** "http" or "https" for a registry domain. */
   schemeFor(domain: string): 'http' | 'https' {
-    if (this.options.plainHttp) return 'http';
-    if (this.options.tlsRegistries?.includes(domain)) return 'https';
-    if (isLocalhostRegistry(domain) || this.options.insecureRegistries?.includes(domain)) return 'http';
-    return 'https';
+    return schemeFor(domain, this.options);
   }
 
   /**

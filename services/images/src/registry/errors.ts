@@ -40,6 +40,41 @@ const TRANSIENT_NET_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+/** Errors of a TLS handshake whose certificate could not be verified. */
+const TLS_CERTIFICATE_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * A certificate the client does not trust, as a clear error naming the host
+ * and what to configure; undefined for any other error. Not retryable: the
+ * same certificate would be refused again.
+ */
+export function certificateError(what: string, host: string, err: unknown): RegistryError | undefined {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== 'string' || !TLS_CERTIFICATE_CODES.has(code)) return undefined;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new RegistryError(
+    'FAILED_PRECONDITION',
+    `${what}: the TLS certificate of ${host} is not trusted: ${msg} (${code}); ` +
+      `to trust the CA that signed it, set images.registries[${JSON.stringify(host)}].caFile in the images service configuration`,
+    false,
+    { cause: err },
+  );
+}
+
 /** Wraps a socket-level error (reset, refused, premature close) as a retryable UNAVAILABLE. */
 export function networkError(what: string, err: unknown): RegistryError {
   if (err instanceof RegistryError) return err;

@@ -4,7 +4,9 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
-import { RegistryError, networkError, redactUrl } from './errors.js';
+import { rootCertificates } from 'node:tls';
+import { RegistryError, certificateError, networkError, redactUrl } from './errors.js';
+import { tlsByUrlHost, type RegistryHostOptions } from './hosts.js';
 
 export interface Timeouts {
   /** From sending the request until the response headers arrive (covers connect). */
@@ -31,22 +33,41 @@ export interface HttpResponse {
   body: IncomingMessage;
 }
 
-/** Keep-alive agents per scheme, with an optional custom CA for HTTPS. */
+/**
+ * Keep-alive agents: one for plain HTTP, one for HTTPS with the system's
+ * CAs, and one per registry that has TLS settings of its own (extra CAs, or
+ * no verification), so those settings never apply to another host (such as
+ * a CDN a blob request is redirected to).
+ */
 export class Agents {
-  readonly http: http.Agent;
-  readonly https: https.Agent;
-  constructor(opts: { ca?: string | Buffer | (string | Buffer)[]; maxSockets?: number; skipTlsVerify?: boolean } = {}) {
-    this.http = new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
-    this.https = new https.Agent({
-      keepAlive: true,
-      maxSockets: opts.maxSockets ?? 16,
-      ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-      ...(opts.skipTlsVerify ? { rejectUnauthorized: false } : {}),
-    });
+  private readonly plain: http.Agent;
+  private readonly tls: https.Agent;
+  private readonly tlsByHost = new Map<string, https.Agent>();
+  constructor(opts: { hosts?: Record<string, RegistryHostOptions>; maxSockets?: number } = {}) {
+    const common = { keepAlive: true, maxSockets: opts.maxSockets ?? 16 };
+    this.plain = new http.Agent(common);
+    this.tls = new https.Agent(common);
+    for (const [host, settings] of tlsByUrlHost(opts.hosts)) {
+      this.tlsByHost.set(
+        host,
+        new https.Agent({
+          ...common,
+          // Node's `ca` replaces the system's CAs; a registry's own CA is trusted in addition to them.
+          ...(settings.ca !== undefined ? { ca: [...rootCertificates, ...[settings.ca].flat()] } : {}),
+          ...(settings.skipTlsVerify ? { rejectUnauthorized: false } : {}),
+        }),
+      );
+    }
+  }
+  /** The agent for a request to `url`. */
+  for(url: URL): http.Agent {
+    if (url.protocol !== 'https:') return this.plain;
+    return this.tlsByHost.get(url.host) ?? this.tls;
   }
   destroy(): void {
-    this.http.destroy();
-    this.https.destroy();
+    this.plain.destroy();
+    this.tls.destroy();
+    for (const agent of this.tlsByHost.values()) agent.destroy();
   }
 }
 
@@ -59,7 +80,7 @@ export function sendHttp(agents: Agents, req: HttpRequest, timeouts: Timeouts): 
     const cr = mod.request(req.url, {
       method: req.method,
       headers: req.headers,
-      agent: isHttps ? agents.https : agents.http,
+      agent: agents.for(req.url),
       ...(req.signal ? { signal: req.signal } : {}),
     });
     let response: IncomingMessage | undefined;
@@ -93,7 +114,7 @@ export function sendHttp(agents: Agents, req: HttpRequest, timeouts: Timeouts): 
       clearTimeout(headersTimer);
       if (response) return;
       if (req.signal?.aborted) reject(req.signal.reason);
-      else reject(err instanceof RegistryError ? err : networkError(where, err));
+      else reject(err instanceof RegistryError ? err : (certificateError(where, req.url.host, err) ?? networkError(where, err)));
     });
     cr.on('response', (res) => {
       clearTimeout(headersTimer);

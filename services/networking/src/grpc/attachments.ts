@@ -1,9 +1,10 @@
-// berth.networking.v1.Attachments over the core (whose executor is the node agent).
+// berth.networking.v1.Attachments over the core (whose executor is the node agent), with the leak cleanup after crashes.
 import * as grpc from '@grpc/grpc-js';
 import { networking, types } from '@berth/api';
+import { validateContainerId } from '@berth/cni';
 import type { ServiceRegistration } from '@berth/service-kit';
 import { AgentCallError } from '../agent-executor.js';
-import { NetworkingError } from '../errors.js';
+import { NetworkingError, asInvalid } from '../errors.js';
 import type { ContainerFilesStore } from '../names/files-store.js';
 import type { Attachment } from '../network-model.js';
 import type { NetworkingService } from '../service.js';
@@ -99,6 +100,39 @@ export function attachmentsRegistration(deps: AttachmentsDeps, rpc: Rpc): Servic
         }
       }
       return { checks };
+    }),
+    reconcileAttachments: rpc<networking.ReconcileAttachmentsRequest, networking.ReconcileAttachmentsResponse>(async (req) => {
+      if (req.node !== '' && req.node !== svc.node) {
+        throw new NetworkingError(
+          'failed-precondition',
+          `this networking service keeps the attachments of node "${svc.node}", not "${req.node}": reconcile node "${req.node}" through its own networking service`,
+        );
+      }
+      for (const id of req.liveContainerIds) asInvalid(() => validateContainerId(id));
+      const live = new Set(req.liveContainerIds);
+      const report = await svc.reconcile(live);
+      const failures: networking.ReconcileFailure[] = report.failures.map((f) => ({
+        containerId: f.containerId,
+        network: f.network ?? '',
+        resource: f.resource,
+        error: f.error,
+      }));
+      const nameFilesRemoved: string[] = [];
+      for (const id of files.containerIds()) {
+        if (live.has(id)) continue;
+        try {
+          files.remove(id);
+          nameFilesRemoved.push(id);
+        } catch (e) {
+          failures.push({ containerId: id, network: '', resource: 'name files', error: (e as Error).message });
+        }
+      }
+      return {
+        released: report.released.map((r) => attachmentToProto(r.attachment, { result: r.result, dns: dnsOf(r.attachment) })),
+        netnsRemoved: report.netnsRemoved,
+        nameFilesRemoved,
+        failures,
+      };
     }),
   };
   return { definition: networking.AttachmentsService, handlers };

@@ -1,7 +1,9 @@
 // Where a container's /etc/hosts, /etc/hostname and /etc/resolv.conf live on
 // the host (bind-mounted into the container by the runtime), with the request
-// they were built from so they can be rebuilt when attachments change.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// they were built from so they can be rebuilt when attachments change. The
+// paths handed out are this process's; the agent's runtime bind-mounts them,
+// so both must see the state root at the same path (as the helm chart mounts it).
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateContainerId } from '@berth/cni';
 import { writeFileAtomic } from '@berth/store';
@@ -67,5 +69,14 @@ export class ContainerFilesStore {
 
   remove(containerId: string): void {
     rmSync(this.dirOf(containerId), { recursive: true, force: true });
+  }
+
+  /** Containers that have files here, ordered. */
+  containerIds(): string[] {
+    if (!existsSync(this.root)) return [];
+    return readdirSync(this.root, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
   }
 }

@@ -19,10 +19,16 @@ import { LayerError, SnapshotError } from '../errors.js';
 import type { ApplyTarget } from '../drivers/driver.js';
 import { copyPreserving } from '../fsops/cp.js';
 import { FsHelper, FsOpError, S_IFBLK, S_IFCHR, S_IFIFO } from '../fsops/helper.js';
-import { ByteSource, TruncatedError } from '../tar/byte-source.js';
-import { TarFormatError, type TarEntry } from '../tar/format.js';
-import { TarReader } from '../tar/reader.js';
-import { decompress, type Compression } from './decompress.js';
+import {
+  CompressionError,
+  TarFormatError,
+  TarReader,
+  TarTruncatedError,
+  compressionOfMediaType,
+  openDecompressed,
+  type Compression,
+  type TarHeader,
+} from '@berth/tar';
 import { joinRel, memberComponents, whiteoutOf } from './paths.js';
 import { MergedTree, isOverlayXattr, isWhiteoutStat, lstatOrNull } from './tree.js';
 
@@ -101,7 +107,7 @@ class LayerApplier {
     throw new LayerError(`entry ${JSON.stringify(this.current)}: ${message}`, this.current);
   }
 
-  async entry(e: TarEntry): Promise<void> {
+  async entry(e: TarHeader): Promise<void> {
     this.current = e.name;
     this.stats.entries++;
     const comps = memberComponents(e.name);
@@ -149,7 +155,7 @@ class LayerApplier {
     return { reuse: false, replacedWhiteout };
   }
 
-  private async dir(rel: string, e: TarEntry): Promise<void> {
+  private async dir(rel: string, e: TarHeader): Promise<void> {
     const slot = this.clearSlot(rel, true);
     const path = this.tree.abs(rel);
     if (!slot.reuse) {
@@ -163,7 +169,7 @@ class LayerApplier {
     this.stats.dirs++;
   }
 
-  private async file(rel: string, e: TarEntry): Promise<void> {
+  private async file(rel: string, e: TarHeader): Promise<void> {
     this.clearSlot(rel, false);
     const fd = openSync(this.tree.abs(rel), OPEN_NEW, 0o600);
     try {
@@ -183,7 +189,7 @@ class LayerApplier {
     this.stats.fileBytes += e.size;
   }
 
-  private async symlink(rel: string, e: TarEntry): Promise<void> {
+  private async symlink(rel: string, e: TarHeader): Promise<void> {
     if (e.linkname === '') this.refuse('is a symlink with an empty target');
     if (e.linkname.includes('\0')) this.refuse('has a symlink target with a NUL byte');
     this.clearSlot(rel, false);
@@ -196,7 +202,7 @@ class LayerApplier {
     this.stats.symlinks++;
   }
 
-  private async special(rel: string, e: TarEntry): Promise<void> {
+  private async special(rel: string, e: TarHeader): Promise<void> {
     this.clearSlot(rel, false);
     const path = this.tree.abs(rel);
     const type = S_IF[e.type as keyof typeof S_IF];
@@ -214,7 +220,7 @@ class LayerApplier {
    * its parents) and must already exist in the merged view; a target only in
    * a lower layer is copied up first (hardlinks cannot cross layers).
    */
-  private async hardlink(parent: string[], base: string, e: TarEntry): Promise<void> {
+  private async hardlink(parent: string[], base: string, e: TarHeader): Promise<void> {
     const target = memberComponents(e.linkname, 'hardlink target');
     if (target.length === 0) this.refuse('is a hardlink to the layer root');
     const tParent = target.slice(0, -1);
@@ -303,14 +309,14 @@ class LayerApplier {
     }
   }
 
-  private async metadata(rel: string, e: TarEntry): Promise<void> {
+  private async metadata(rel: string, e: TarHeader): Promise<void> {
     const path = this.tree.abs(rel);
     lchownSync(path, e.uid, e.gid);
     chmodSync(path, e.mode); // a directory we verified (lstat) or made: not a symlink
     await this.xattrs(rel, e);
   }
 
-  private async xattrs(rel: string, e: TarEntry): Promise<void> {
+  private async xattrs(rel: string, e: TarHeader): Promise<void> {
     for (const [name, value] of e.xattrs) {
       if (isOverlayXattr(name)) {
         this.stats.skippedXattrs.push(`${e.name}: ${name} (overlay-internal)`);
@@ -337,11 +343,15 @@ class LayerApplier {
   }
 }
 
-function asLayerError(err: unknown, entry: string | undefined): Error {
+function asLayerError(err: unknown, entry: string | undefined, mediaType: string | undefined): Error {
   if (err instanceof SnapshotError) return err;
+  if (err instanceof TarTruncatedError) return new LayerError(err.message, err.entry ?? entry, { cause: err, code: 'data_loss' });
+  if (err instanceof TarFormatError) return new LayerError(err.message, err.entry ?? entry, { cause: err });
+  if (err instanceof CompressionError) {
+    const message = err.reason === 'mismatch' ? `layer (${mediaType ?? 'no media type'}) ${err.message}` : err.message;
+    return new LayerError(message, undefined, { cause: err, code: 'data_loss' });
+  }
   const where = entry ? `entry ${JSON.stringify(entry)}: ` : '';
-  if (err instanceof TruncatedError) return new LayerError(`tar stream is truncated: ${err.message}`, entry, { cause: err, code: 'data_loss' });
-  if (err instanceof TarFormatError) return new LayerError(`${where}${err.message}`, entry, { cause: err });
   const e = err as NodeJS.ErrnoException;
   return new SnapshotError('internal', `${where}applying failed: ${e.message ?? String(err)}`, { cause: err });
 }
@@ -357,23 +367,31 @@ export async function applyTar(target: ApplyTarget, input: AsyncIterable<Uint8Ar
   const hash = createHash('sha256');
   const helper = new FsHelper();
   let applier: LayerApplier | undefined;
-  let src: ByteSource | undefined;
+  let reader: TarReader | undefined;
   try {
-    const { compression, stream } = await decompress(input, opts.mediaType, (n) => (stats.compressedBytes += n));
-    stats.compression = compression;
-    src = ByteSource.from(stream, (chunk) => {
-      hash.update(chunk);
-      stats.tarBytes += chunk.length;
+    const { compression, stream } = await openDecompressed(input, {
+      declared: compressionOfMediaType(opts.mediaType),
+      onCompressed: (n) => (stats.compressedBytes += n),
     });
-    const reader = new TarReader(src);
+    stats.compression = compression;
+    reader = new TarReader(stream, {
+      onData: (chunk) => {
+        hash.update(chunk);
+        stats.tarBytes += chunk.length;
+      },
+    });
     applier = new LayerApplier(target, helper, reader, opts, stats);
-    for (let e = await reader.next(); e; e = await reader.next()) await applier.entry(e);
-    applier.current = '';
+    for (;;) {
+      applier.current = ''; // a header that fails to parse is not the previous entry's fault
+      const e = await reader.next();
+      if (!e) break;
+      await applier.entry(e);
+    }
     applier.finish();
   } catch (err) {
-    throw asLayerError(err, applier?.current || undefined);
+    throw asLayerError(err, applier?.current || undefined, opts.mediaType);
   } finally {
-    await src?.close();
+    await reader?.close();
     await helper.close();
   }
   const diffId = `sha256:${hash.digest('hex')}`;

@@ -4,7 +4,7 @@ import { SnapshotError } from '../errors.js';
 import { FsHelper } from '../fsops/helper.js';
 import { captureRoot, restoreRoot } from '../fsops/root-state.js';
 import { syncFilesystem } from '../fsops/sync.js';
-import { overlayUpperInUse } from '../mount.js';
+import { overlayUpperInUse } from '@berth/mount';
 import type { Snapshotter } from '../snapshotter.js';
 import { applyTar, type ApplyResult } from './apply-tar.js';
 import type { ByteStream } from './apply-layer.js';
@@ -46,7 +46,7 @@ export async function applyToActive(sn: Snapshotter, key: string, req: ApplyToAc
           `snapshot ${JSON.stringify(key)} already has changes of its own; a layer is applied to a freshly prepared snapshot`,
         );
       }
-      if (overlayUpperInUse(target.root)) {
+      if (await overlayUpperInUse(target.root)) {
         throw new SnapshotError(
           'failed_precondition',
           `snapshot ${JSON.stringify(key)} is mounted; unmount it before applying a layer (overlay forbids changing a mounted upper dir)`,

@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs'
 import { open } from 'node:fs/promises';
 import type { FsHelper } from '../fsops/helper.js';
 import { OPAQUE_XATTR, isOverlayXattr } from '../apply/tree.js';
-import type { EntryType } from '../tar/format.js';
+import type { EntryType } from '@berth/tar';
 
 /** One change of a snapshot against its parent, in tar order (parents before children, names sorted). */
 export type Change =

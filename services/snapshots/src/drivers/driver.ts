@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Mount } from '../mount.js';
+import type { Mount } from '@berth/mount';
 import type { SnapshotKind } from '../metadata.js';
 
 export type DriverName = 'overlayfs' | 'native';

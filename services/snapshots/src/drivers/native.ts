@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { copyPreserving } from '../fsops/cp.js';
-import type { Mount } from '../mount.js';
+import type { Mount } from '@berth/mount';
 import { bindMount, type ApplyTarget, type DiffSource, type DriverSnapshot, type Layout, type SnapshotDriver } from './driver.js';
 
 /**

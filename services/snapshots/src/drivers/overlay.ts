@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { Mount } from '../mount.js';
+import type { Mount } from '@berth/mount';
 import { SnapshotError } from '../errors.js';
 import { bindMount, type ApplyTarget, type DiffSource, type DriverSnapshot, type Layout, type SnapshotDriver } from './driver.js';
 

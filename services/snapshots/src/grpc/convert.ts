@@ -1,6 +1,6 @@
 import { snapshots, timestampFromDate, types } from '@berth/api';
 import type { SnapshotKind } from '../metadata.js';
-import type { Mount } from '../mount.js';
+import type { Mount } from '@berth/mount';
 import type { SnapshotInfo } from '../snapshotter.js';
 
 const KINDS: Record<SnapshotKind, snapshots.SnapshotKind> = {

@@ -2,8 +2,8 @@
 import { agent, type types } from '@berth/api';
 import { createClient } from '@berth/service-kit';
 import { internal, isNotFound, unavailable } from '../errors.js';
-import type { AgentDirectory, AgentPort, AgentTask, AgentTaskStatus, AttachStream, StdioOptions } from '../ports.js';
-import type { OciLinuxResources, OciProcess, OciSpec } from '../spec/oci.js';
+import type { AgentDirectory, AgentPort, AgentTask, AgentTaskStatus, AttachStream, CreateTaskRequest, ExecProcessRequest, StdioOptions } from '../ports.js';
+import type { OciLinuxResources, OciProcess, OciSpec } from '@berth/runtime-spec';
 import { callUnary, type Peer } from './grpc-call.js';
 
 const STATUS: Partial<Record<agent.TaskStatus, AgentTaskStatus>> = {
@@ -47,22 +47,24 @@ export class GrpcAgent implements AgentPort {
     return callUnary(this.peer, method, request, { timeoutMs, signal });
   }
 
-  async createNetns(name: string): Promise<string> {
-    const res = await this.call(this.netns.createNetns.bind(this.netns), { name });
-    if (!res.netns?.path) throw internal(`the agent created network namespace ${name} but did not say where`);
+  async createNetns(containerId: string): Promise<string> {
+    const res = await this.call(this.netns.createNetns.bind(this.netns), { containerId });
+    if (!res.netns?.path) throw internal(`the agent created the network namespace of ${containerId} but did not say where`);
     return res.netns.path;
   }
 
-  async removeNetns(name: string): Promise<void> {
-    await this.call(this.netns.removeNetns.bind(this.netns), { name, ignoreMissing: true });
+  async removeNetns(containerId: string): Promise<void> {
+    await this.call(this.netns.removeNetns.bind(this.netns), { containerId, ignoreMissing: true });
   }
 
-  async createTask(req: { containerId: string; spec: OciSpec; rootfs: types.Mount[]; stdio: StdioOptions }): Promise<{ pid: number }> {
+  async createTask(req: CreateTaskRequest): Promise<{ pid: number }> {
     const res = await this.call(this.runtime.createTask.bind(this.runtime), {
       containerId: req.containerId,
       specJson: json(req.spec),
       rootfsMounts: req.rootfs,
       stdio: stdio(req.stdio),
+      user: req.user,
+      privileged: req.privileged,
     });
     return { pid: res.pid };
   }
@@ -104,12 +106,14 @@ export class GrpcAgent implements AgentPort {
     return res.exitStatus;
   }
 
-  async execProcess(req: { containerId: string; execId: string; process: OciProcess; stdio: StdioOptions }): Promise<void> {
+  async execProcess(req: ExecProcessRequest): Promise<void> {
     await this.call(this.runtime.execProcess.bind(this.runtime), {
       containerId: req.containerId,
       execId: req.execId,
       processJson: json(req.process),
       stdio: stdio(req.stdio),
+      user: req.user,
+      privileged: req.privileged,
     });
   }
 

@@ -2,9 +2,12 @@
 import { networking } from '@berth/api';
 import { createClient } from '@berth/service-kit';
 import { internal, isNotFound } from '../errors.js';
-import type { Attachment, AttachRequest, DnsRequest, NetworkingPort } from '../ports.js';
-import type { NameFiles } from '../spec/build.js';
+import type { Attachment, AttachRequest, DnsRequest, NetworkingPort, NetworkReconcileResult } from '../ports.js';
+import type { NameFiles } from '@berth/runtime-spec';
 import { callUnary, type Peer } from './grpc-call.js';
+
+/** A reconcile walks every attachment, netns and name file of the node: minutes, not the call timeout. */
+const RECONCILE_TIMEOUT_MS = 5 * 60_000;
 
 function attachmentFrom(a: networking.Attachment): Attachment {
   const inside = a.interfaces.find((i) => i.name === a.interfaceName && i.sandbox !== '') ?? a.interfaces.find((i) => i.sandbox !== '');
@@ -57,6 +60,21 @@ export class GrpcNetworking implements NetworkingPort {
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
+  }
+
+  async reconcile(namespace: string, liveContainerIds: string[], node: string): Promise<NetworkReconcileResult> {
+    const res = await callUnary(
+      this.peer,
+      this.attachments.reconcileAttachments.bind(this.attachments),
+      { liveContainerIds, node },
+      { namespace, timeoutMs: Math.max(this.timeoutMs, RECONCILE_TIMEOUT_MS) },
+    );
+    return {
+      released: res.released.map((a) => `${a.containerId}/${a.network}`),
+      netnsRemoved: res.netnsRemoved,
+      nameFilesRemoved: res.nameFilesRemoved,
+      failures: res.failures.map((f) => ({ containerId: f.containerId, network: f.network, resource: f.resource, error: f.error })),
+    };
   }
 
   close(): void {

@@ -2,7 +2,7 @@
 import { tasks, timestampFromDate } from '@berth/api';
 import { exitStatusFrom } from '../lifecycle/exit-status.js';
 import type { ContainerRecord } from '../records.js';
-import { withTaskEnvironment } from '../spec/build.js';
+import { withTaskEnvironment } from '@berth/runtime-spec';
 
 const ts = (ms: number) => timestampFromDate(new Date(ms));
 

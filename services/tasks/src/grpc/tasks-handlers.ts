@@ -84,7 +84,9 @@ function attach(engine: TasksEngine, call: grpc.ServerDuplexStream<tasks.AttachT
   };
   void (async () => {
     const namespace = namespaceOf(call);
-    const requests = call[Symbol.asyncIterator]() as AsyncIterator<tasks.AttachTaskRequest>;
+    // destroyOnReturn: false — the client's half-close ends the request side only; the default
+    // iterator destroys the whole call, losing the remaining output and the exit frame.
+    const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterator<tasks.AttachTaskRequest>;
     const first = await requests.next();
     if (first.done) {
       finished = true;

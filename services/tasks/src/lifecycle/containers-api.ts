@@ -15,17 +15,16 @@ import {
   unavailable,
   withContext,
 } from '../errors.js';
+import { buildRuntimeSpec, checkUserSpec, networkMode, userOf } from '../container-spec.js';
 import { matchesContainerFilters, parseContainerFilters } from '../filters.js';
 import { checkContainerId, checkContainerName, generateContainerId } from '../ids.js';
 import { generateName } from '../names.js';
 import type { ContainerRecord } from '../records.js';
 import { SIGKILL } from '../signals.js';
-import { buildRuntimeSpec, networkMode } from '../spec/build.js';
 import { displayState, stateWord } from '../state.js';
 import { validateContainerSpec, validateNetworks, validateRestartPolicyUpdate } from '../validate.js';
 import type { ResolvedImage } from '../ports.js';
 import { restartPolicyOf, type Runtime } from './runtime.js';
-import { resolveUserInRootfs } from './user-lookup.js';
 
 /** Label put on a container's writable snapshot. */
 export const SNAPSHOT_CONTAINER_LABEL = 'org.berth.container.id';
@@ -85,10 +84,29 @@ export class ContainersApi {
       throw alreadyExists(`the container name "/${name}" is already in use by container "${holder}"; remove or rename that container to reuse the name`);
     }
     const image = await this.resolveImage(namespace, given);
+    // The agent looks the names up in the image when it creates the task; a malformed user fails now.
+    if (!given.user) checkUserSpec(userOf(given, image.config), 'image User');
     const snapshotKey = given.snapshotKey || id;
     // Anonymous volumes are named after the container, so its removal removes them.
     const mounts = given.mounts.map((m, i) => (m.type === 'volume' && m.source === '' ? { ...m, source: `${id}-${i}` } : m));
     const spec: tasks.ContainerSpec = { ...given, imageTarget: image.target, snapshotKey, mounts };
+    // Pure, so bad input fails before anything is made.
+    const runtimeSpec = buildRuntimeSpec({
+      id,
+      name,
+      namespace,
+      spec,
+      imageName: image.name,
+      image: image.config,
+      cgroupsPath: `${rt.settings.cgroupParent}/${id}`,
+      host: {
+        hostname: rt.settings.host.hostname,
+        swapAccounting: rt.settings.host.swapAccounting,
+        nofileHardLimit: rt.settings.host.nofileHardLimit,
+      },
+      volumePath: (volume) => rt.volumePath(volume),
+      initBinary: rt.settings.initBinary,
+    });
     const now = rt.now();
     const record: ContainerRecord = {
       id,
@@ -105,7 +123,7 @@ export class ContainersApi {
       snapshotKey,
       spec,
       imageConfig: image.config,
-      runtimeSpec: { ociVersion: '', process: { user: { uid: 0, gid: 0 }, args: [], env: [], cwd: '/' }, root: { path: 'rootfs' }, mounts: [], linux: { namespaces: [] } },
+      runtimeSpec,
       nodeId: rt.settings.nodeId,
       logPath: rt.logPath(id),
       createdAt: now,
@@ -126,9 +144,8 @@ export class ContainersApi {
     rt.store.insert(record);
     let snapshotPrepared = false;
     try {
-      let rootfs;
       try {
-        rootfs = await rt.deps.snapshots.prepare(namespace, {
+        await rt.deps.snapshots.prepare(namespace, {
           snapshotter: spec.snapshotter,
           key: snapshotKey,
           parent: image.chainId,
@@ -138,26 +155,10 @@ export class ContainersApi {
         throw withContext(err, `cannot prepare the snapshot ${snapshotKey} for container ${name}`);
       }
       snapshotPrepared = true;
-      const user = await resolveUserInRootfs(rt.deps.rootfs, rootfs, spec.user || image.config.User || '', rt.logger);
       for (const m of spec.mounts) {
         if (m.type === 'volume') mkdirSync(rt.volumePath(m.source), { recursive: true, mode: 0o755 });
       }
-      const runtimeSpec = buildRuntimeSpec({
-        id,
-        name,
-        namespace,
-        spec,
-        imageName: image.name,
-        image: image.config,
-        user,
-        hostHostname: rt.settings.host.hostname,
-        cgroupsPath: `${rt.settings.cgroupParent}/${id}`,
-        host: { swapAccounting: rt.settings.host.swapAccounting },
-        volumePath: (volume) => rt.volumePath(volume),
-        initBinary: rt.settings.initBinary,
-        ...(spec.privileged ? { hostDevices: rt.settings.host.hostDevices() } : {}),
-      });
-      const created = rt.patch(id, { phase: 'created', runtimeSpec });
+      const created = rt.patch(id, { phase: 'created' });
       rt.publish(namespace, 'containers.created', { id, name, image: image.name, labels: spec.labels });
       rt.logger.info({ container: id, name, image: image.name }, 'container created');
       return created;
@@ -321,7 +322,8 @@ export class ContainersApi {
             aliases: endpoint.aliases,
             ipAddress: endpoint.ipAddress,
             ports: [],
-            interfaceName: `eth${rec.networks.length}`,
+            // Empty: the networking service picks the first free ethN (a disconnect can leave gaps).
+            interfaceName: '',
           });
           const ip = a.ips[0];
           summaries = [

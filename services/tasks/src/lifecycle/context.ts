@@ -2,8 +2,7 @@
 // event sink, settings and a clock.
 import type { Store } from '@berth/store';
 import type { BackoffSettings } from '../restart-policy.js';
-import type { AgentDirectory, EventSink, ImagesPort, NetworkingPort, NodeAvailability, RootfsReader, SnapshotsPort } from '../ports.js';
-import type { OciDevice } from '../spec/oci.js';
+import type { AgentDirectory, EventSink, ImagesPort, NetworkingPort, NodeAvailability, SnapshotsPort } from '../ports.js';
 import type { HostLimits } from '../validate.js';
 
 /** The logging calls the service makes (pino's shape). */
@@ -14,13 +13,17 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
-/** Facts about the node the service runs on. */
+/**
+ * Facts about the node the service runs on, which stand for its containers'
+ * node. What must be true of the node that runs runc (bind sources, devices,
+ * users in the rootfs, capabilities) is the agent's to check, not these.
+ */
 export interface HostFacts extends HostLimits {
   hostname: string;
   /** The memory cgroup accounts swap. */
   swapAccounting: boolean;
-  /** Host devices a privileged container gets. */
-  hostDevices(): OciDevice[];
+  /** Hard open-files limit: a container's RLIMIT_NOFILE is capped at it; undefined when unlimited. */
+  nofileHardLimit: number | undefined;
 }
 
 export interface TasksSettings {
@@ -52,7 +55,6 @@ export interface TasksDeps {
   images: ImagesPort;
   snapshots: SnapshotsPort;
   networking: NetworkingPort;
-  rootfs: RootfsReader;
   events: EventSink;
   nodes: NodeAvailability;
   logger: Logger;

@@ -4,10 +4,11 @@
 // given their recorded exit, or marked lost with exit code 255 — never left
 // as ghosts), and tasks without a record are reported (and removed only when
 // a tombstone proves berth removed their container).
-import { errorMessage } from '../errors.js';
+import { status } from '@grpc/grpc-js';
+import { errorMessage, grpcCode } from '../errors.js';
 import type { ContainerRecord } from '../records.js';
 import { restartOnServiceStart } from '../restart-policy.js';
-import type { AgentTask } from '../ports.js';
+import type { AgentTask, NetworkReconcileResult } from '../ports.js';
 import { restartPolicyOf, type Runtime } from './runtime.js';
 
 export interface ReconcileReport {
@@ -32,6 +33,10 @@ export interface ReconcileReport {
   failed: { id: string; error: string }[];
   /** Why matching with the agent was skipped (agent unreachable); undefined when it ran. */
   deferred: string | undefined;
+  /** The networking service's cleanup of resources no live container holds (own node only); undefined when it did not run. */
+  network: NetworkReconcileResult | undefined;
+  /** Why the networking cleanup must be retried (networking service unavailable); undefined otherwise. */
+  networkDeferred: string | undefined;
 }
 
 const isLive = (r: ContainerRecord) => r.phase === 'running' || r.phase === 'paused';
@@ -54,6 +59,8 @@ export class Reconciler {
       orphansRemoved: [],
       failed: [],
       deferred: undefined,
+      network: undefined,
+      networkDeferred: undefined,
     };
     const ofNode = () => rt.store.all().filter((r) => r.nodeId === nodeId);
     const guarded = async (id: string, fn: (rec: ContainerRecord) => Promise<void>) => {
@@ -152,8 +159,36 @@ export class Reconciler {
         report.failed.push({ id: task.containerId, error: errorMessage(err) });
       }
     }
-    rt.logger.info({ ...report, failed: report.failed.length }, 'reconciled');
+    if (nodeId === rt.settings.nodeId) await this.reconcileNetwork(nodeId, agentTasks, report);
+    rt.logger.info({ ...report, failed: report.failed.length, network: report.network && { ...report.network, failures: report.network.failures.length } }, 'reconciled');
     return report;
+  }
+
+  /**
+   * Lets the networking service release what no container of this node holds
+   * any more. Live: every record of the node (any phase or namespace, since a
+   * half-made or removing record may still own resources) and every task the
+   * agent runs, orphans included.
+   */
+  private async reconcileNetwork(nodeId: string, agentTasks: AgentTask[], report: ReconcileReport): Promise<void> {
+    const { rt } = this;
+    const live = new Set(rt.store.all().filter((r) => r.nodeId === nodeId).map((r) => r.id));
+    for (const task of agentTasks) live.add(task.containerId);
+    try {
+      report.network = await rt.deps.networking.reconcile(rt.settings.eventNamespace, [...live], nodeId);
+    } catch (err) {
+      if (grpcCode(err) === status.UNAVAILABLE) {
+        report.networkDeferred = `cannot reconcile the network resources of node ${nodeId}: ${errorMessage(err)}`;
+        rt.logger.warn({ err, node: nodeId }, 'networking service unavailable; network reconcile retried later');
+      } else {
+        report.failed.push({ id: `network of node ${nodeId}`, error: errorMessage(err) });
+        rt.logger.error({ err, node: nodeId }, 'network reconcile failed');
+      }
+      return;
+    }
+    for (const f of report.network.failures) {
+      rt.logger.warn({ container: f.containerId, network: f.network, resource: f.resource, error: f.error }, 'networking could not release a resource');
+    }
   }
 
   /** A record that says the task runs, against what the agent says. */

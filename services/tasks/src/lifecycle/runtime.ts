@@ -9,7 +9,8 @@ import { eventPayloads, events, tasks, types, type EventPayload, type EventType 
 import { errorMessage, grpcCode, GrpcStatus, isNotFound, TasksError, withContext } from '../errors.js';
 import type { ContainerRecord, ExitInfo, NetworkAttachmentSummary } from '../records.js';
 import { decideRestart, type RestartPolicySpec } from '../restart-policy.js';
-import { networkMode, withTaskEnvironment } from '../spec/build.js';
+import { withTaskEnvironment } from '@berth/runtime-spec';
+import { networkMode, userOf } from '../container-spec.js';
 import { ContainerStore } from '../store/containers.js';
 import { ExitLog } from '../store/exits.js';
 import { Outbox } from '../store/outbox.js';
@@ -199,7 +200,8 @@ export class Runtime {
             ipAddress: endpoint.ipAddress,
             // Ports are published once, through the first network.
             ports: i === 0 ? ports : [],
-            interfaceName: `eth${i}`,
+            // Empty: the networking service picks the first free ethN in the namespace and returns it.
+            interfaceName: '',
           });
           rec = this.patch(id, { networks: [...rec.networks, attachmentSummary(attachment)] });
         }
@@ -227,6 +229,8 @@ export class Runtime {
           logMaxBytes: this.settings.logMaxBytes,
           logMaxFiles: this.settings.logMaxFiles,
         },
+        user: userOf(rec.spec, rec.imageConfig),
+        privileged: rec.spec.privileged,
       });
       rec = this.patch(id, { task: 'present', pid });
       this.publish(namespace, 'tasks.created', { containerId: id, pid });

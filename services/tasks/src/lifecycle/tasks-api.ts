@@ -7,14 +7,13 @@ import { alreadyExists, failedPrecondition, grpcCode, GrpcStatus, invalidArgumen
 import { checkExecId, generateExecId } from '../ids.js';
 import type { ContainerRecord, ExitInfo } from '../records.js';
 import { parseSignal, SIGKILL, SIGTERM } from '../signals.js';
-import { buildExecProcess } from '../spec/build.js';
-import { ociResources } from '../spec/resources.js';
+import { linuxResources } from '@berth/runtime-spec';
+import { buildExecProcessFor, checkUserSpec, specInvalidArgument, userOf } from '../container-spec.js';
 import { validateResources } from '../validate.js';
 import type { AttachStream } from '../ports.js';
 import type { ContainersApi } from './containers-api.js';
 import { exitStatusFrom, UNKNOWN_EXIT_CODE } from './exit-status.js';
 import type { Runtime } from './runtime.js';
-import { resolveUserInRootfs } from './user-lookup.js';
 
 const isLive = (r: ContainerRecord) => r.phase === 'running' || r.phase === 'paused';
 
@@ -258,20 +257,17 @@ export class TasksApi {
     const opts = req.process;
     if (!opts) throw invalidArgument('process: missing');
     const execId = req.execId === '' ? generateExecId() : checkExecId(req.execId);
-    let user;
-    if (opts.user !== '') {
-      const mounts = await this.rt.deps.snapshots.mounts(namespace, rec.snapshotter, rec.snapshotKey).catch((err: unknown) => {
-        throw withContext(err, `cannot read the rootfs of container ${rec.name} to resolve user ${opts.user}`);
-      });
-      user = await resolveUserInRootfs(this.rt.deps.rootfs, mounts, opts.user, this.rt.logger);
-    }
-    const process = buildExecProcess(rec.runtimeSpec.process, opts, user);
+    // Without -u the exec runs as the container does; either way the agent resolves the names in the rootfs.
+    if (opts.user !== '') checkUserSpec(opts.user, 'process.user');
+    const process = buildExecProcessFor(rec.runtimeSpec.process, opts);
     try {
       await this.rt.agentFor(rec).execProcess({
         containerId: rec.id,
         execId,
         process,
         stdio: { terminal: opts.tty, stdin: opts.openStdin, logPath: '', logMaxBytes: 0, logMaxFiles: 0 },
+        user: opts.user || userOf(rec.spec, rec.imageConfig),
+        privileged: opts.privileged || rec.spec.privileged,
       });
     } catch (err) {
       throw withContext(err, `cannot create exec ${execId} in container ${rec.name}`);
@@ -347,8 +343,7 @@ export class TasksApi {
     const found = this.resolve(namespace, req.containerId);
     await this.rt.locks.run(found.id, async () => {
       const rec = this.rt.store.get(found.id) ?? found;
-      const host = { swapAccounting: this.rt.settings.host.swapAccounting };
-      const oci = ociResources(resources, host);
+      const oci = specInvalidArgument(() => linuxResources(resources, { swapAccounting: this.rt.settings.host.swapAccounting }));
       if (isLive(rec)) {
         await this.rt.agentFor(rec).updateResources(rec.id, oci).catch((err: unknown) => {
           throw withContext(err, `cannot update the resources of container ${rec.name}`);

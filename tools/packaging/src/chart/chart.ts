@@ -1,11 +1,13 @@
 // The helm chart as files: Chart.yaml, values.yaml, values.schema.json and
-// the templates, parsed; and what can be checked without helm: the values
-// against the schema, and every `.Values.x.y` a template reads against the
-// values it would read it from.
+// the templates, parsed; and what can be checked without helm: every
+// `.Values.x.y` a template reads against the values it would read it from
+// (the templates' syntax: template-check.ts; the values against the schema:
+// json-schema.ts).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { JsonSchema } from './json-schema.js';
+import { resolveRef, type JsonSchema } from './json-schema.js';
+import { lexTemplate } from './template-lexer.js';
 
 export interface ChartFiles {
   dir: string;
@@ -42,15 +44,25 @@ export function loadChart(dir: string): ChartFiles {
 
 export interface ValuesReference {
   file: string;
+  line: number;
   path: string[];
 }
 
-/** Every `.Values.a.b.c` (and `$.Values...`) a template names literally. Pure. */
+/**
+ * Every `.Values.a.b.c` a template's actions read (also `$.Values...` and
+ * `.root.Values...`, a root passed down in a dict); text and comments are
+ * not actions and do not count. Pure.
+ */
 export function valuesReferences(templates: Map<string, string>): ValuesReference[] {
   const out: ValuesReference[] = [];
   for (const [file, text] of templates) {
-    for (const m of text.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) {
-      out.push({ file, path: m[1]!.slice(1).split('.') });
+    for (const action of lexTemplate(text).actions) {
+      for (const t of action.tokens) {
+        if (t.kind !== 'field') continue;
+        const segments = t.text.slice(1).split('.');
+        const at = segments.indexOf('Values');
+        if (at !== -1 && at < segments.length - 1) out.push({ file, line: t.line, path: segments.slice(at + 1) });
+      }
     }
   }
   return out;
@@ -77,16 +89,11 @@ export function literalBerthEnvNames(templates: Map<string, string>): Set<string
   return names;
 }
 
-/** The JSON type(s) values.schema.json allows for a schema node, after $refs. Pure. */
+/** The schema node of values.schema.json at a values path, $refs followed. Pure. */
 export function schemaAt(schema: JsonSchema, path: string[]): JsonSchema | undefined {
+  const deref = (s: JsonSchema | undefined): JsonSchema | undefined =>
+    s && typeof s === 'object' && typeof s['$ref'] === 'string' ? deref(resolveRef(schema, s['$ref'])) : s;
   let cur: JsonSchema | undefined = schema;
-  const deref = (s: JsonSchema | undefined): JsonSchema | undefined => {
-    while (s && typeof s === 'object' && typeof s['$ref'] === 'string') {
-      const name = (s['$ref'] as string).slice('#/$defs/'.length);
-      s = ((schema as Record<string, unknown>)['$defs'] as Record<string, JsonSchema>)[name];
-    }
-    return s;
-  };
   for (const key of path) {
     cur = deref(cur);
     if (!cur || typeof cur !== 'object') return undefined;

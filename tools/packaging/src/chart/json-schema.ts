@@ -1,16 +1,26 @@
-// A JSON Schema validator for the subset values.schema.json uses (draft
-// 2020-12 keywords: type, properties, required, additionalProperties, items,
-// enum, minimum, maximum, minLength, maxLength, pattern, $ref to #/$defs).
-// Any other keyword is refused, so the schema cannot rely on a rule this
-// validator would silently skip.
+// A JSON Schema validator for the subset values.schema.json uses. The schema
+// declares draft-07, the newest draft every Helm 3 release understands (helm
+// before 3.18 validates with gojsonschema: drafts 4, 6 and 7), so only
+// draft-07 keywords are accepted: type, properties, required,
+// additionalProperties, items, enum, minimum, maximum, minLength, maxLength,
+// pattern, and $ref to #/definitions/... with no siblings (draft-07 ignores
+// them). Any other keyword is refused, so the schema cannot rely on a rule
+// this validator would silently skip, nor on one an older helm would.
 
 export type JsonSchema = boolean | { [keyword: string]: unknown };
 
-const ANNOTATIONS = new Set(['$schema', '$id', 'title', 'description', 'default', 'examples', '$comment', '$defs']);
+/** The dialect values.schema.json declares. */
+export const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
+/** Where draft-07 keeps reusable schemas ($defs is 2019-09 and later). */
+export const DEFINITIONS_REF = '#/definitions/';
+
+const ANNOTATIONS = new Set(['$schema', '$id', 'title', 'description', 'default', 'examples', '$comment', 'definitions']);
 const CHECKED = new Set([
   'type', 'properties', 'required', 'additionalProperties', 'items', 'enum',
   'minimum', 'maximum', 'minLength', 'maxLength', 'pattern', '$ref',
 ]);
+/** What ECMAScript regexps have and Go's RE2 (helm's validators) lacks: lookaround and backreferences. */
+const NOT_RE2 = /\\[1-9]|\\k<|\(\?<?[=!]/;
 
 export interface SchemaProblem {
   /** JSON-pointer-like path of the value, e.g. "/services/images/metricsPort". */
@@ -32,25 +42,42 @@ const matchesType = (v: unknown, t: string) => {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Throws naming the keyword and where it is, for keywords outside the supported subset. */
+/**
+ * Throws naming the keyword and where it is, for anything outside the
+ * supported draft-07 subset: another keyword or dialect, a $ref that is not
+ * to #/definitions or has siblings, a pattern RE2 would read otherwise.
+ */
 export function assertSupportedSchema(schema: JsonSchema, at = '#'): void {
   if (typeof schema === 'boolean') return;
+  if (at === '#' && schema['$schema'] !== DRAFT_07) {
+    throw new Error(`#: "$schema" must be ${JSON.stringify(DRAFT_07)} (the dialect this validator and every Helm 3 implement), got ${JSON.stringify(schema['$schema'])}`);
+  }
   for (const [k, v] of Object.entries(schema)) {
+    if (k === '$defs') throw new Error(`${at}: "$defs" is not a draft-07 keyword; reusable schemas go under "definitions"`);
     if (!ANNOTATIONS.has(k) && !CHECKED.has(k)) throw new Error(`${at}: keyword "${k}" is not supported by this validator`);
-    if (k === 'properties' || k === '$defs') {
+    if (at !== '#' && (k === '$schema' || k === 'definitions')) throw new Error(`${at}: "${k}" belongs at the root of the schema only`);
+    if (k === 'properties' || k === 'definitions') {
       if (!isObject(v)) throw new Error(`${at}/${k}: must be an object`);
       for (const [name, sub] of Object.entries(v)) assertSupportedSchema(sub as JsonSchema, `${at}/${k}/${name}`);
     }
     if (k === 'items' || (k === 'additionalProperties' && typeof v !== 'boolean')) assertSupportedSchema(v as JsonSchema, `${at}/${k}`);
-    if (k === '$ref' && (typeof v !== 'string' || !v.startsWith('#/$defs/'))) throw new Error(`${at}: only "#/$defs/..." references are supported, got ${JSON.stringify(v)}`);
+    if (k === '$ref') {
+      if (typeof v !== 'string' || !v.startsWith(DEFINITIONS_REF)) throw new Error(`${at}: only "${DEFINITIONS_REF}..." references are supported, got ${JSON.stringify(v)}`);
+      const siblings = Object.keys(schema).filter((s) => s !== '$ref' && !ANNOTATIONS.has(s));
+      if (siblings.length > 0) throw new Error(`${at}: draft-07 ignores the keywords beside "$ref" (${siblings.join(', ')}); move them into the referenced schema`);
+    }
+    if (k === 'pattern' && (typeof v !== 'string' || NOT_RE2.test(v))) {
+      throw new Error(`${at}: pattern ${JSON.stringify(v)} uses lookaround or a backreference, which helm's regexp engine (RE2) does not have`);
+    }
   }
 }
 
-function resolveRef(root: JsonSchema, ref: string): JsonSchema {
-  const name = ref.slice('#/$defs/'.length);
-  const defs = typeof root === 'object' ? (root['$defs'] as Record<string, JsonSchema> | undefined) : undefined;
+/** The schema a `#/definitions/name` reference names; throws when there is none. */
+export function resolveRef(root: JsonSchema, ref: string): JsonSchema {
+  const name = ref.slice(DEFINITIONS_REF.length);
+  const defs = typeof root === 'object' ? (root['definitions'] as Record<string, JsonSchema> | undefined) : undefined;
   const target = defs?.[name];
-  if (target === undefined) throw new Error(`unresolved $ref ${ref}`);
+  if (!ref.startsWith(DEFINITIONS_REF) || target === undefined) throw new Error(`unresolved $ref ${ref}`);
   return target;
 }
 

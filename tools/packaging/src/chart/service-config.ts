@@ -53,19 +53,68 @@ export async function serviceConfigSchema(repoRoot: string, service: string): Pr
 export interface ConfigKeys {
   /** BERTH_* name -> leaf kind, for the settings every service shares. */
   base: Map<string, LeafKind>;
-  /** BERTH_* name -> leaf kind, for the service's own settings. */
+  /** BERTH_* name -> leaf kind, for the service's own settings a BERTH_* variable can carry. */
   own: Map<string, LeafKind>;
+  /**
+   * BERTH_* name -> leaf kind, for the service's own settings only its JSON
+   * config file (BERTH_CONFIG) can carry: lists and maps whose items are not
+   * strings (the kit reads a list from env as comma-separated strings, a map
+   * as k=v string pairs).
+   */
+  fileOnly: Map<string, LeafKind>;
 }
 
-/** The env names of a config schema, split into the shared and the service's own. Pure. */
+/** The variable naming a service's JSON config file (the service kit reads it besides the leaves' BERTH_* names). */
+export const CONFIG_FILE_ENV = 'BERTH_CONFIG';
+
+type ZodLike = { _def: { typeName?: string; innerType?: ZodLike; schema?: ZodLike; options?: ZodLike[]; valueType?: ZodLike; type?: ZodLike; value?: unknown } };
+
+/** Under defaults, optionals and effects (by type name: the service's zod may be another copy than this package's). */
+function unwrap(t: ZodLike): ZodLike {
+  for (;;) {
+    const d = t._def;
+    if ((d.typeName === 'ZodDefault' || d.typeName === 'ZodOptional' || d.typeName === 'ZodNullable') && d.innerType) t = d.innerType;
+    else if (d.typeName === 'ZodEffects' && d.schema) t = d.schema;
+    else return t;
+  }
+}
+
+/** Whether a value of this schema may be a string, as every item the kit reads from env is. */
+function acceptsString(t: ZodLike): boolean {
+  const u = unwrap(t);
+  const name = u._def.typeName;
+  if (name === 'ZodString' || name === 'ZodEnum' || name === 'ZodNativeEnum' || name === 'ZodAny' || name === 'ZodUnknown') return true;
+  if (name === 'ZodLiteral') return typeof u._def.value === 'string';
+  if (name === 'ZodUnion') return (u._def.options ?? []).some(acceptsString);
+  return false;
+}
+
+/** The schema of the leaf at `path` of an object schema. */
+function leafAt(schema: ZodLike, path: string[]): ZodLike {
+  let t = schema;
+  for (const key of path) t = ((unwrap(t) as unknown as z.AnyZodObject).shape as Record<string, ZodLike>)[key]!;
+  return t;
+}
+
+/** Whether a BERTH_* variable can carry this leaf: lists and maps only when their items may be strings. */
+function envSettable(schema: ZodLike, leaf: { path: string[]; kind: LeafKind }): boolean {
+  if (leaf.kind !== 'array' && leaf.kind !== 'record') return true;
+  const t = unwrap(leafAt(schema, leaf.path));
+  const item = leaf.kind === 'array' ? t._def.type : t._def.valueType;
+  return item !== undefined && acceptsString(item);
+}
+
+/** The env names of a config schema: the shared ones, the service's own, and its own that only a config file can carry. Pure. */
 export function configKeys(schema: z.ZodTypeAny): ConfigKeys {
   const base = new Map(configLeaves(baseConfigSchema).map((l) => [envName(l.path), l.kind] as const));
   const own = new Map<string, LeafKind>();
+  const fileOnly = new Map<string, LeafKind>();
   for (const leaf of configLeaves(schema)) {
     const name = envName(leaf.path);
-    if (!base.has(name)) own.set(name, leaf.kind);
+    if (base.has(name)) continue;
+    (envSettable(schema as unknown as ZodLike, leaf) ? own : fileOnly).set(name, leaf.kind);
   }
-  return { base, own };
+  return { base, own, fileOnly };
 }
 
 /** The JSON type a values.yaml entry for a leaf of this kind has (lists for arrays, maps for records). Pure. */

@@ -1,23 +1,37 @@
-// The Docker build context: the repository's sources without what a build
-// makes or installs (node_modules, dist, caches), so it is small and the
-// image build does not depend on the state of the working tree's outputs.
-import { cpSync, mkdirSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+// The Docker build context: the repository minus what the root .dockerignore
+// leaves out (node_modules, dist, caches, test state), so a staged context
+// and `docker build .` from the repository send the same files, and the
+// image build never depends on the working tree's installs or outputs.
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isIgnored, parseDockerignore, type IgnoreRule } from './dockerignore.js';
 
-/** Names never copied into a build context, at any depth. */
-export const CONTEXT_EXCLUDES = new Set(['node_modules', 'dist', '.git', '.nx', '.vite', 'coverage', '.berth-test']);
+/** The rules of `<repoRoot>/.dockerignore`; a repository without one is refused (its context would hold every install). */
+export function contextRules(repoRoot: string): IgnoreRule[] {
+  const file = join(repoRoot, '.dockerignore');
+  if (!existsSync(file)) throw new Error(`${file} is missing: it says what the build context leaves out (node_modules, dist, ...)`);
+  return parseDockerignore(readFileSync(file, 'utf8'));
+}
 
-export const includedInContext = (path: string): boolean => {
-  const name = basename(path);
-  return !CONTEXT_EXCLUDES.has(name) && !name.endsWith('.tsbuildinfo');
-};
-
-/** Copies the repository at `repoRoot` into `dest` (created) minus the excluded names. */
+/** Copies the repository at `repoRoot` into `dest` (created), minus what its .dockerignore excludes. */
 export function stageContext(repoRoot: string, dest: string): void {
+  const rules = contextRules(repoRoot);
+  // An exception (`!x`) may bring back something below an excluded directory, which must then be looked into.
+  const lookIntoExcluded = rules.some((r) => r.exception);
   mkdirSync(dest, { recursive: true });
-  for (const name of readdirSync(repoRoot)) {
-    const src = join(repoRoot, name);
-    if (!includedInContext(src)) continue;
-    cpSync(src, join(dest, name), { recursive: true, verbatimSymlinks: true, filter: includedInContext });
-  }
+  const walk = (rel: string) => {
+    for (const entry of readdirSync(join(repoRoot, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      const excluded = isIgnored(rules, path);
+      if (entry.isDirectory()) {
+        if (excluded && !lookIntoExcluded) continue;
+        if (!excluded) mkdirSync(join(dest, path), { recursive: true });
+        walk(path);
+      } else if (!excluded) {
+        mkdirSync(dirname(join(dest, path)), { recursive: true });
+        cpSync(join(repoRoot, path), join(dest, path), { verbatimSymlinks: true });
+      }
+    }
+  };
+  walk('');
 }

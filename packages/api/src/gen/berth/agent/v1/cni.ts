@@ -87,6 +87,22 @@ export interface CheckNetworkListRequest {
 export interface CheckNetworkListResponse {
 }
 
+/** RemoveNetworkResourcesRequest names the network whose node resources go. */
+export interface RemoveNetworkResourcesRequest {
+  /** The network's configuration list (conflist) as JSON bytes. */
+  conflistJson: Buffer;
+}
+
+/** RemoveNetworkResourcesResponse says what was removed. */
+export interface RemoveNetworkResourcesResponse {
+  /** Bridge devices deleted. */
+  bridgesRemoved: string[];
+  /** Firewall isolation rules (iptables and ip6tables) deleted with them. */
+  firewallRulesRemoved: number;
+  /** host-local state directories removed. */
+  ipamDirsRemoved: string[];
+}
+
 function createBaseCniRuntimeConf(): CniRuntimeConf {
   return { containerId: "", netnsPath: "", ifname: "", args: {}, capabilityArgsJson: Buffer.alloc(0) };
 }
@@ -837,6 +853,196 @@ export const CheckNetworkListResponse: MessageFns<CheckNetworkListResponse> = {
   },
 };
 
+function createBaseRemoveNetworkResourcesRequest(): RemoveNetworkResourcesRequest {
+  return { conflistJson: Buffer.alloc(0) };
+}
+
+export const RemoveNetworkResourcesRequest: MessageFns<RemoveNetworkResourcesRequest> = {
+  encode(message: RemoveNetworkResourcesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conflistJson.length !== 0) {
+      writer.uint32(10).bytes(message.conflistJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNetworkResourcesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNetworkResourcesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conflistJson = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveNetworkResourcesRequest {
+    return {
+      conflistJson: isSet(object.conflistJson)
+        ? Buffer.from(bytesFromBase64(object.conflistJson))
+        : isSet(object.conflist_json)
+        ? Buffer.from(bytesFromBase64(object.conflist_json))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: RemoveNetworkResourcesRequest): unknown {
+    const obj: any = {};
+    if (message.conflistJson.length !== 0) {
+      obj.conflistJson = base64FromBytes(message.conflistJson);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveNetworkResourcesRequest>, I>>(base?: I): RemoveNetworkResourcesRequest {
+    return RemoveNetworkResourcesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveNetworkResourcesRequest>, I>>(
+    object: I,
+  ): RemoveNetworkResourcesRequest {
+    const message = createBaseRemoveNetworkResourcesRequest();
+    message.conflistJson = object.conflistJson ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseRemoveNetworkResourcesResponse(): RemoveNetworkResourcesResponse {
+  return { bridgesRemoved: [], firewallRulesRemoved: 0, ipamDirsRemoved: [] };
+}
+
+export const RemoveNetworkResourcesResponse: MessageFns<RemoveNetworkResourcesResponse> = {
+  encode(message: RemoveNetworkResourcesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.bridgesRemoved) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.firewallRulesRemoved !== 0) {
+      writer.uint32(16).uint32(message.firewallRulesRemoved);
+    }
+    for (const v of message.ipamDirsRemoved) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RemoveNetworkResourcesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRemoveNetworkResourcesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bridgesRemoved.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.firewallRulesRemoved = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ipamDirsRemoved.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RemoveNetworkResourcesResponse {
+    return {
+      bridgesRemoved: globalThis.Array.isArray(object?.bridgesRemoved)
+        ? object.bridgesRemoved.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.bridges_removed)
+        ? object.bridges_removed.map((e: any) => globalThis.String(e))
+        : [],
+      firewallRulesRemoved: isSet(object.firewallRulesRemoved)
+        ? globalThis.Number(object.firewallRulesRemoved)
+        : isSet(object.firewall_rules_removed)
+        ? globalThis.Number(object.firewall_rules_removed)
+        : 0,
+      ipamDirsRemoved: globalThis.Array.isArray(object?.ipamDirsRemoved)
+        ? object.ipamDirsRemoved.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.ipam_dirs_removed)
+        ? object.ipam_dirs_removed.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RemoveNetworkResourcesResponse): unknown {
+    const obj: any = {};
+    if (message.bridgesRemoved?.length) {
+      obj.bridgesRemoved = message.bridgesRemoved;
+    }
+    if (message.firewallRulesRemoved !== 0) {
+      obj.firewallRulesRemoved = Math.round(message.firewallRulesRemoved);
+    }
+    if (message.ipamDirsRemoved?.length) {
+      obj.ipamDirsRemoved = message.ipamDirsRemoved;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RemoveNetworkResourcesResponse>, I>>(base?: I): RemoveNetworkResourcesResponse {
+    return RemoveNetworkResourcesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RemoveNetworkResourcesResponse>, I>>(
+    object: I,
+  ): RemoveNetworkResourcesResponse {
+    const message = createBaseRemoveNetworkResourcesResponse();
+    message.bridgesRemoved = object.bridgesRemoved?.map((e) => e) || [];
+    message.firewallRulesRemoved = object.firewallRulesRemoved ?? 0;
+    message.ipamDirsRemoved = object.ipamDirsRemoved?.map((e) => e) || [];
+    return message;
+  },
+};
+
 /**
  * Cni runs CNI plugin binaries for a network configuration list, as libcni's
  * AddNetworkList, DelNetworkList and CheckNetworkList do. Configurations and
@@ -880,6 +1086,27 @@ export const CniService = {
       Buffer.from(CheckNetworkListResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CheckNetworkListResponse => CheckNetworkListResponse.decode(value),
   },
+  /**
+   * RemoveNetworkResources removes what a network's plugins leave on the node
+   * once no container uses it (CNI never removes these): the bridge plugin's
+   * bridge device with the firewall plugin's isolation rules for it, and
+   * host-local's per-network state directory <dataDir>/<network name>. Both
+   * are taken from the conflist. A device of that name that is not a bridge,
+   * or a state directory holding anything host-local would not write, is
+   * FAILED_PRECONDITION and nothing is removed. What is already gone is skipped.
+   */
+  removeNetworkResources: {
+    path: "/berth.agent.v1.Cni/RemoveNetworkResources" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RemoveNetworkResourcesRequest): Buffer =>
+      Buffer.from(RemoveNetworkResourcesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RemoveNetworkResourcesRequest => RemoveNetworkResourcesRequest.decode(value),
+    responseSerialize: (value: RemoveNetworkResourcesResponse): Buffer =>
+      Buffer.from(RemoveNetworkResourcesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RemoveNetworkResourcesResponse =>
+      RemoveNetworkResourcesResponse.decode(value),
+  },
 } as const;
 
 export interface CniServer extends UntypedServiceImplementation {
@@ -889,6 +1116,16 @@ export interface CniServer extends UntypedServiceImplementation {
   delNetworkList: handleUnaryCall<DelNetworkListRequest, DelNetworkListResponse>;
   /** CheckNetworkList runs CHECK for every plugin of the list. */
   checkNetworkList: handleUnaryCall<CheckNetworkListRequest, CheckNetworkListResponse>;
+  /**
+   * RemoveNetworkResources removes what a network's plugins leave on the node
+   * once no container uses it (CNI never removes these): the bridge plugin's
+   * bridge device with the firewall plugin's isolation rules for it, and
+   * host-local's per-network state directory <dataDir>/<network name>. Both
+   * are taken from the conflist. A device of that name that is not a bridge,
+   * or a state directory holding anything host-local would not write, is
+   * FAILED_PRECONDITION and nothing is removed. What is already gone is skipped.
+   */
+  removeNetworkResources: handleUnaryCall<RemoveNetworkResourcesRequest, RemoveNetworkResourcesResponse>;
 }
 
 export interface CniClient extends Client {
@@ -939,6 +1176,30 @@ export interface CniClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CheckNetworkListResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RemoveNetworkResources removes what a network's plugins leave on the node
+   * once no container uses it (CNI never removes these): the bridge plugin's
+   * bridge device with the firewall plugin's isolation rules for it, and
+   * host-local's per-network state directory <dataDir>/<network name>. Both
+   * are taken from the conflist. A device of that name that is not a bridge,
+   * or a state directory holding anything host-local would not write, is
+   * FAILED_PRECONDITION and nothing is removed. What is already gone is skipped.
+   */
+  removeNetworkResources(
+    request: RemoveNetworkResourcesRequest,
+    callback: (error: ServiceError | null, response: RemoveNetworkResourcesResponse) => void,
+  ): ClientUnaryCall;
+  removeNetworkResources(
+    request: RemoveNetworkResourcesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RemoveNetworkResourcesResponse) => void,
+  ): ClientUnaryCall;
+  removeNetworkResources(
+    request: RemoveNetworkResourcesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RemoveNetworkResourcesResponse) => void,
   ): ClientUnaryCall;
 }
 

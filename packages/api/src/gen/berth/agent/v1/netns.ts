@@ -21,16 +21,18 @@ import {
 
 /** NetnsInfo is one pinned network namespace. */
 export interface NetnsInfo {
-  /** Name, usually the container id. */
+  /** Name under /run/netns: the agent's prefix and the container id. */
   name: string;
   /** Path of the pin file, usable as the spec's network namespace path. */
   path: string;
+  /** Container the namespace belongs to. */
+  containerId: string;
 }
 
-/** CreateNetnsRequest creates a network namespace. */
+/** CreateNetnsRequest creates a container's network namespace. */
 export interface CreateNetnsRequest {
-  /** Name (ALREADY_EXISTS if taken). */
-  name: string;
+  /** Container id (ALREADY_EXISTS if it has a namespace). */
+  containerId: string;
 }
 
 /** CreateNetnsResponse returns the new namespace. */
@@ -39,10 +41,10 @@ export interface CreateNetnsResponse {
   netns?: NetnsInfo | undefined;
 }
 
-/** RemoveNetnsRequest removes a network namespace. */
+/** RemoveNetnsRequest removes a container's network namespace. */
 export interface RemoveNetnsRequest {
-  /** Name. */
-  name: string;
+  /** Container id. */
+  containerId: string;
   /** Succeed when the namespace does not exist. */
   ignoreMissing: boolean;
 }
@@ -57,12 +59,12 @@ export interface ListNetnsRequest {
 
 /** ListNetnsResponse lists the namespaces. */
 export interface ListNetnsResponse {
-  /** Namespaces, ordered by name. */
+  /** Berth namespaces, ordered by name. */
   namespaces: NetnsInfo[];
 }
 
 function createBaseNetnsInfo(): NetnsInfo {
-  return { name: "", path: "" };
+  return { name: "", path: "", containerId: "" };
 }
 
 export const NetnsInfo: MessageFns<NetnsInfo> = {
@@ -72,6 +74,9 @@ export const NetnsInfo: MessageFns<NetnsInfo> = {
     }
     if (message.path !== "") {
       writer.uint32(18).string(message.path);
+    }
+    if (message.containerId !== "") {
+      writer.uint32(26).string(message.containerId);
     }
     return writer;
   },
@@ -105,6 +110,14 @@ export const NetnsInfo: MessageFns<NetnsInfo> = {
             message.path = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -121,6 +134,11 @@ export const NetnsInfo: MessageFns<NetnsInfo> = {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       path: isSet(object.path) ? globalThis.String(object.path) : "",
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
     };
   },
 
@@ -132,6 +150,9 @@ export const NetnsInfo: MessageFns<NetnsInfo> = {
     if (message.path !== "") {
       obj.path = message.path;
     }
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
     return obj;
   },
 
@@ -142,18 +163,19 @@ export const NetnsInfo: MessageFns<NetnsInfo> = {
     const message = createBaseNetnsInfo();
     message.name = object.name ?? "";
     message.path = object.path ?? "";
+    message.containerId = object.containerId ?? "";
     return message;
   },
 };
 
 function createBaseCreateNetnsRequest(): CreateNetnsRequest {
-  return { name: "" };
+  return { containerId: "" };
 }
 
 export const CreateNetnsRequest: MessageFns<CreateNetnsRequest> = {
   encode(message: CreateNetnsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== "") {
-      writer.uint32(10).string(message.name);
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
     }
     return writer;
   },
@@ -176,7 +198,7 @@ export const CreateNetnsRequest: MessageFns<CreateNetnsRequest> = {
               break;
             }
 
-            message.name = reader.string();
+            message.containerId = reader.string();
             continue;
           }
         }
@@ -192,13 +214,19 @@ export const CreateNetnsRequest: MessageFns<CreateNetnsRequest> = {
   },
 
   fromJSON(object: any): CreateNetnsRequest {
-    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
   },
 
   toJSON(message: CreateNetnsRequest): unknown {
     const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
     }
     return obj;
   },
@@ -208,7 +236,7 @@ export const CreateNetnsRequest: MessageFns<CreateNetnsRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<CreateNetnsRequest>, I>>(object: I): CreateNetnsRequest {
     const message = createBaseCreateNetnsRequest();
-    message.name = object.name ?? "";
+    message.containerId = object.containerId ?? "";
     return message;
   },
 };
@@ -283,13 +311,13 @@ export const CreateNetnsResponse: MessageFns<CreateNetnsResponse> = {
 };
 
 function createBaseRemoveNetnsRequest(): RemoveNetnsRequest {
-  return { name: "", ignoreMissing: false };
+  return { containerId: "", ignoreMissing: false };
 }
 
 export const RemoveNetnsRequest: MessageFns<RemoveNetnsRequest> = {
   encode(message: RemoveNetnsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== "") {
-      writer.uint32(10).string(message.name);
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
     }
     if (message.ignoreMissing !== false) {
       writer.uint32(16).bool(message.ignoreMissing);
@@ -315,7 +343,7 @@ export const RemoveNetnsRequest: MessageFns<RemoveNetnsRequest> = {
               break;
             }
 
-            message.name = reader.string();
+            message.containerId = reader.string();
             continue;
           }
           case 2: {
@@ -340,7 +368,11 @@ export const RemoveNetnsRequest: MessageFns<RemoveNetnsRequest> = {
 
   fromJSON(object: any): RemoveNetnsRequest {
     return {
-      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
       ignoreMissing: isSet(object.ignoreMissing)
         ? globalThis.Boolean(object.ignoreMissing)
         : isSet(object.ignore_missing)
@@ -351,8 +383,8 @@ export const RemoveNetnsRequest: MessageFns<RemoveNetnsRequest> = {
 
   toJSON(message: RemoveNetnsRequest): unknown {
     const obj: any = {};
-    if (message.name !== "") {
-      obj.name = message.name;
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
     }
     if (message.ignoreMissing !== false) {
       obj.ignoreMissing = message.ignoreMissing;
@@ -365,7 +397,7 @@ export const RemoveNetnsRequest: MessageFns<RemoveNetnsRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<RemoveNetnsRequest>, I>>(object: I): RemoveNetnsRequest {
     const message = createBaseRemoveNetnsRequest();
-    message.name = object.name ?? "";
+    message.containerId = object.containerId ?? "";
     message.ignoreMissing = object.ignoreMissing ?? false;
     return message;
   },
@@ -546,10 +578,15 @@ export const ListNetnsResponse: MessageFns<ListNetnsResponse> = {
   },
 };
 
-/** Netns manages the named network namespaces containers run in. */
+/**
+ * Netns manages the network namespaces containers run in. The agent alone
+ * names them: a container's namespace is "<prefix><container id>", pinned at
+ * /run/netns/<that name> (so `ip netns` shows it), the prefix being the
+ * agent's setting (default "berth-"). Callers pass container ids only.
+ */
 export type NetnsService = typeof NetnsService;
 export const NetnsService = {
-  /** CreateNetns creates a named network namespace (with loopback up) and pins it to a file. */
+  /** CreateNetns creates a container's network namespace (with loopback up) and pins it to a file. */
   createNetns: {
     path: "/berth.agent.v1.Netns/CreateNetns" as const,
     requestStream: false as const,
@@ -559,7 +596,7 @@ export const NetnsService = {
     responseSerialize: (value: CreateNetnsResponse): Buffer => Buffer.from(CreateNetnsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateNetnsResponse => CreateNetnsResponse.decode(value),
   },
-  /** RemoveNetns unpins and removes a network namespace. */
+  /** RemoveNetns unpins and removes a container's network namespace. */
   removeNetns: {
     path: "/berth.agent.v1.Netns/RemoveNetns" as const,
     requestStream: false as const,
@@ -569,7 +606,7 @@ export const NetnsService = {
     responseSerialize: (value: RemoveNetnsResponse): Buffer => Buffer.from(RemoveNetnsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RemoveNetnsResponse => RemoveNetnsResponse.decode(value),
   },
-  /** ListNetns lists the network namespaces the agent created. */
+  /** ListNetns lists the berth network namespaces on the node (names with the agent's prefix). */
   listNetns: {
     path: "/berth.agent.v1.Netns/ListNetns" as const,
     requestStream: false as const,
@@ -582,16 +619,16 @@ export const NetnsService = {
 } as const;
 
 export interface NetnsServer extends UntypedServiceImplementation {
-  /** CreateNetns creates a named network namespace (with loopback up) and pins it to a file. */
+  /** CreateNetns creates a container's network namespace (with loopback up) and pins it to a file. */
   createNetns: handleUnaryCall<CreateNetnsRequest, CreateNetnsResponse>;
-  /** RemoveNetns unpins and removes a network namespace. */
+  /** RemoveNetns unpins and removes a container's network namespace. */
   removeNetns: handleUnaryCall<RemoveNetnsRequest, RemoveNetnsResponse>;
-  /** ListNetns lists the network namespaces the agent created. */
+  /** ListNetns lists the berth network namespaces on the node (names with the agent's prefix). */
   listNetns: handleUnaryCall<ListNetnsRequest, ListNetnsResponse>;
 }
 
 export interface NetnsClient extends Client {
-  /** CreateNetns creates a named network namespace (with loopback up) and pins it to a file. */
+  /** CreateNetns creates a container's network namespace (with loopback up) and pins it to a file. */
   createNetns(
     request: CreateNetnsRequest,
     callback: (error: ServiceError | null, response: CreateNetnsResponse) => void,
@@ -607,7 +644,7 @@ export interface NetnsClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateNetnsResponse) => void,
   ): ClientUnaryCall;
-  /** RemoveNetns unpins and removes a network namespace. */
+  /** RemoveNetns unpins and removes a container's network namespace. */
   removeNetns(
     request: RemoveNetnsRequest,
     callback: (error: ServiceError | null, response: RemoveNetnsResponse) => void,
@@ -623,7 +660,7 @@ export interface NetnsClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RemoveNetnsResponse) => void,
   ): ClientUnaryCall;
-  /** ListNetns lists the network namespaces the agent created. */
+  /** ListNetns lists the berth network namespaces on the node (names with the agent's prefix). */
   listNetns(
     request: ListNetnsRequest,
     callback: (error: ServiceError | null, response: ListNetnsResponse) => void,

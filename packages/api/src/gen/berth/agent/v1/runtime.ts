@@ -143,7 +143,23 @@ export interface CreateTaskRequest {
   /** Mounts assembling the root filesystem at the bundle's rootfs; empty when the spec's root.path is ready. */
   rootfsMounts: Mount[];
   /** stdio wiring of the init process. */
-  stdio?: StdioConfig | undefined;
+  stdio?:
+    | StdioConfig
+    | undefined;
+  /**
+   * User the init process runs as, as `docker run -u` takes it: "", "name", "uid", "name:group" or "uid:gid".
+   * When set (even to "", which is uid 0), the agent resolves it against the mounted root filesystem's
+   * /etc/passwd and /etc/group and sets process.user (uid, gid, additional gids) and, unless process.env
+   * has it, HOME; an unknown name is INVALID_ARGUMENT and nothing is created. Unset: process.user is used as given.
+   */
+  user?:
+    | string
+    | undefined;
+  /**
+   * The container is privileged: the agent gives it every device node of its node's /dev and every
+   * capability the agent itself holds (replacing process.capabilities), as containerd does.
+   */
+  privileged: boolean;
 }
 
 /** CreateTaskResponse reports the created container. */
@@ -245,7 +261,22 @@ export interface ExecProcessRequest {
   /** OCI process object as JSON bytes; free-form, as the OCI runtime spec defines it. */
   processJson: Buffer;
   /** stdio wiring of the process. */
-  stdio?: StdioConfig | undefined;
+  stdio?:
+    | StdioConfig
+    | undefined;
+  /**
+   * User the process runs as ("", "name", "uid", "name:group", "uid:gid"), resolved as CreateTaskRequest.user
+   * against the container's root filesystem; it replaces process.user and sets HOME unless process.env has it.
+   * Unset: process.user is used as given.
+   */
+  user?:
+    | string
+    | undefined;
+  /**
+   * Run with every capability the agent itself holds, replacing process.capabilities
+   * (`exec --privileged`, or any exec in a privileged container).
+   */
+  privileged: boolean;
 }
 
 /** ExecProcessResponse confirms the exec process exists. */
@@ -714,7 +745,14 @@ export const TaskState: MessageFns<TaskState> = {
 };
 
 function createBaseCreateTaskRequest(): CreateTaskRequest {
-  return { containerId: "", specJson: Buffer.alloc(0), rootfsMounts: [], stdio: undefined };
+  return {
+    containerId: "",
+    specJson: Buffer.alloc(0),
+    rootfsMounts: [],
+    stdio: undefined,
+    user: undefined,
+    privileged: false,
+  };
 }
 
 export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
@@ -730,6 +768,12 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     }
     if (message.stdio !== undefined) {
       StdioConfig.encode(message.stdio, writer.uint32(34).fork()).join();
+    }
+    if (message.user !== undefined) {
+      writer.uint32(42).string(message.user);
+    }
+    if (message.privileged !== false) {
+      writer.uint32(48).bool(message.privileged);
     }
     return writer;
   },
@@ -779,6 +823,22 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
             message.stdio = StdioConfig.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -809,6 +869,8 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
         ? object.rootfs_mounts.map((e: any) => Mount.fromJSON(e))
         : [],
       stdio: isSet(object.stdio) ? StdioConfig.fromJSON(object.stdio) : undefined,
+      user: isSet(object.user) ? globalThis.String(object.user) : undefined,
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
     };
   },
 
@@ -826,6 +888,12 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.stdio !== undefined) {
       obj.stdio = StdioConfig.toJSON(message.stdio);
     }
+    if (message.user !== undefined) {
+      obj.user = message.user;
+    }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
     return obj;
   },
 
@@ -840,6 +908,8 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     message.stdio = (object.stdio !== undefined && object.stdio !== null)
       ? StdioConfig.fromPartial(object.stdio)
       : undefined;
+    message.user = object.user ?? undefined;
+    message.privileged = object.privileged ?? false;
     return message;
   },
 };
@@ -1886,7 +1956,14 @@ export const WaitTaskResponse: MessageFns<WaitTaskResponse> = {
 };
 
 function createBaseExecProcessRequest(): ExecProcessRequest {
-  return { containerId: "", execId: "", processJson: Buffer.alloc(0), stdio: undefined };
+  return {
+    containerId: "",
+    execId: "",
+    processJson: Buffer.alloc(0),
+    stdio: undefined,
+    user: undefined,
+    privileged: false,
+  };
 }
 
 export const ExecProcessRequest: MessageFns<ExecProcessRequest> = {
@@ -1902,6 +1979,12 @@ export const ExecProcessRequest: MessageFns<ExecProcessRequest> = {
     }
     if (message.stdio !== undefined) {
       StdioConfig.encode(message.stdio, writer.uint32(34).fork()).join();
+    }
+    if (message.user !== undefined) {
+      writer.uint32(42).string(message.user);
+    }
+    if (message.privileged !== false) {
+      writer.uint32(48).bool(message.privileged);
     }
     return writer;
   },
@@ -1951,6 +2034,22 @@ export const ExecProcessRequest: MessageFns<ExecProcessRequest> = {
             message.stdio = StdioConfig.decode(reader, reader.uint32());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1981,6 +2080,8 @@ export const ExecProcessRequest: MessageFns<ExecProcessRequest> = {
         ? Buffer.from(bytesFromBase64(object.process_json))
         : Buffer.alloc(0),
       stdio: isSet(object.stdio) ? StdioConfig.fromJSON(object.stdio) : undefined,
+      user: isSet(object.user) ? globalThis.String(object.user) : undefined,
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
     };
   },
 
@@ -1998,6 +2099,12 @@ export const ExecProcessRequest: MessageFns<ExecProcessRequest> = {
     if (message.stdio !== undefined) {
       obj.stdio = StdioConfig.toJSON(message.stdio);
     }
+    if (message.user !== undefined) {
+      obj.user = message.user;
+    }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
     return obj;
   },
 
@@ -2012,6 +2119,8 @@ export const ExecProcessRequest: MessageFns<ExecProcessRequest> = {
     message.stdio = (object.stdio !== undefined && object.stdio !== null)
       ? StdioConfig.fromPartial(object.stdio)
       : undefined;
+    message.user = object.user ?? undefined;
+    message.privileged = object.privileged ?? false;
     return message;
   },
 };

@@ -81,7 +81,10 @@ export interface AttachContainerRequest {
   containerId: string;
   /** Container name, resolvable on the network. */
   containerName: string;
-  /** Path of the container's network namespace (created by the agent). */
+  /**
+   * Path of the container's network namespace, as the agent's Netns.CreateNetns
+   * returned it; required (INVALID_ARGUMENT without) except on "host" and "none".
+   */
   netnsPath: string;
   /** Network name or id; empty for the default bridge network. */
   network: string;
@@ -91,7 +94,11 @@ export interface AttachContainerRequest {
   ipAddress: string;
   /** Ports to publish; host_port 0 picks a free port. A taken host port is FAILED_PRECONDITION. */
   ports: PortMapping[];
-  /** Interface name inside the container; empty for the next free "ethN". */
+  /**
+   * Interface name inside the container; empty picks the lowest free "ethN"
+   * (eth0 first; after a disconnect of eth1 the next connect gets eth1 again).
+   * A name the container already has is FAILED_PRECONDITION.
+   */
   interfaceName: string;
 }
 
@@ -151,6 +158,45 @@ export interface AttachmentCheck {
 export interface CheckAttachmentsResponse {
   /** One result per attachment checked. */
   checks: AttachmentCheck[];
+}
+
+/** ReconcileAttachmentsRequest names the containers that still exist. */
+export interface ReconcileAttachmentsRequest {
+  /**
+   * Every container that exists on the node, whatever its state (created,
+   * running, stopped, being created): everything networking and the agent's
+   * berth network namespaces hold for any other container is released.
+   */
+  liveContainerIds: string[];
+  /**
+   * Node to reconcile; empty for this service's node. Another node's is
+   * FAILED_PRECONDITION (each node's networking service reconciles its own).
+   */
+  node: string;
+}
+
+/** ReconcileFailure is something that could not be released; the next reconcile tries again. */
+export interface ReconcileFailure {
+  /** Container id. */
+  containerId: string;
+  /** Network name, for an attachment. */
+  network: string;
+  /** What could not be released: "attachment", "netns" or "name files". */
+  resource: string;
+  /** Why. */
+  error: string;
+}
+
+/** ReconcileAttachmentsResponse says what was released. */
+export interface ReconcileAttachmentsResponse {
+  /** Attachments released: CNI DEL ran, the record and its DNS names are gone. */
+  released: Attachment[];
+  /** Containers whose network namespace the agent removed. */
+  netnsRemoved: string[];
+  /** Containers whose name files (hosts, hostname, resolv.conf) were removed. */
+  nameFilesRemoved: string[];
+  /** What could not be released (kept, and tried again by the next reconcile). */
+  failures: ReconcileFailure[];
 }
 
 function createBaseInterface(): Interface {
@@ -1555,6 +1601,345 @@ export const CheckAttachmentsResponse: MessageFns<CheckAttachmentsResponse> = {
   },
 };
 
+function createBaseReconcileAttachmentsRequest(): ReconcileAttachmentsRequest {
+  return { liveContainerIds: [], node: "" };
+}
+
+export const ReconcileAttachmentsRequest: MessageFns<ReconcileAttachmentsRequest> = {
+  encode(message: ReconcileAttachmentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.liveContainerIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.node !== "") {
+      writer.uint32(18).string(message.node);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReconcileAttachmentsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReconcileAttachmentsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.liveContainerIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.node = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReconcileAttachmentsRequest {
+    return {
+      liveContainerIds: globalThis.Array.isArray(object?.liveContainerIds)
+        ? object.liveContainerIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.live_container_ids)
+        ? object.live_container_ids.map((e: any) => globalThis.String(e))
+        : [],
+      node: isSet(object.node) ? globalThis.String(object.node) : "",
+    };
+  },
+
+  toJSON(message: ReconcileAttachmentsRequest): unknown {
+    const obj: any = {};
+    if (message.liveContainerIds?.length) {
+      obj.liveContainerIds = message.liveContainerIds;
+    }
+    if (message.node !== "") {
+      obj.node = message.node;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReconcileAttachmentsRequest>, I>>(base?: I): ReconcileAttachmentsRequest {
+    return ReconcileAttachmentsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReconcileAttachmentsRequest>, I>>(object: I): ReconcileAttachmentsRequest {
+    const message = createBaseReconcileAttachmentsRequest();
+    message.liveContainerIds = object.liveContainerIds?.map((e) => e) || [];
+    message.node = object.node ?? "";
+    return message;
+  },
+};
+
+function createBaseReconcileFailure(): ReconcileFailure {
+  return { containerId: "", network: "", resource: "", error: "" };
+}
+
+export const ReconcileFailure: MessageFns<ReconcileFailure> = {
+  encode(message: ReconcileFailure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.network !== "") {
+      writer.uint32(18).string(message.network);
+    }
+    if (message.resource !== "") {
+      writer.uint32(26).string(message.resource);
+    }
+    if (message.error !== "") {
+      writer.uint32(34).string(message.error);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReconcileFailure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReconcileFailure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.network = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resource = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.error = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReconcileFailure {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      network: isSet(object.network) ? globalThis.String(object.network) : "",
+      resource: isSet(object.resource) ? globalThis.String(object.resource) : "",
+      error: isSet(object.error) ? globalThis.String(object.error) : "",
+    };
+  },
+
+  toJSON(message: ReconcileFailure): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.network !== "") {
+      obj.network = message.network;
+    }
+    if (message.resource !== "") {
+      obj.resource = message.resource;
+    }
+    if (message.error !== "") {
+      obj.error = message.error;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReconcileFailure>, I>>(base?: I): ReconcileFailure {
+    return ReconcileFailure.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReconcileFailure>, I>>(object: I): ReconcileFailure {
+    const message = createBaseReconcileFailure();
+    message.containerId = object.containerId ?? "";
+    message.network = object.network ?? "";
+    message.resource = object.resource ?? "";
+    message.error = object.error ?? "";
+    return message;
+  },
+};
+
+function createBaseReconcileAttachmentsResponse(): ReconcileAttachmentsResponse {
+  return { released: [], netnsRemoved: [], nameFilesRemoved: [], failures: [] };
+}
+
+export const ReconcileAttachmentsResponse: MessageFns<ReconcileAttachmentsResponse> = {
+  encode(message: ReconcileAttachmentsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.released) {
+      Attachment.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.netnsRemoved) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.nameFilesRemoved) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.failures) {
+      ReconcileFailure.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReconcileAttachmentsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReconcileAttachmentsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.released.push(Attachment.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.netnsRemoved.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nameFilesRemoved.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.failures.push(ReconcileFailure.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReconcileAttachmentsResponse {
+    return {
+      released: globalThis.Array.isArray(object?.released)
+        ? object.released.map((e: any) => Attachment.fromJSON(e))
+        : [],
+      netnsRemoved: globalThis.Array.isArray(object?.netnsRemoved)
+        ? object.netnsRemoved.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.netns_removed)
+        ? object.netns_removed.map((e: any) => globalThis.String(e))
+        : [],
+      nameFilesRemoved: globalThis.Array.isArray(object?.nameFilesRemoved)
+        ? object.nameFilesRemoved.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.name_files_removed)
+        ? object.name_files_removed.map((e: any) => globalThis.String(e))
+        : [],
+      failures: globalThis.Array.isArray(object?.failures)
+        ? object.failures.map((e: any) => ReconcileFailure.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ReconcileAttachmentsResponse): unknown {
+    const obj: any = {};
+    if (message.released?.length) {
+      obj.released = message.released.map((e) => Attachment.toJSON(e));
+    }
+    if (message.netnsRemoved?.length) {
+      obj.netnsRemoved = message.netnsRemoved;
+    }
+    if (message.nameFilesRemoved?.length) {
+      obj.nameFilesRemoved = message.nameFilesRemoved;
+    }
+    if (message.failures?.length) {
+      obj.failures = message.failures.map((e) => ReconcileFailure.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ReconcileAttachmentsResponse>, I>>(base?: I): ReconcileAttachmentsResponse {
+    return ReconcileAttachmentsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReconcileAttachmentsResponse>, I>>(object: I): ReconcileAttachmentsResponse {
+    const message = createBaseReconcileAttachmentsResponse();
+    message.released = object.released?.map((e) => Attachment.fromPartial(e)) || [];
+    message.netnsRemoved = object.netnsRemoved?.map((e) => e) || [];
+    message.nameFilesRemoved = object.nameFilesRemoved?.map((e) => e) || [];
+    message.failures = object.failures?.map((e) => ReconcileFailure.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * Attachments connect containers to networks on this node: CNI ADD into the
  * container's network namespace (through the agent), port publishing, CHECK
@@ -1610,6 +1995,25 @@ export const AttachmentsService = {
       Buffer.from(CheckAttachmentsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CheckAttachmentsResponse => CheckAttachmentsResponse.decode(value),
   },
+  /**
+   * ReconcileAttachments releases what this node holds for containers that no
+   * longer exist (after a crash or kill -9 of any berth process): CNI DEL of
+   * their attachments through the agent (addresses, veths, port mappings),
+   * their records and DNS names, their name files, and the berth network
+   * namespaces the agent lists for them. UNAVAILABLE when the agent cannot be
+   * reached (nothing further is released; call again later).
+   */
+  reconcileAttachments: {
+    path: "/berth.networking.v1.Attachments/ReconcileAttachments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReconcileAttachmentsRequest): Buffer =>
+      Buffer.from(ReconcileAttachmentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReconcileAttachmentsRequest => ReconcileAttachmentsRequest.decode(value),
+    responseSerialize: (value: ReconcileAttachmentsResponse): Buffer =>
+      Buffer.from(ReconcileAttachmentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReconcileAttachmentsResponse => ReconcileAttachmentsResponse.decode(value),
+  },
 } as const;
 
 export interface AttachmentsServer extends UntypedServiceImplementation {
@@ -1621,6 +2025,15 @@ export interface AttachmentsServer extends UntypedServiceImplementation {
   listAttachments: handleUnaryCall<ListAttachmentsRequest, ListAttachmentsResponse>;
   /** CheckAttachments runs CNI CHECK for a container's attachments. */
   checkAttachments: handleUnaryCall<CheckAttachmentsRequest, CheckAttachmentsResponse>;
+  /**
+   * ReconcileAttachments releases what this node holds for containers that no
+   * longer exist (after a crash or kill -9 of any berth process): CNI DEL of
+   * their attachments through the agent (addresses, veths, port mappings),
+   * their records and DNS names, their name files, and the berth network
+   * namespaces the agent lists for them. UNAVAILABLE when the agent cannot be
+   * reached (nothing further is released; call again later).
+   */
+  reconcileAttachments: handleUnaryCall<ReconcileAttachmentsRequest, ReconcileAttachmentsResponse>;
 }
 
 export interface AttachmentsClient extends Client {
@@ -1687,6 +2100,29 @@ export interface AttachmentsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CheckAttachmentsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ReconcileAttachments releases what this node holds for containers that no
+   * longer exist (after a crash or kill -9 of any berth process): CNI DEL of
+   * their attachments through the agent (addresses, veths, port mappings),
+   * their records and DNS names, their name files, and the berth network
+   * namespaces the agent lists for them. UNAVAILABLE when the agent cannot be
+   * reached (nothing further is released; call again later).
+   */
+  reconcileAttachments(
+    request: ReconcileAttachmentsRequest,
+    callback: (error: ServiceError | null, response: ReconcileAttachmentsResponse) => void,
+  ): ClientUnaryCall;
+  reconcileAttachments(
+    request: ReconcileAttachmentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReconcileAttachmentsResponse) => void,
+  ): ClientUnaryCall;
+  reconcileAttachments(
+    request: ReconcileAttachmentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReconcileAttachmentsResponse) => void,
   ): ClientUnaryCall;
 }
 

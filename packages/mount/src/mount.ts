@@ -1,0 +1,143 @@
+/**
+ * Mounting and unmounting through util-linux mount(8)/umount(8) (Node has
+ * no mount(2)). mountAll is idempotent and all-or-nothing; the unmount
+ * helpers say which mount point failed and why.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
+import { MountError } from './errors.js';
+import { compactOverlayOptions, destinationOf, isBind, mountArgs, overlayPaths, validateMount, type Mount } from './options.js';
+import { canonicalPath, mountsAt, mountsUnder, type MountTools } from './table.js';
+
+interface Outcome {
+  ok: boolean;
+  /** "exit code 32: <stderr>" or "signal SIGKILL". */
+  detail: string;
+}
+
+function runTool(file: string, args: string[], cwd: string | undefined, target: string): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+    let output = '';
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      reject(new MountError(target, err.code === 'ENOENT' ? `${file} is not installed (util-linux)` : `cannot run ${file}: ${err.message}`, err)),
+    );
+    child.on('close', (code, signal) => {
+      const how = code !== null ? `exit code ${code}` : `signal ${signal ?? 'unknown'}`;
+      resolve({ ok: code === 0, detail: output.trim() ? `${how}: ${output.trim()}` : how });
+    });
+  });
+}
+
+/** mount(8) reports a missing overlay layer as "special device overlay does not exist"; say which path is missing. */
+async function checkSources(m: Mount, dest: string): Promise<void> {
+  const paths: { option: string; path: string }[] = [];
+  if (isBind(m)) paths.push({ option: 'source', path: m.source });
+  if (m.type === 'overlay') paths.push(...overlayPaths(m.options));
+  for (const { option, path } of paths) {
+    if (!isAbsolute(path)) continue; // relative to a cwd only mount knows
+    try {
+      await stat(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new MountError(dest, `cannot mount ${m.type} on ${dest}: ${option} ${path} does not exist`);
+      throw new MountError(dest, `cannot mount ${m.type} on ${dest}: ${option} ${path}: ${(err as Error).message}`, err);
+    }
+  }
+}
+
+async function mountOne(m: Mount, dest: string, tools: MountTools): Promise<void> {
+  await checkSources(m, dest);
+  let options = m.options;
+  let cwd: string | undefined;
+  if (m.type === 'overlay') {
+    try {
+      ({ options, cwd } = compactOverlayOptions(m.options));
+    } catch (err) {
+      throw new MountError(dest, `cannot mount overlay on ${dest}: ${(err as Error).message}`, err);
+    }
+  }
+  const args = mountArgs({ ...m, options }, dest);
+  const result = await runTool(tools.mountPath ?? 'mount', args, cwd, dest);
+  if (!result.ok) {
+    const how = options.length > 0 ? ` -o ${options.join(',').slice(0, 300)}${options.join(',').length > 300 ? '…' : ''}` : '';
+    throw new MountError(dest, `cannot mount ${m.type} ${m.source}${how} on ${dest}: ${result.detail}`);
+  }
+}
+
+/** Whether every destination already carries the mounts meant for it (same count; same type unless a bind). */
+async function alreadyMounted(mounts: readonly Mount[], dests: string[], tools: MountTools): Promise<boolean> {
+  for (const dest of new Set(dests)) {
+    const want = mounts.filter((_, i) => dests[i] === dest);
+    const have = await mountsAt(dest, tools);
+    if (have.length !== want.length) return false;
+    if (want.some((m, i) => !isBind(m) && have[i]!.fsType !== m.type)) return false;
+  }
+  return true;
+}
+
+/**
+ * Mounts `mounts` in order onto `target` (created if missing; a mount's
+ * `target` is a subdirectory of it). If every destination already carries
+ * these mounts this is a no-op; a partial stack (a crash mid-way) is taken
+ * down and rebuilt. On failure, whatever this call mounted is unmounted again.
+ */
+export async function mountAll(mounts: readonly Mount[], target: string, tools: MountTools = {}): Promise<void> {
+  mounts.forEach((m, i) => validateMount(m, i, target));
+  await mkdir(target, { recursive: true });
+  const dests = mounts.map((m) => destinationOf(m, target));
+  if (mounts.length > 0 && (await alreadyMounted(mounts, dests, tools))) return;
+  const teardown = async () => {
+    for (const dest of [...new Set(dests)].reverse()) await unmountAll(dest, tools);
+  };
+  await teardown();
+  try {
+    for (const [i, m] of mounts.entries()) await mountOne(m, dests[i]!, tools);
+  } catch (err) {
+    await teardown().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Unmounts the top mount on `target`; a target that is not mounted is an error. */
+export async function unmount(target: string, opts: MountTools & { lazy?: boolean } = {}): Promise<void> {
+  const result = await runTool(opts.umountPath ?? 'umount', [...(opts.lazy ? ['-l'] : []), '--', target], undefined, target);
+  if (!result.ok) throw new MountError(target, `cannot unmount ${target}: ${result.detail}`);
+}
+
+/** Unmounts everything stacked on `target`; a target that is not mounted (or missing) is fine. */
+export async function unmountAll(target: string, opts: MountTools & { lazy?: boolean } = {}): Promise<void> {
+  const path = await canonicalPath(target);
+  for (let guard = 0; guard < 64; guard++) {
+    if ((await mountsAt(path, opts)).length === 0) return;
+    await unmount(path, opts).catch(async (err: unknown) => {
+      if ((await mountsAt(path, opts)).length > 0) throw err;
+    });
+  }
+  throw new MountError(target, `cannot unmount ${target}: still mounted after 64 unmounts`);
+}
+
+/**
+ * Unmounts everything at or below `dir`, deepest first (teardown, crash
+ * leftovers); lazily where a mount is busy, so it cannot keep a tree alive.
+ * Returns the mount points taken down.
+ */
+export async function unmountUnder(dir: string, tools: MountTools = {}): Promise<string[]> {
+  const done: string[] = [];
+  for (let guard = 0; guard < 10_000; guard++) {
+    const deepest = (await mountsUnder(dir, tools))[0];
+    if (deepest === undefined) return done;
+    try {
+      await unmount(deepest, tools);
+    } catch (err) {
+      await unmount(deepest, { ...tools, lazy: true }).catch((lazyErr: unknown) => {
+        throw new MountError(deepest, `cannot unmount ${deepest} under ${dir}, not even lazily: ${(lazyErr as Error).message}`, err);
+      });
+    }
+    done.push(deepest);
+  }
+  throw new MountError(dir, `mounts under ${dir} keep reappearing; gave up unmounting`);
+}

@@ -1,0 +1,48 @@
+/** The live mount table of this process's mount namespace, by path. */
+import { readFile, realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { mountPointsUnder, overlayUsesUpper, parseMountInfo, type MountInfo } from './mountinfo.js';
+
+/** Programs and files the helpers use; tests point them elsewhere. */
+export interface MountTools {
+  /** Default: mount (util-linux) from PATH. */
+  mountPath?: string;
+  /** Default: umount (util-linux) from PATH. */
+  umountPath?: string;
+  /** Default: /proc/self/mountinfo. */
+  mountinfoPath?: string;
+}
+
+export async function readMountTable(tools: MountTools = {}): Promise<MountInfo[]> {
+  return parseMountInfo(await readFile(tools.mountinfoPath ?? '/proc/self/mountinfo', 'utf8'));
+}
+
+/** The path as the mount table shows it: symlinks resolved; a missing path made absolute. */
+export async function canonicalPath(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(path);
+    throw err;
+  }
+}
+
+/** The mounts stacked on `target`, bottom first. */
+export async function mountsAt(target: string, tools: MountTools = {}): Promise<MountInfo[]> {
+  const path = await canonicalPath(target);
+  return (await readMountTable(tools)).filter((m) => m.mountPoint === path);
+}
+
+export async function isMountPoint(target: string, tools: MountTools = {}): Promise<boolean> {
+  return (await mountsAt(target, tools)).length > 0;
+}
+
+/** Mount points at or below `dir`, each once, deepest first (e.g. to refuse removing a tree that still has mounts). */
+export async function mountsUnder(dir: string, tools: MountTools = {}): Promise<string[]> {
+  return mountPointsUnder(await readMountTable(tools), await canonicalPath(dir));
+}
+
+/** Whether a mounted overlay uses `upper` as its upper dir (overlay forbids changing it underneath). */
+export async function overlayUpperInUse(upper: string, tools: MountTools = {}): Promise<boolean> {
+  return overlayUsesUpper(await readMountTable(tools), await canonicalPath(upper));
+}
