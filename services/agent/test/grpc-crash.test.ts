@@ -90,11 +90,11 @@ describe('agent SIGKILLed while containers run', () => {
     // Both exits are on the bus, with their real codes.
     bus = await testBus(nats.url, 'gcr');
     const exits = new Map<string, events.TaskExit>();
-    consumer = await bus.consume('gcr-exits', 'berth.*.events.tasks.exit', (envelope) => {
+    consumer = await bus.consume('gcr-exits', 'berth.*.events.agent.task.exit', (envelope) => {
       const payload = eventPayloads['tasks.exit'].fromJSON(envelope.payload);
       exits.set(payload.containerId, payload);
     });
-    await eventually(() => (exits.has(survivor.id) && exits.has(orphan.id) ? true : undefined), 'tasks.exit for both containers');
+    await eventually(() => (exits.has(survivor.id) && exits.has(orphan.id) ? true : undefined), 'agent.task.exit for both containers');
     expect(exits.get(orphan.id)).toMatchObject({ pid: orphan.pid, exitStatus: { exitCode: 5, signal: 0 } });
     expect(exits.get(survivor.id)).toMatchObject({ pid: survivor.pid, exitStatus: { exitCode: 7, signal: 0 } });
 

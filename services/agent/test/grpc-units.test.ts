@@ -1,5 +1,5 @@
 // The pure parts of the agent service layer (error mapping, conversions,
-// /proc and --version parsers, namespaces) and the tasks.exit retry queue,
+// /proc and --version parsers, namespaces) and the agent.task.exit retry queue,
 // which is given a bus that fails on purpose (a real outage is in
 // grpc-events.test.ts).
 import * as grpc from '@grpc/grpc-js';
@@ -129,7 +129,7 @@ describe('namespaces', () => {
   });
 });
 
-describe('tasks.exit retry queue', () => {
+describe('agent.task.exit retry queue', () => {
   function setup(failures: number) {
     const published: Array<{ namespace: string; type: string; payload: unknown; id: string | undefined }> = [];
     let attempts = 0;
@@ -167,8 +167,8 @@ describe('tasks.exit retry queue', () => {
     expect(warnings.filter((w) => w.includes('retrying'))).toHaveLength(4);
     const decoded = published.map((p) => ({ namespace: p.namespace, type: p.type, exit: eventPayloads['tasks.exit'].fromJSON(p.payload) }));
     expect(decoded).toMatchObject([
-      { namespace: 'default', type: 'tasks.exit', exit: { containerId: 'c1', pid: 100, exitStatus: { exitCode: 0 } } },
-      { namespace: 'team-a', type: 'tasks.exit', exit: { containerId: 'c2', pid: 200, exitStatus: { exitCode: 137, signal: 9, oomKilled: true } } },
+      { namespace: 'default', type: 'agent.task.exit', exit: { containerId: 'c1', pid: 100, exitStatus: { exitCode: 0 } } },
+      { namespace: 'team-a', type: 'agent.task.exit', exit: { containerId: 'c2', pid: 200, exitStatus: { exitCode: 137, signal: 9, oomKilled: true } } },
     ]);
     expect(ev.pending).toBe(0);
     // The envelope id comes from the exit, so a later re-report is stored once by JetStream.

@@ -9,15 +9,18 @@ export { status as GrpcStatus };
 export class TasksError extends Error {
   /** grpc-js reads `details` for the status message. */
   readonly details: string;
+  /** The exit code a failed start means (Docker's 127 not found, 126 not executable), as the agent said; else undefined. */
+  readonly exitCode: number | undefined;
 
   constructor(
     readonly code: status,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; exitCode?: number | undefined },
   ) {
-    super(message, options);
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'TasksError';
     this.details = message;
+    this.exitCode = options?.exitCode;
   }
 }
 
@@ -53,5 +56,6 @@ export function errorMessage(error: unknown): string {
 export function withContext(error: unknown, doing: string): TasksError {
   if (error instanceof TasksError && error.message.startsWith(doing)) return error;
   const code = grpcCode(error) ?? status.INTERNAL;
-  return new TasksError(code, `${doing}: ${errorMessage(error)}`, { cause: error });
+  const exitCode = error instanceof TasksError ? error.exitCode : undefined;
+  return new TasksError(code, `${doing}: ${errorMessage(error)}`, { cause: error, exitCode });
 }

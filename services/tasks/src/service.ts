@@ -2,13 +2,14 @@
 // heartbeats and bus API, wired from the service kit's context.
 import { join } from 'node:path';
 import { events, tasks } from '@berth/api';
-import { HEARTBEAT_PATTERN, type Unsubscribe } from '@berth/bus';
+import { HEARTBEAT_PATTERN, type DurableConsumer, type Unsubscribe } from '@berth/bus';
 import { peerAddress, type ServiceContext, type ServiceSetup } from '@berth/service-kit';
 import { GrpcAgentDirectory } from './adapters/agent.js';
 import { BusEventSink } from './adapters/bus-events.js';
 import { GrpcImages } from './adapters/images.js';
 import { GrpcNetworking } from './adapters/networking.js';
 import { GrpcSnapshots } from './adapters/snapshots.js';
+import { consumeAgentExits } from './bus-api/agent-exits.js';
 import { serveBusApi } from './bus-api/serve.js';
 import type { TasksConfig } from './config.js';
 import { TasksEngine } from './engine.js';
@@ -108,6 +109,8 @@ export async function setupTasksService(ctx: ServiceContext<TasksConfig>): Promi
   );
   const sweep = setInterval(() => registry.sweep(), Math.max(500, (t.heartbeatIntervalSeconds * 1000) / 2));
   unsubscribes.push(serveBusApi(bus, running, cfg.node));
+  // Exits the agents reported while this service was down (or not watching) are stored in JetStream.
+  const agentExits: DurableConsumer = await consumeAgentExits(bus, running.runtime, cfg.node);
 
   return {
     services: [
@@ -120,6 +123,7 @@ export async function setupTasksService(ctx: ServiceContext<TasksConfig>): Promi
       clearTimeout(retry);
       clearInterval(sweep);
       for (const unsubscribe of unsubscribes) unsubscribe();
+      await agentExits.stop();
       await running.close();
       agents.close();
       images.close();

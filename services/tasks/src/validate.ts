@@ -54,6 +54,11 @@ export function validateResources(resources: tasks.Resources | undefined, host: 
   if (memoryBytes > 0 && memoryBytes < MIN_MEMORY_BYTES) {
     throw invalidArgument(`${field}.memory_bytes: memory limit ${memoryBytes} is below the minimum of 6 MiB (${MIN_MEMORY_BYTES} bytes)`);
   }
+  if (host.memoryBytes > 0 && memoryBytes > host.memoryBytes) {
+    throw invalidArgument(
+      `${field}.memory_bytes: memory limit ${memoryBytes} bytes is more than the node's memory of ${host.memoryBytes} bytes`,
+    );
+  }
   if (!Number.isSafeInteger(memorySwapBytes) || memorySwapBytes < -1) {
     throw invalidArgument(`${field}.memory_swap_bytes: invalid memory+swap limit ${memorySwapBytes}: must be -1 (unlimited), 0 (default) or bytes`);
   }

@@ -1,14 +1,15 @@
 // The bus API against a real nats-server: request/reply on the node and
 // service subjects, errors as codes, namespaces; and durable exit events
-// deduplicated by id in JetStream.
+// deduplicated by id in JetStream; the agents' exit reports consumed durably.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tasks } from '@berth/api';
 import { connectBus, type Bus, BusRequestError, nodeRpcSubject, serviceRpcSubject, eventSubject } from '@berth/bus';
 import { createLogger } from '@berth/telemetry';
 import { startNats, type TestNats } from '../../../packages/testkit/src/nats.js';
 import { BusEventSink } from '../src/adapters/bus-events.js';
+import { consumeAgentExits } from '../src/bus-api/agent-exits.js';
 import { serveBusApi } from '../src/bus-api/serve.js';
-import { Harness } from './fakes.js';
+import { eventually, Harness } from './fakes.js';
 
 let nats: TestNats;
 let server: Bus;
@@ -127,5 +128,41 @@ describe('BusEventSink', () => {
     await consumer.stop();
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ id, type: 'tasks.exit', source: 'tasks', namespace: 'sinktest', payload });
+  });
+});
+
+describe('agent exit reports', () => {
+  it('records an exit the agent reported while nobody consumed, ignoring another node\'s report, and publishes tasks.exit itself', async () => {
+    const logger = createLogger({ service: 'test', node: 'node-1', level: 'silent' });
+    const agentBus = await connectBus({ servers: nats.url, service: 'agent', node: 'node-1', logger });
+    const otherAgent = await connectBus({ servers: nats.url, service: 'agent', node: 'node-2', logger });
+    try {
+      const c = await h.engine.containers.create('default', { id: '', name: 'reported', spec: tasks.ContainerSpec.fromPartial({ image: 'busybox' }) });
+      await h.engine.tasks.startTask('default', 'reported', '');
+      const startedAt = h.engine.runtime.store.get(c.id)!.startedAt!;
+      const report = (code: number) => ({
+        containerId: c.id,
+        execId: '',
+        pid: 42,
+        exitStatus: { exitCode: code, signal: 0, oomKilled: false, exitedAt: new Date(startedAt + 1000).toISOString() },
+      });
+      // Stored by JetStream before the consumer exists, as while the tasks service was down.
+      await otherAgent.publish('default', 'agent.task.exit', report(9), { durable: true });
+      await agentBus.publish('default', 'agent.task.exit', report(4), { durable: true });
+      const consumer = await consumeAgentExits(server, h.engine.runtime, 'node-1');
+      try {
+        await eventually(() => h.engine.runtime.store.get(c.id)?.exit, 'the reported exit recorded');
+        expect(h.engine.runtime.store.get(c.id)).toMatchObject({ phase: 'stopped', exit: { exitCode: 4 } });
+        await h.engine.runtime.flushOutbox();
+        const exits = h.events.ofType('tasks.exit');
+        expect(exits).toHaveLength(1);
+        expect(exits[0]?.payload).toMatchObject({ containerId: c.id, exitStatus: { exitCode: 4, exitedAt: new Date(startedAt + 1000).toISOString() } });
+      } finally {
+        await consumer.stop();
+      }
+    } finally {
+      await agentBus.close();
+      await otherAgent.close();
+    }
   });
 });

@@ -27,11 +27,17 @@ import type {
 } from '../src/ports.js';
 import type { NameFiles, OciLinuxResources, OciProcess, OciSpec } from '@berth/runtime-spec';
 import { TasksEngine } from '../src/engine.js';
+import { TasksError } from '../src/errors.js';
 import type { Logger, TasksSettings } from '../src/lifecycle/context.js';
 import { openTasksStore } from '../src/store/schema.js';
 
 export function grpcError(code: status, message: string): Error {
   return Object.assign(new Error(`${code} ${status[code]}: ${message}`), { code, details: message });
+}
+
+/** A start failure as the agent adapter reports it: the agent's berth-exit-code trailer (127, 126) read into exitCode. */
+export function startFailure(message: string, exitCode: number): TasksError {
+  return new TasksError(status.FAILED_PRECONDITION, message, { exitCode });
 }
 
 /** Lets a test make one call fail or hang. */

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tasks, types } from '@berth/api';
-import { BUSYBOX, eventually, grpcError, Harness } from './fakes.js';
+import { BUSYBOX, eventually, grpcError, Harness, startFailure } from './fakes.js';
 
 const { RestartPolicyName: R } = tasks;
 
@@ -115,6 +115,7 @@ describe('create', () => {
     ['a relative mount target', { mounts: [{ type: 'tmpfs', source: '', target: 'data', options: [] }] }, 'absolute'],
     ['an unknown mount type', { mounts: [{ type: 'nfs', source: 'x', target: '/x', options: [] }] }, 'mount type'],
     ['1 byte of memory', { resources: { memoryBytes: 1, memorySwapBytes: 0, nanoCpus: 0, cpuShares: 0, cpusetCpus: '', pidsLimit: 0 } }, 'minimum'],
+    ['1 PiB of memory', { resources: { memoryBytes: 2 ** 50, memorySwapBytes: 0, nanoCpus: 0, cpuShares: 0, cpusetCpus: '', pidsLimit: 0 } }, `memory limit ${2 ** 50} bytes is more than the node's memory of ${8 * 1024 ** 3} bytes`],
     ['1000 CPUs', { resources: { memoryBytes: 0, memorySwapBytes: 0, nanoCpus: 1000e9, cpuShares: 0, cpusetCpus: '', pidsLimit: 0 } }, 'CPUs'],
     ['a negative pids limit', { resources: { memoryBytes: 0, memorySwapBytes: 0, nanoCpus: 0, cpuShares: 0, cpusetCpus: '', pidsLimit: -7 } }, 'pids'],
     ['a cpuset beyond the host', { resources: { memoryBytes: 0, memorySwapBytes: 0, nanoCpus: 0, cpuShares: 0, cpusetCpus: '0-9', pidsLimit: 0 } }, 'do not exist'],
@@ -238,9 +239,18 @@ describe('start, stop, kill', () => {
     expect(err.code).toBe(status.FAILED_PRECONDITION);
   });
 
+  it('records no exit code for a start failure the agent gave none, whatever its message says', async () => {
+    await h.engine.containers.create(NS, { id: '', name: 'plain', spec: spec() });
+    h.agent.script.failNext('createTask', grpcError(status.INTERNAL, 'open /no/such/file: no such file or directory'));
+    await codeOf(h.engine.tasks.startTask(NS, 'plain', ''));
+    const rec = h.engine.containers.get(NS, 'plain');
+    expect(rec.exit).toBeUndefined();
+    expect(rec.error).toContain('no such file or directory');
+  });
+
   it('records a start failure with Docker\'s exit code 127 and leaves nothing behind', async () => {
     const c = await h.engine.containers.create(NS, { id: '', name: 'xx', spec: spec({ cmd: { args: ['nope'] } }) });
-    h.agent.script.failNext('createTask', grpcError(status.FAILED_PRECONDITION, 'exec: "nope": executable file not found in $PATH'));
+    h.agent.script.failNext('createTask', startFailure('exec: "nope": executable file not found in $PATH', 127));
     const err = await codeOf(h.engine.tasks.startTask(NS, 'xx', ''));
     expect(err.code).toBe(status.FAILED_PRECONDITION);
     expect(err.message).toContain('executable file not found');
@@ -393,7 +403,7 @@ describe('restart policies', () => {
     h.networking.script.failNext('prepareDns', grpcError(status.UNAVAILABLE, 'networking down'));
     h.agent.exit(c.id, 1);
     await eventually(() => h.engine.runtime.store.get(c.id)?.restartCount === 1 && h.engine.runtime.store.get(c.id)?.phase === 'running', 'running after a retried restart');
-    h.agent.script.failNext('createTask', grpcError(status.FAILED_PRECONDITION, 'exec: "sh": executable file not found in $PATH'));
+    h.agent.script.failNext('createTask', startFailure('exec: "sh": executable file not found in $PATH', 127));
     h.agent.exit(c.id, 1);
     const rec = await eventually(() => {
       const r = h.engine.runtime.store.get(c.id)!;

@@ -1,25 +1,28 @@
-// The agent's task events on NATS. tasks.exit (of init and exec processes)
-// must never be lost: each one is published durably (stored by JetStream)
-// from a queue that retries, in order, until the store confirms it, however
-// long NATS is away; and since
+// The agent's report of task exits on NATS: `agent.task.exit` (of init and
+// exec processes), the agent's own event type. The public `tasks.*` events
+// (created, started, paused, resumed, exit, deleted) are the tasks service's
+// alone; it consumes these reports durably, so an exit that happens while it
+// is down still reaches it. A report must never be lost: each one is
+// published durably (stored by JetStream) from a queue that retries, in
+// order, until the store confirms it, however long NATS is away; and since
 // every agent start re-reports the exits still on disk (watchExits with
 // includeExisting), an exit queued when the agent died is published by the
 // next one. A re-report carries the same envelope id (derived from the
 // exit), so JetStream stores it once within its duplicate window; beyond
-// that a duplicate is possible and harmless (consumers key exits by
-// container and time). The other task events (created, started, paused,
-// resumed, deleted) are published once, best effort.
+// that a duplicate is possible and harmless (the tasks service records an
+// exit once, keyed by container and time).
 //
-// Payloads are the berth.events.v1 messages in proto3 JSON (eventPayloads),
-// inside the bus envelope: decode with eventPayloads[type].fromJSON.
+// The payload is berth.events.v1 TaskExit in proto3 JSON, inside the bus
+// envelope: decode with eventPayloads['tasks.exit'].fromJSON.
 import { createHash } from 'node:crypto';
-import { eventPayloads, events, type EventPayload } from '@berth/api';
+import { eventPayloads, events } from '@berth/api';
 import { EnvelopeError, SubjectError, type Bus } from '@berth/bus';
 import type { ExitStatus } from '../runtime/exit-status.js';
 import { exitStatusMessage } from '../grpc/convert.js';
 import type { NamespaceBook } from './namespaces.js';
 
-type LifecycleType = 'tasks.created' | 'tasks.started' | 'tasks.paused' | 'tasks.resumed' | 'tasks.deleted';
+/** The agent's exit report type; on berth.<namespace>.events.agent.task.exit. */
+export const AGENT_TASK_EXIT = 'agent.task.exit';
 
 interface Logger {
   info(obj: object, msg: string): void;
@@ -60,7 +63,7 @@ export class TaskEvents {
   constructor(private readonly opts: TaskEventsOptions) {}
 
   /**
-   * Queues the durable tasks.exit of a container's init process (or, with
+   * Queues the durable exit report of a container's init process (or, with
    * execId, of an exec process) unless this exit (same process, same time)
    * was already queued by this agent.
    */
@@ -93,17 +96,6 @@ export class TaskEvents {
     }, afterMs).unref();
   }
 
-  /** Publishes a task lifecycle event once; a failure is logged, not retried. */
-  async lifecycle<T extends LifecycleType>(type: T, containerId: string, payload: EventPayload<T>): Promise<void> {
-    try {
-      const namespace = await this.namespaceOf(containerId);
-      const codec = eventPayloads[type] as { toJSON(m: EventPayload<T>): unknown };
-      await this.opts.bus.publish(namespace, type, codec.toJSON(payload), { durable: false });
-    } catch (err) {
-      this.opts.logger.warn({ err, containerId, type }, 'cannot publish a task event');
-    }
-  }
-
   private async namespaceOf(id: string): Promise<string> {
     if (this.opts.namespaces.known(id)) return this.opts.namespaces.of(id);
     return this.opts.namespaces.of(id, await this.opts.bundleOf(id).catch(() => undefined));
@@ -123,20 +115,20 @@ export class TaskEvents {
         try {
           head.attempts++;
           const { namespace, payload } = await head.prepared;
-          await this.opts.bus.publish(namespace, 'tasks.exit', payload, { durable: true, id: head.eventId });
+          await this.opts.bus.publish(namespace, AGENT_TASK_EXIT, payload, { durable: true, id: head.eventId });
           this.queue.shift();
-          if (head.attempts > 1) this.opts.logger.info({ containerId: head.containerId, attempts: head.attempts }, 'tasks.exit published after retries');
+          if (head.attempts > 1) this.opts.logger.info({ containerId: head.containerId, attempts: head.attempts }, `${AGENT_TASK_EXIT} published after retries`);
           delay = this.opts.retryMinMs ?? 250;
         } catch (err) {
           if (err instanceof SubjectError || err instanceof EnvelopeError) {
             // Not NATS being away: this event can never be published, and must not block the others.
-            this.opts.logger.error({ err, containerId: head.containerId }, 'dropping a tasks.exit event that cannot be published');
+            this.opts.logger.error({ err, containerId: head.containerId }, `dropping an ${AGENT_TASK_EXIT} event that cannot be published`);
             this.queue.shift();
             continue;
           }
           this.opts.logger.warn(
             { err, containerId: head.containerId, attempts: head.attempts, retryInMs: delay, queued: this.queue.length },
-            'publishing tasks.exit failed; retrying',
+            `publishing ${AGENT_TASK_EXIT} failed; retrying`,
           );
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, delay);
@@ -169,12 +161,12 @@ export class TaskEvents {
     this.wakeRetry?.();
     await this.draining;
     if (this.queue.length > 0) {
-      this.opts.logger.warn({ queued: this.queue.length }, 'stopping with tasks.exit events unconfirmed; the next agent start publishes them');
+      this.opts.logger.warn({ queued: this.queue.length }, `stopping with ${AGENT_TASK_EXIT} events unconfirmed; the next agent start publishes them`);
     }
   }
 }
 
 /** The envelope id of an exit event: the same for every report of the same exit. Pure. */
 export function exitEventId(node: string, containerId: string, execId: string, exitedAt: string): string {
-  return createHash('sha256').update(`tasks.exit\0${node}\0${containerId}\0${execId}\0${exitedAt}`).digest('hex').slice(0, 32);
+  return createHash('sha256').update(`${AGENT_TASK_EXIT}\0${node}\0${containerId}\0${execId}\0${exitedAt}`).digest('hex').slice(0, 32);
 }

@@ -1,7 +1,7 @@
 // berth.agent.v1.Runtime over the agent core (ContainerRuntime). Handlers
-// translate messages, call the core, and report task events; the core keeps
+// translate messages, call the core, and report exits (agent.task.exit); the core keeps
 // all state on disk.
-import { NAMESPACE_METADATA_KEY, agent, events, types, timestampFromDate } from '@berth/api';
+import { NAMESPACE_METADATA_KEY, agent, types, timestampFromDate } from '@berth/api';
 import type { OciProcess, OciSpec } from '@berth/runtime-spec';
 import { availableParallelism } from 'node:os';
 import { ContainerError, isContainerError } from '../errors.js';
@@ -71,7 +71,6 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
         throw err;
       });
       deps.namespaces.remember(id, namespace);
-      void taskEvents.lifecycle('tasks.created', id, events.TaskCreated.fromPartial({ containerId: id, pid: state.pid ?? 0 }));
       return agent.CreateTaskResponse.fromPartial({ pid: state.pid ?? 0, bundlePath: state.bundle });
     }),
 
@@ -96,7 +95,6 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
         pid = session.pid;
         deps.execExits.watch(id, req.execId, pid);
       }
-      void taskEvents.lifecycle('tasks.started', id, events.TaskStarted.fromPartial({ containerId: id, execId: req.execId, pid }));
       return agent.StartTaskResponse.fromPartial({ pid });
     }),
 
@@ -115,7 +113,6 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
         const exit = await runtime.deleteExec(id, req.execId, { force: req.force });
         const exitStatus = exit ? exitStatusMessage(exit) : undefined;
         if (exit) taskEvents.exited(id, exit, { execId: req.execId, ...(pid !== undefined ? { pid } : {}) });
-        void taskEvents.lifecycle('tasks.deleted', id, events.TaskDeleted.fromPartial({ containerId: id, execId: req.execId, ...(exitStatus ? { exitStatus } : {}) }));
         return agent.DeleteTaskResponse.fromPartial(exitStatus ? { exitStatus } : {});
       }
       const bundle = (await runtime.state(id)).bundle;
@@ -126,7 +123,6 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
       const exitStatus = exit ? exitStatusMessage(exit) : undefined;
       // The exit watcher may not have seen this exit before the delete removed it.
       if (exit) taskEvents.exited(id, exit, pid !== undefined ? { pid } : {});
-      void taskEvents.lifecycle('tasks.deleted', id, events.TaskDeleted.fromPartial({ containerId: id, execId: '', ...(exitStatus ? { exitStatus } : {}) }));
       taskEvents.forget(id);
       return agent.DeleteTaskResponse.fromPartial(exitStatus ? { exitStatus } : {});
     }),
@@ -169,14 +165,12 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
     pauseTask: rpc(async (req: agent.PauseTaskRequest) => {
       const id = requireId(req.containerId);
       await runtime.pause(id);
-      void taskEvents.lifecycle('tasks.paused', id, events.TaskPaused.fromPartial({ containerId: id }));
       return agent.PauseTaskResponse.fromPartial({});
     }),
 
     resumeTask: rpc(async (req: agent.ResumeTaskRequest) => {
       const id = requireId(req.containerId);
       await runtime.resume(id);
-      void taskEvents.lifecycle('tasks.resumed', id, events.TaskResumed.fromPartial({ containerId: id }));
       return agent.ResumeTaskResponse.fromPartial({});
     }),
 

@@ -1,7 +1,8 @@
 // AgentPort over the agent's Runtime and Netns gRPC services.
+import { Metadata } from '@grpc/grpc-js';
 import { agent, type types } from '@berth/api';
 import { createClient } from '@berth/service-kit';
-import { internal, isNotFound, unavailable } from '../errors.js';
+import { errorMessage, grpcCode, GrpcStatus, internal, isNotFound, TasksError, unavailable } from '../errors.js';
 import type { AgentDirectory, AgentPort, AgentTask, AgentTaskStatus, AttachStream, CreateTaskRequest, ExecProcessRequest, StdioOptions } from '../ports.js';
 import type { OciLinuxResources, OciProcess, OciSpec } from '@berth/runtime-spec';
 import { callUnary, type Peer } from './grpc-call.js';
@@ -28,6 +29,23 @@ const stdio = (s: StdioOptions): agent.StdioConfig => ({
 });
 
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+
+/** Trailing metadata by which the agent says which exit code a failed start means (127 not found, 126 not executable). */
+export const EXIT_CODE_TRAILER = 'berth-exit-code';
+
+/**
+ * An agent's start failure as a TasksError carrying the exit code of its
+ * `berth-exit-code` trailer; any other error unchanged. Pure.
+ */
+export function withTrailerExitCode(error: unknown): unknown {
+  const metadata = (error as { metadata?: unknown } | null)?.metadata;
+  if (!(metadata instanceof Metadata)) return error;
+  const raw = metadata.get(EXIT_CODE_TRAILER)[0];
+  if (raw === undefined) return error;
+  const exitCode = Number(raw.toString());
+  if (!Number.isInteger(exitCode) || exitCode < 0 || exitCode > 255) return error;
+  return new TasksError(grpcCode(error) ?? GrpcStatus.UNKNOWN, errorMessage(error), { cause: error, exitCode });
+}
 
 export class GrpcAgent implements AgentPort {
   private readonly runtime: agent.RuntimeClient;
@@ -65,12 +83,17 @@ export class GrpcAgent implements AgentPort {
       stdio: stdio(req.stdio),
       user: req.user,
       privileged: req.privileged,
+    }).catch((err: unknown) => {
+      throw withTrailerExitCode(err);
     });
     return { pid: res.pid };
   }
 
   async startTask(containerId: string, execId: string): Promise<number> {
-    return (await this.call(this.runtime.startTask.bind(this.runtime), { containerId, execId })).pid;
+    const res = await this.call(this.runtime.startTask.bind(this.runtime), { containerId, execId }).catch((err: unknown) => {
+      throw withTrailerExitCode(err);
+    });
+    return res.pid;
   }
 
   async killTask(containerId: string, execId: string, signal: number, all: boolean): Promise<void> {

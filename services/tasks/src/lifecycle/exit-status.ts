@@ -33,16 +33,3 @@ export function exitKey(status: types.ExitStatus, runStartedAt: number | undefin
   if (status.exitedAt) return `at:${status.exitedAt.seconds}.${String(status.exitedAt.nanos).padStart(9, '0')}`;
   return `run:${runStartedAt ?? 0}`;
 }
-
-/**
- * Docker's exit code for a process that could not be started: 127 when the
- * command was not found, 126 when it could not be executed, else undefined.
- */
-export function startFailureExitCode(message: string): number | undefined {
-  const m = message.toLowerCase();
-  if (m.includes('executable file not found') || m.includes('no such file or directory') || m.includes('command not found')) {
-    return 127;
-  }
-  if (m.includes('permission denied') || m.includes('exec format error') || m.includes('is a directory')) return 126;
-  return undefined;
-}

@@ -17,7 +17,7 @@ import { Outbox } from '../store/outbox.js';
 import { parseExposedPort } from '../validate.js';
 import type { AgentPort, Attachment } from '../ports.js';
 import type { Logger, TasksDeps, TasksSettings } from './context.js';
-import { exitInfoFrom, exitKey, exitStatusFrom, startFailureExitCode, UNKNOWN_EXIT_CODE } from './exit-status.js';
+import { exitInfoFrom, exitKey, exitStatusFrom, UNKNOWN_EXIT_CODE } from './exit-status.js';
 import { ExitWaiters } from './exit-waiters.js';
 import { KeyedMutex } from './keyed-mutex.js';
 
@@ -242,9 +242,9 @@ export class Runtime {
     }
   }
 
-  /** Records why a start failed (with Docker's 127/126 exit codes) and tears down what was made. */
+  /** Records why a start failed (with Docker's 127/126 exit codes, as the agent said) and tears down what was made. */
   private async recordStartFailure(id: string, failure: TasksError): Promise<void> {
-    const code = startFailureExitCode(failure.message);
+    const code = failure.exitCode;
     const rec = this.store.patch(id, {
       error: failure.message,
       ...(code !== undefined ? { exit: { exitCode: code, signal: 0, oomKilled: false, exitedAt: this.now() } } : {}),
