@@ -7,7 +7,7 @@ import { connectBus, type Bus, BusRequestError, nodeRpcSubject, serviceRpcSubjec
 import { createLogger } from '@berth/telemetry';
 import { startNats, type TestNats } from '../../../packages/testkit/src/nats.js';
 import { BusEventSink } from '../src/adapters/bus-events.js';
-import { consumeAgentExits } from '../src/bus-api/agent-exits.js';
+import { applyAgentExit, consumeAgentExits } from '../src/bus-api/agent-exits.js';
 import { serveBusApi } from '../src/bus-api/serve.js';
 import { eventually, Harness } from './fakes.js';
 
@@ -164,5 +164,28 @@ describe('agent exit reports', () => {
       await agentBus.close();
       await otherAgent.close();
     }
+  });
+
+  it('a report that overtakes the StartTask answer is recorded after the start, not overwritten by it', async () => {
+    const c = await h.engine.containers.create('default', { id: '', name: 'quick', spec: tasks.ContainerSpec.fromPartial({ image: 'busybox' }) });
+    // The agent has started the process but its answer is still on the way.
+    const answer = h.agent.script.pauseAfterNext('startTask');
+    const starting = h.engine.tasks.startTask('default', 'quick', '');
+    await eventually(() => h.agent.tasks.get(c.id)?.status === 'running', 'the agent to start the task');
+    const exitedAt = { seconds: Math.floor(Date.now() / 1000) + 1, nanos: 0 };
+    const recording = applyAgentExit(h.engine.runtime, 'node-1', {
+      containerId: c.id,
+      execId: '',
+      pid: 1000,
+      exitStatus: { exitCode: 3, signal: 0, oomKilled: false, exitedAt },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.engine.runtime.store.get(c.id)?.exit).toBeUndefined();
+    answer();
+    await starting;
+    await expect(recording).resolves.toBe('recorded');
+    expect(h.engine.runtime.store.get(c.id)).toMatchObject({ phase: 'stopped', exit: { exitCode: 3 } });
+    const waited = await h.engine.tasks.waitTask('default', 'quick', '');
+    expect(waited.exitCode).toBe(3);
   });
 });

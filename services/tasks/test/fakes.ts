@@ -45,6 +45,7 @@ class Script {
   private readonly failures = new Map<string, Error>();
   private readonly hangs = new Set<string>();
   private readonly hangsAfter = new Set<string>();
+  private readonly pausesAfter = new Map<string, Promise<void>>();
   readonly calls: string[] = [];
 
   failNext(method: string, error: Error): void {
@@ -61,9 +62,21 @@ class Script {
     this.hangsAfter.add(method);
   }
 
+  /** The next call of `method` does its work, then answers only once the returned function is called. */
+  pauseAfterNext(method: string): () => void {
+    let release!: () => void;
+    this.pausesAfter.set(method, new Promise<void>((resolve) => (release = resolve)));
+    return release;
+  }
+
   /** Called by a fake when its work is done. */
   async leave(method: string): Promise<void> {
     if (this.hangsAfter.delete(method)) await new Promise(() => undefined);
+    const pause = this.pausesAfter.get(method);
+    if (pause) {
+      this.pausesAfter.delete(method);
+      await pause;
+    }
   }
 
   async enter(method: string, detail = ''): Promise<void> {
@@ -306,6 +319,7 @@ export class FakeAgent implements AgentPort {
     task.status = 'running';
     const code = this.exitOnStart.get(containerId);
     if (code !== undefined) setImmediate(() => this.exit(containerId, code));
+    await this.script.leave('startTask');
     return task.pid;
   }
 
@@ -379,7 +393,9 @@ export class FakeAgent implements AgentPort {
 
   async listTasks(): Promise<AgentTask[]> {
     await this.script.enter('listTasks');
-    return [...this.tasks].map(([id, t]) => this.view(id, t));
+    const list = [...this.tasks].map(([id, t]) => this.view(id, t));
+    await this.script.leave('listTasks');
+    return list;
   }
 
   async waitTask(containerId: string, execId: string, signal: AbortSignal): Promise<types.ExitStatus> {

@@ -244,3 +244,23 @@ describe('records against the agent after a restart', () => {
     expect(exits[0]?.payload).toMatchObject({ containerId: c.id, exitStatus: { exitCode: 9 } });
   });
 });
+
+describe('a reconcile racing with starts', () => {
+  it('does not judge a container started after it listed the agent\'s tasks (it would be "lost" and killed)', async () => {
+    const early = await h.engine.containers.create(NS, { id: '', name: 'early', spec: spec() });
+    await h.engine.tasks.startTask(NS, 'early', '');
+    const late = await h.engine.containers.create(NS, { id: '', name: 'late', spec: spec() });
+    // The agent answers the listing after `late` has started: the list holds `early` only.
+    const answer = h.agent.script.pauseAfterNext('listTasks');
+    const reconciling = h.engine.reconcileNode('node-1');
+    await eventually(() => h.agent.script.calls.includes('listTasks'), 'the listing');
+    await h.engine.tasks.startTask(NS, 'late', '');
+    answer();
+    const report = await reconciling;
+    expect(report.lost).toEqual([]);
+    expect(report.adopted).toEqual([early.id]);
+    expect(h.engine.containers.get(NS, 'late').phase).toBe('running');
+    expect(h.agent.tasks.get(late.id)?.status).toBe('running');
+    expect(h.agent.kills).toEqual([]);
+  });
+});

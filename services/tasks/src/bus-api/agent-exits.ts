@@ -17,9 +17,12 @@ export type AgentExitOutcome = 'recorded' | 'known' | 'not-ours' | 'no-status';
 /**
  * Records one agent's exit report against this service's records. A report
  * for a container this service does not hold on that node (another tasks
- * service's, or removed) is not ours; one already recorded is known.
+ * service's, or removed) is not ours; one already recorded is known. Waits
+ * for a start of that container in progress to record its run first.
  */
-export function applyAgentExit(rt: Runtime, node: string, exit: events.TaskExit): AgentExitOutcome {
+export async function applyAgentExit(rt: Runtime, node: string, exit: events.TaskExit): Promise<AgentExitOutcome> {
+  // The report can overtake the StartTask answer of a process that exits at once.
+  await rt.startSettled(exit.containerId);
   const rec = rt.store.get(exit.containerId);
   if (!rec || rec.nodeId !== node) return 'not-ours';
   if (!exit.exitStatus) return 'no-status';
@@ -32,8 +35,8 @@ export function consumeAgentExits(bus: Pick<Bus, 'consume'>, rt: Runtime, servic
   return bus.consume<events.TaskExit>(
     `tasks-${serviceNode}-agent-exits`,
     AGENT_TASK_EXIT_PATTERN,
-    (envelope) => {
-      const outcome = applyAgentExit(rt, envelope.node, envelope.payload);
+    async (envelope) => {
+      const outcome = await applyAgentExit(rt, envelope.node, envelope.payload);
       if (outcome === 'recorded') rt.logger.info({ container: envelope.payload.containerId, execId: envelope.payload.execId, node: envelope.node }, 'exit recorded from the agent report');
       if (outcome === 'no-status') rt.logger.warn({ container: envelope.payload.containerId, node: envelope.node }, 'agent exit report without an exit status; ignored');
     },

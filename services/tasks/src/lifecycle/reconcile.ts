@@ -90,6 +90,7 @@ export class Reconciler {
       }
     }
 
+    const mark = rt.taskChangeMark();
     let agentTasks: AgentTask[];
     try {
       agentTasks = await rt.deps.agents.forNode(nodeId).listTasks();
@@ -103,6 +104,8 @@ export class Reconciler {
     for (const { id } of ofNode()) {
       await guarded(id, async (start) => {
         if (start.phase === 'creating' || start.phase === 'removing') return;
+        // Created or started since the listing: the list is older than the record.
+        if (rt.taskChangedSince(id, mark)) return;
         let rec = start;
         const task = byId.get(id);
         if (rec.task === 'creating') rec = await rt.teardownTask(rec);

@@ -94,6 +94,11 @@ export class Runtime {
   readonly outbox: Outbox;
   readonly waiters = new ExitWaiters();
   readonly locks = new KeyedMutex();
+  /** Starts in progress, by container id (see startSettled). */
+  private readonly starts = new Map<string, Promise<number>>();
+  /** Task changes (see taskChangedSince): a counter, and its value at each container's last change. */
+  private taskChangeSeq = 0;
+  private readonly taskChanges = new Map<string, number>();
   readonly settings: TasksSettings;
   readonly logger: Logger;
   readonly now: () => number;
@@ -181,6 +186,10 @@ export class Runtime {
    * On failure everything made is torn down and the error is recorded.
    */
   async setupTask(record: ContainerRecord): Promise<ContainerRecord> {
+    return this.changingTask(record.id, () => this.createTaskSteps(record));
+  }
+
+  private async createTaskSteps(record: ContainerRecord): Promise<ContainerRecord> {
     const { id, namespace } = record;
     const agent = this.agentFor(record);
     let rec = this.patch(id, { task: 'creating', error: '', networks: [], netnsPath: '', nameFiles: undefined });
@@ -314,19 +323,39 @@ export class Runtime {
       if (!task || task.status !== 'created') rec = await this.teardownTask(rec);
     }
     if (rec.task !== 'present') rec = await this.setupTask(rec);
-    const startedAt = this.now();
-    let pid: number;
+    const name = rec.name;
+    const start = this.changingTask(id, async () => {
+      const startedAt = this.now();
+      let pid: number;
+      try {
+        pid = await agent.startTask(id, '');
+      } catch (error) {
+        const failure = withContext(error, `cannot start container ${name}`);
+        await this.recordStartFailure(id, failure);
+        throw failure;
+      }
+      const running = this.patch(id, { phase: 'running', pid, startedAt, error: '', restartAt: undefined });
+      this.publish(running.namespace, 'tasks.started', { containerId: id, execId: '', pid });
+      this.watchInit(running);
+      return pid;
+    });
+    this.starts.set(id, start);
     try {
-      pid = await agent.startTask(id, '');
-    } catch (error) {
-      const failure = withContext(error, `cannot start container ${rec.name}`);
-      await this.recordStartFailure(id, failure);
-      throw failure;
+      return await start;
+    } finally {
+      if (this.starts.get(id) === start) this.starts.delete(id);
     }
-    rec = this.patch(id, { phase: 'running', pid, startedAt, error: '', restartAt: undefined });
-    this.publish(rec.namespace, 'tasks.started', { containerId: id, execId: '', pid });
-    this.watchInit(rec);
-    return pid;
+  }
+
+  /**
+   * Settles when a start of the container in progress has recorded its run.
+   * Exit reports that arrive by other ways than the watcher wait for it: a
+   * process that exits before StartTask returns would otherwise have its
+   * exit recorded first and then overwritten by the start's "running".
+   */
+  startSettled(id: string): Promise<void> {
+    const start = this.starts.get(id);
+    return start ? start.then(() => undefined, () => undefined) : Promise.resolve();
   }
 
   // ---- exits ----------------------------------------------------------------------------------
@@ -583,6 +612,7 @@ export class Runtime {
     if (!rec.keepLogsOnRemove) rmSync(dirname(rec.logPath), { recursive: true, force: true });
     this.store.remove(id);
     this.exits.forget(id);
+    this.taskChanges.delete(id);
     this.waiters.resolveAll(id, rec.exit ?? { exitCode: UNKNOWN_EXIT_CODE, signal: 0, oomKilled: false, exitedAt: this.now() });
     this.publish(namespace, 'containers.deleted', { id, name: rec.name });
     this.logger.info({ container: id, name: rec.name }, 'container removed');
@@ -601,6 +631,30 @@ export class Runtime {
   }
 
   // ---- helpers --------------------------------------------------------------------------------
+
+  /**
+   * A mark to compare with taskChangedSince. Reconcile takes one before it
+   * lists the agent's tasks: a container whose task was created or started
+   * during or after the listing is missing from the list, or listed in an
+   * older state, and must not be judged by it.
+   */
+  taskChangeMark(): number {
+    return this.taskChangeSeq;
+  }
+
+  taskChangedSince(id: string, mark: number): boolean {
+    return (this.taskChanges.get(id) ?? 0) > mark;
+  }
+
+  /** Runs a change of the container's agent task, noted when it begins and when it ends. */
+  private async changingTask<T>(id: string, change: () => Promise<T>): Promise<T> {
+    this.taskChanges.set(id, ++this.taskChangeSeq);
+    try {
+      return await change();
+    } finally {
+      this.taskChanges.set(id, ++this.taskChangeSeq);
+    }
+  }
 
   /** store.patch for a record that must exist (it is only removed under its lock). */
   patch(id: string, fields: Partial<Omit<ContainerRecord, 'id'>>): ContainerRecord {
