@@ -72,12 +72,13 @@ export const defaultInputs = (): SpecInputs => ({
   randomName: () => randomBytes(32).toString('hex'),
 });
 
-const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+/** Docker's container names: two characters at least. */
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 /** Checks flag combinations Docker refuses. */
 export function checkConflicts(f: RunFlags): void {
   if (f.name !== undefined && !NAME.test(f.name)) {
-    throw new UsageError(`invalid container name "${f.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    throw new UsageError(`invalid container name "${f.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters`);
   }
   if (f.rm && f.restart && f.restart.name !== 'no') {
     throw new UsageError('conflicting options: --restart and --rm (a container removed on exit cannot be restarted)');

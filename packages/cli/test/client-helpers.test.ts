@@ -17,6 +17,11 @@ describe('callError', () => {
     const e = callError({ code: Code.UNAVAILABLE, details: 'cannot reach the agent of node n1' }, 'tasks', sock, 'StartTask');
     expect(e).toBeInstanceOf(CallError);
     expect(e.message).toBe('cannot reach the agent of node n1');
+    // even when it relays grpc-js's connection words about its own peer's socket
+    const relayed = 'the agent at unix:/run/berth/agent.sock is unavailable: No connection established. Last error: connect ENOENT /run/berth/agent.sock';
+    const r = callError({ code: Code.UNAVAILABLE, details: relayed }, 'tasks', sock, 'StartTask');
+    expect(r).not.toBeInstanceOf(StackNotRunningError);
+    expect(r.message).toBe(relayed);
   });
   it('UNIMPLEMENTED names the service and method', () => {
     expect(callError({ code: Code.UNIMPLEMENTED, details: 'x' }, 'images', sock, 'PullImage').message).toBe(

@@ -124,6 +124,7 @@ describe('buildCreateRequest', () => {
     [{ network: ['none'], publish: [parsePublish('80:80')] }, 'ports cannot be published with --network none'],
     [{ networkAlias: ['x'] }, '--network-alias needs a user-defined --network'],
     [{ name: '-bad' }, 'invalid container name "-bad"'],
+    [{ name: 'x' }, 'invalid container name "x": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters'],
     [{ memory: 64 * 1024 ** 2, memorySwap: 32 * 1024 ** 2 }, '--memory-swap must be at least --memory'],
     [{ envFile: ['missing.env'] }, 'cannot read --env-file missing.env: ENOENT'],
     [{ volume: [parseVolume('/a:/x'), parseVolume('v:/x')] }, 'duplicate mount point: /x'],

@@ -28,6 +28,11 @@ export function createClient<C>(Ctor: ClientCtor<C>, address: string, tls?: Clie
   return new Ctor(normaliseAddress(address), creds, {
     interceptors: [tracingClientInterceptor],
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    // Peers start together and restart alone: grpc-js's default backoff (1 s
+    // growing to 120 s) would fail calls long after the peer is back.
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.min_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': 1000,
   });
 }
 

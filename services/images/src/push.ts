@@ -45,7 +45,7 @@ export async function push(deps: PushDeps, name: string, destination: string, op
   const image = deps.images.get(opts.namespace, name);
   const dest = parseReferenceArg(destination);
   const root = opts.platform
-    ? withoutPlatform((await resolveImage(deps.content, name, image.target, opts.platform)).manifestDescriptor)
+    ? withoutPlatform((await resolveImage(deps.content, name, image.target, opts.platform, { strict: true })).manifestDescriptor)
     : image.target;
   if (dest.digest !== undefined && dest.digest !== root.digest) {
     throw failedPrecondition(`cannot push ${name} (${root.digest}) as ${dest.string()}: the digests differ`);

@@ -5,6 +5,7 @@ import {
   chainId,
   formatPlatform,
   parseImageConfig,
+  platformMatches,
   selectManifest,
   type Descriptor,
   type Digest,
@@ -13,7 +14,7 @@ import {
   type Platform,
 } from '@berth/oci';
 import type { ContentStore } from './content/store.js';
-import { ImagesError, failedPrecondition, invalidArgument, messageOf, statusCodeOf } from './errors.js';
+import { ImagesError, failedPrecondition, invalidArgument, messageOf, notFound, statusCodeOf } from './errors.js';
 import { parseStoredDocument } from './walk.js';
 
 /** Image configs with long histories can outgrow the manifest bound; this is the config bound. */
@@ -42,13 +43,17 @@ export interface ResolvedImage {
  * Resolves `target` (of image `name`) for platform `want`. NOT_FOUND when the
  * index lists no matching platform (naming those it lists);
  * FAILED_PRECONDITION when the matching manifest or the config is not in the
- * local store (another platform was pulled).
+ * local store (another platform was pulled). With `strict` (the caller
+ * named the platform), a single-manifest image must be for that platform
+ * too (NOT_FOUND naming both); without it, any single manifest resolves, as
+ * Docker runs an image built for another platform when none is asked for.
  */
 export async function resolveImage(
   content: ContentStore,
   name: string,
   target: Descriptor,
   want: Platform,
+  opts: { strict?: boolean } = {},
 ): Promise<ResolvedImage> {
   let desc = target;
   let platforms: Platform[] | undefined;
@@ -73,6 +78,9 @@ export async function resolveImage(
         config = parseImageConfig(configBytes, { maxBytes: MAX_CONFIG_BYTES });
       } catch (err) {
         throw new ImagesError(statusCodeOf(err), `image ${name}: config ${configDescriptor.digest}: ${messageOf(err)}`, { cause: err });
+      }
+      if (opts.strict && platforms === undefined && !platformMatches(want, configPlatform(config))) {
+        throw notFound(`image ${name} is for ${formatPlatform(configPlatform(config))}, not ${formatPlatform(want)}`);
       }
       const diffIds = config.rootfs.diff_ids;
       if (diffIds.length !== manifest.layers.length) {

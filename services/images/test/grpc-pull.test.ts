@@ -121,6 +121,15 @@ describe('Transfer.PullImage', () => {
     ]);
     const configSize = info.config?.size ?? 0;
     expect(info.contentSize).toBe(layered.manifestSize + configSize + layered.layers.reduce((n, l) => n + l.size, 0));
+
+    // A single-manifest image answers for its own platform when one is named, and refuses another, naming both.
+    const own = types.Platform.fromPartial({ os: config.os, architecture: config.architecture });
+    const named = await rpc<images.InspectImageResponse>((cb) => svc.clients.images.inspectImage({ name: ref, platform: own }, cb));
+    expect(named.manifest?.digest).toBe(layered.manifestDigest);
+    const other = types.Platform.fromPartial({ os: 'linux', architecture: config.architecture === 'arm64' ? 'amd64' : 'arm64' });
+    const err = await grpcError(rpc((cb) => svc.clients.images.inspectImage({ name: ref, platform: other }, cb)));
+    expect(err.code).toBe(grpc.status.NOT_FOUND);
+    expect(err.details).toMatch(new RegExp(`^image ${ref} is for linux/${config.architecture}(/v\\d)?, not linux/${other.architecture}(/v\\d)?$`));
   });
 
   it('pulls by digest, reporting layers already present as such', async () => {

@@ -3,10 +3,11 @@
 // Markdown files. Exit status 0: every sample ran; 2: some failed (they are
 // in the report); 1: the harness itself could not run; 64: bad usage;
 // 130/143: interrupted (what was measured until then is still printed).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { runBench } from './harness.js';
 import { parseBenchArgs, USAGE, UsageError } from './options.js';
+import type { BenchReport } from './report.js';
 import { renderMarkdown, renderText } from './table.js';
 
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${msg}\n`);
@@ -29,6 +30,13 @@ async function main(argv: string[]): Promise<number> {
   }
   if (opts.help) {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (opts.report) {
+    const report = JSON.parse(readFileSync(opts.report, 'utf8')) as BenchReport;
+    if (report.schema !== 'berth-bench/1') throw new Error(`${opts.report} is not a berth-bench/1 report (schema ${JSON.stringify(report.schema)})`);
+    process.stdout.write(renderText(report));
+    if (opts.markdown) write(opts.markdown, renderMarkdown(report));
     return 0;
   }
   if (process.getuid?.() !== 0) {

@@ -17,8 +17,10 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** No single command of a benchmark may take longer than this. */
+/** No command of a benchmark may take longer than this (50 concurrent starts on a busy machine included). */
 export const COMMAND_TIMEOUT_MS = 180_000;
+/** A command about one container (run --rm, version, ps) that takes this long has hung. */
+export const SHORT_TIMEOUT_MS = 60_000;
 
 const inFlight = new Set<ChildProcess>();
 let blocked: string | undefined;

@@ -27,7 +27,7 @@ export {
   type Ratio,
   type ScenarioReport,
 } from './report.js';
-export { alignedTable, formatNumber, formatRatio, machineLine, markdownTable, renderMarkdown, renderText, resultRows, type Align } from './table.js';
+export { alignedTable, formatNumber, formatRatio, machineLine, markdownFailure, markdownTable, renderMarkdown, renderText, resultRows, type Align } from './table.js';
 export { collectMachineInfo, parseCpuModel, parseOsRelease, parseToolVersion, type MachineInfo } from './machine.js';
 export {
   listProcesses,
@@ -50,5 +50,5 @@ export { berthCliBin, startBerth, withoutBerthEnv, type BerthPeer } from './peer
 export { leafSnapshots, parseCtrSnapshots } from './scenarios/s2-cold-pull.js';
 export { parseCtrTasks } from './scenarios/s3-fan-out.js';
 export { breakdown, perContainer, readMembers, type Member, type MemorySample } from './scenarios/s4-memory.js';
-export { EventBook, exitScript, parseBerthExit, parseCtrEventLine, rfc3339ToMs, type ExitEvent } from './scenarios/s5-exit-events.js';
+export { berthExitSubjects, EventBook, exitScript, parseBerthExit, parseCtrEventLine, rfc3339ToMs, type ExitEvent } from './scenarios/s5-exit-events.js';
 export type { BenchEnv, Scenario, ScenarioCounts } from './scenario.js';

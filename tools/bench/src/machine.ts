@@ -1,6 +1,7 @@
 // What the numbers were measured on: the report is meaningless without it.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import { dirname } from 'node:path';
 import { runCommand } from './exec.js';
 
 export interface MachineInfo {
@@ -19,6 +20,8 @@ export interface MachineInfo {
     berth: string;
   };
   date: string;
+  /** The berth checkout measured: `git describe --always --dirty` of the repository, when it is one. */
+  gitCommit?: string;
   /** 1, 5 and 15 minute load averages before and after the run (others may share the machine). */
   loadAverage: { start: number[]; end: number[] };
 }
@@ -62,8 +65,17 @@ const readOr = (path: string, fallback: string) => {
   }
 };
 
+async function gitCommitOf(dir: string): Promise<string | undefined> {
+  try {
+    return (await runCommand({ file: 'git', args: ['-C', dir, 'describe', '--always', '--dirty'] }, 10_000)).stdout.toString().trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function collectMachineInfo(berthCli: { file: string; args: string[] }): Promise<MachineInfo> {
-  const [containerd, ctr, runc, conmon, natsServer, berth] = await Promise.all([
+  const [gitCommit, containerd, ctr, runc, conmon, natsServer, berth] = await Promise.all([
+    gitCommitOf(dirname(berthCli.args[0] ?? berthCli.file)),
     toolVersion('containerd'),
     toolVersion('ctr'),
     toolVersion('runc'),
@@ -79,6 +91,7 @@ export async function collectMachineInfo(berthCli: { file: string; args: string[
     os: parseOsRelease(readOr('/etc/os-release', '')),
     versions: { node: process.version, containerd, ctr, runc, conmon, natsServer, berth },
     date: new Date().toISOString(),
+    ...(gitCommit ? { gitCommit } : {}),
     loadAverage: { start: loadavg(), end: loadavg() },
   };
 }

@@ -12,6 +12,8 @@ export interface BenchOptions {
   containers?: number;
   json?: string;
   markdown?: string;
+  /** Render this JSON report (of an earlier run) instead of running. */
+  report?: string;
   quick: boolean;
   help: boolean;
 }
@@ -20,6 +22,7 @@ export const ALL_SCENARIOS = [1, 2, 3, 4, 5, 6] as const;
 
 export const USAGE = `usage: node tools/bench/dist/bin.js [--scenarios 1,2,...] [--runs N] [--warmup N]
                                   [--containers N] [--json FILE] [--markdown FILE] [--quick]
+       node tools/bench/dist/bin.js --report FILE [--markdown FILE]
 
 Benchmarks berth beside containerd (private instance, ctr) and bare runc on
 this machine, interleaving the contestants, and prints a table of
@@ -37,6 +40,8 @@ min/median/max and berth/peer ratios of medians. Needs root.
   --containers N    containers at once in scenarios 3 and 4 (default 50)
   --json FILE       also write the report as JSON (schema berth-bench/1)
   --markdown FILE   also write the table as Markdown
+  --report FILE     render the JSON report of an earlier run (with --markdown:
+                    write it as Markdown) instead of running
   --quick           tiny counts: a smoke test of the harness, not a measurement
 `;
 
@@ -83,6 +88,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         containers: { type: 'string' },
         json: { type: 'string' },
         markdown: { type: 'string' },
+        report: { type: 'string' },
         quick: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -101,6 +107,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     ...(containers !== undefined ? { containers } : {}),
     ...(v.json !== undefined ? { json: v.json } : {}),
     ...(v.markdown !== undefined ? { markdown: v.markdown } : {}),
+    ...(v.report !== undefined ? { report: v.report } : {}),
     quick: v.quick ?? false,
     help: v.help ?? false,
   };

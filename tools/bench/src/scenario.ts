@@ -22,6 +22,8 @@ export interface BenchEnv {
 export interface ScenarioCounts extends Counts {
   /** Containers at once (scenarios 3 and 4). */
   containers?: number;
+  /** Failed samples after which a contestant is given up on (default: the scenario's). */
+  maxFailures?: number;
 }
 
 export interface Scenario {

@@ -76,9 +76,20 @@ export function machineLine(m: MachineInfo): string {
   const v = m.versions;
   return (
     `${m.cpuModel}, ${m.cores} cores, ${gib} GiB, ${m.os}, kernel ${m.kernel}; ` +
-    `node ${v.node}, containerd ${v.containerd}, runc ${v.runc}, conmon ${v.conmon}, nats-server ${v.natsServer}, berth ${v.berth}; ` +
+    `node ${v.node}, containerd ${v.containerd}, runc ${v.runc}, conmon ${v.conmon}, nats-server ${v.natsServer}, berth ${v.berth}` +
+    `${m.gitCommit ? ` (commit ${m.gitCommit})` : ''}; ` +
     `load average ${m.loadAverage.start.map((l) => l.toFixed(2)).join(' ')} at start, ${m.loadAverage.end.map((l) => l.toFixed(2)).join(' ')} at end`
   );
+}
+
+/** A failure as a list item: its first line, the rest (the command's output) as an indented code block. Pure. */
+export function markdownFailure(text: string): string {
+  const [first, ...rest] = text.split('\n');
+  const detail = rest.map((l) => l.trim()).filter(Boolean);
+  if (detail.length === 0) return `- ${first}`;
+  const body = detail.join('\n');
+  const clipped = body.length > 1200 ? `${body.slice(0, 1200)}…` : body;
+  return [`- ${first}`, '', '  ```', ...clipped.split('\n').map((l) => `  ${l}`), '  ```'].join('\n');
 }
 
 function noteLines(report: Pick<BenchReport, 'scenarios'>): string[] {
@@ -123,7 +134,7 @@ export function renderMarkdown(report: BenchReport): string {
   const notes = noteLines(report);
   if (notes.length > 0) out.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
   const errors = errorLines(report);
-  if (errors.length > 0) out.push('', '## Failures', '', ...errors.map((e) => `- ${e.split('\n')[0]}`));
+  if (errors.length > 0) out.push('', '## Failures', '', ...errors.map(markdownFailure));
   out.push('', '## Methods', '');
   for (const sc of report.scenarios) {
     out.push(`${sc.id}. **${sc.title}** — ${sc.method.join(' ')}`);

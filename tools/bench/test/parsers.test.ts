@@ -8,8 +8,8 @@ import { withoutBerthEnv } from '../src/peers/berth.js';
 import { containerdConfig, containerdPaths, DISABLED_PLUGINS } from '../src/peers/containerd.js';
 import { floorSpec, layerTarFlags } from '../src/peers/runc.js';
 import { leafSnapshots, parseCtrSnapshots } from '../src/scenarios/s2-cold-pull.js';
-import { parseCtrTasks } from '../src/scenarios/s3-fan-out.js';
-import { EventBook, exitScript, parseBerthExit, parseCtrEventLine, rfc3339ToMs } from '../src/scenarios/s5-exit-events.js';
+import { awaitAllRunning, notRunning, parseCtrTasks } from '../src/scenarios/s3-fan-out.js';
+import { berthExitSubjects, EventBook, exitScript, parseBerthExit, parseCtrEventLine, rfc3339ToMs } from '../src/scenarios/s5-exit-events.js';
 
 describe('containerd config', () => {
   const paths = containerdPaths('/tmp/bench-c');
@@ -85,14 +85,48 @@ describe('ctr output', () => {
   });
 });
 
+describe('waiting for started containers to be reported running', () => {
+  it('counts the states of those not running, absent ones included', () => {
+    const states = new Map([
+      ['a', 'running'],
+      ['b', 'exited (255)'],
+      ['c', 'unknown'],
+      ['d', 'unknown'],
+    ]);
+    expect(notRunning(['a', 'b', 'c', 'd', 'e'], states)).toEqual({ 'exited (255)': 1, unknown: 2, absent: 1 });
+    expect(notRunning(['a'], states)).toEqual({});
+  });
+
+  it('returns nothing when all run at once, and how long it took when they run later', async () => {
+    expect(await awaitAllRunning('x', ['a'], async () => new Map([['a', 'running']]))).toBeUndefined();
+    let calls = 0;
+    const late = await awaitAllRunning('x', ['a', 'b'], async () => {
+      calls += 1;
+      return new Map([
+        ['a', 'running'],
+        ['b', calls === 1 ? 'unknown' : 'running'],
+      ]);
+    });
+    expect(late?.firstStates).toEqual({ unknown: 1 });
+    expect(late?.waitedMs).toBeGreaterThanOrEqual(900);
+  });
+
+  it('fails naming the states of those that never run', async () => {
+    await expect(awaitAllRunning('berth', ['a', 'b'], async () => new Map([['a', 'exited (255)']]), 0)).rejects.toThrow(
+      /berth: 2 of 2 containers were still not reported running 0 s after every start had returned \(now: exited \(255\) ×1, absent ×1/,
+    );
+  });
+});
+
 describe('berth exit events', () => {
   const envelope = (payload: object, extra: object = {}) =>
-    JSON.stringify({ id: 'x', type: 'tasks.exit', source: 'agent', node: 'n', namespace: 'bench', time: '2026-01-01T00:00:00.000Z', payload, ...extra });
+    JSON.stringify({ id: 'x', type: 'tasks.exit', source: 'tasks', node: 'n', namespace: 'bench', time: '2026-01-01T00:00:00.000Z', payload, ...extra });
 
-  it('takes container, source and exit code from the envelope', () => {
+  it('takes container, exit code and exit time from the public tasks.exit', () => {
     expect(parseBerthExit(envelope({ containerId: 'c1', execId: '', pid: 9, exitStatus: { exitCode: 3, exitedAt: '2026-01-01T00:00:01.250Z' } }), 12.5)).toEqual({
       containerId: 'c1',
-      source: 'agent',
+      kind: 'public',
+      label: 'tasks.exit from tasks',
       exitCode: 3,
       exitedAtMs: Date.UTC(2026, 0, 1, 0, 0, 1, 250),
       receivedAt: 12.5,
@@ -100,9 +134,18 @@ describe('berth exit events', () => {
     expect(parseBerthExit(envelope({ containerId: 'c1', exitStatus: { exitCode: 3 } }), 1)?.exitedAtMs).toBeUndefined();
   });
 
+  it('tells the agent’s exit report from the public event', () => {
+    const e = parseBerthExit(envelope({ containerId: 'c1', exitStatus: { exitCode: 3 } }, { type: 'agent.task.exit', source: 'agent' }), 1);
+    expect(e).toMatchObject({ kind: 'report', label: 'agent.task.exit from agent' });
+  });
+
   it('ignores exec exits and other event types', () => {
     expect(parseBerthExit(envelope({ containerId: 'c1', execId: 'e1', exitStatus: { exitCode: 0 } }), 1)).toBeUndefined();
     expect(parseBerthExit(envelope({ containerId: 'c1' }, { type: 'tasks.started' }), 1)).toBeUndefined();
+  });
+
+  it('listens to the namespace’s tasks.exit and every agent’s report', () => {
+    expect(berthExitSubjects('bench')).toEqual(['berth.bench.events.tasks.exit', 'berth.*.events.agent.task.exit']);
   });
 
   it('writes the FIFO as the container’s last act before exiting', () => {
@@ -121,7 +164,7 @@ describe('exit times', () => {
 });
 
 describe('EventBook', () => {
-  const ev = (containerId: string, source: string, receivedAt: number) => ({ containerId, source, exitCode: 3, exitedAtMs: undefined, receivedAt });
+  const ev = (containerId: string, label: string, receivedAt: number) => ({ containerId, kind: 'public' as const, label, exitCode: 3, exitedAtMs: undefined, receivedAt });
 
   it('resolves with events already in and those arriving later', async () => {
     const book = new EventBook();
@@ -129,7 +172,7 @@ describe('EventBook', () => {
     book.add(ev('b', 'agent', 2));
     const waiting = book.waitFor('a', (got) => got.length >= 2, 1000);
     book.add(ev('a', 'tasks', 3));
-    expect((await waiting).map((e) => e.source)).toEqual(['agent', 'tasks']);
+    expect((await waiting).map((e) => e.label)).toEqual(['agent', 'tasks']);
   });
 
   it('rejects after the timeout, naming what did arrive', async () => {
@@ -176,6 +219,7 @@ describe('command line', () => {
     expect(
       parseBenchArgs(['--scenarios', '6,1-2', '--runs', '4', '--warmup', '0', '--containers', '10', '--json', 'o.json', '--markdown', 'o.md', '--quick']),
     ).toEqual({ scenarios: [1, 2, 6], runs: 4, warmup: 0, containers: 10, json: 'o.json', markdown: 'o.md', quick: true, help: false });
+    expect(parseBenchArgs(['--report', 'r.json', '--markdown', 'r.md'])).toMatchObject({ report: 'r.json', markdown: 'r.md' });
   });
 
   it('rejects unknown scenarios, bad counts and unknown flags with a usage error', () => {

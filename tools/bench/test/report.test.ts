@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MachineInfo } from '../src/machine.js';
 import { buildMetric, ratiosOf, type BenchReport, type ContestantInfo } from '../src/report.js';
-import { alignedTable, formatNumber, formatRatio, markdownTable, renderMarkdown, renderText, resultRows } from '../src/table.js';
+import { alignedTable, formatNumber, formatRatio, machineLine, markdownFailure, markdownTable, renderMarkdown, renderText, resultRows } from '../src/table.js';
 
 const info: ContestantInfo[] = [
   { name: 'berth', kind: 'berth', how: 'berth run' },
@@ -132,7 +132,7 @@ describe('tables', () => {
     expect(md).toContain('Produced by `node tools/bench/dist/bin.js --scenarios 1`');
     expect(md).toContain('| 1 | run --rm echo hello | ms | berth | 3 | 10.0 | 20.0 | 30.0 | 29.8 | 2.00× vs containerd, 10.0× vs runc |');
     expect(md).toContain('- 1: berth rmi left 1 snapshot');
-    expect(md).toContain('- scenario 1, containerd, run 4: ctr: boom');
+    expect(md).toContain('- scenario 1, containerd, run 4: ctr: boom\n\n  ```\n  second line\n  ```');
     expect(md).toContain('1. **run --rm busybox echo hello** — Wall time. Interleaved.');
   });
 
@@ -140,6 +140,20 @@ describe('tables', () => {
     const r = report();
     r.scenarios[0]!.metrics = [buildMetric({ id: 'wall', title: 'w', unit: 'ms' }, info, (n) => (n === 'runc' ? [] : samples[n]))];
     expect(resultRows(r)[3]).toEqual(['', '', '', 'runc', '0', '—', 'failed', '—', '—', '']);
+  });
+});
+
+describe('machine and failure lines', () => {
+  it('names the commit measured when known', () => {
+    expect(machineLine(machine)).not.toContain('commit');
+    expect(machineLine({ ...machine, gitCommit: '898d6c2-dirty' })).toContain('berth 0.1.0 (commit 898d6c2-dirty);');
+  });
+
+  it('keeps a one-line failure on one line and clips a long output', () => {
+    expect(markdownFailure('scenario 1, berth, run 1: boom')).toBe('- scenario 1, berth, run 1: boom');
+    const long = markdownFailure(`x\n${'y'.repeat(2000)}`);
+    expect(long).toContain('…');
+    expect(long.length).toBeLessThan(1300);
   });
 });
 

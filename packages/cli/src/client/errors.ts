@@ -42,7 +42,13 @@ export function stackNotRunning(service: string, socket: string, why: string): S
   );
 }
 
-const CONNECT_FAILURE = /No connection established|ENOENT|ECONNREFUSED|connect ECONN|Failed to connect/i;
+/**
+ * grpc-js's own words when this client cannot reach the socket. Anchored: a
+ * service that cannot reach its own peer relays those words after its own
+ * ("the agent at … is unavailable: No connection established"), and that
+ * is the service's error to show, not "the stack is not running".
+ */
+const CONNECT_FAILURE = /^(No connection established|Failed to connect|connect E[A-Z]+)/i;
 
 /** The error a failed call stands for: stack not running, not implemented yet, or the service's own message. */
 export function callError(err: unknown, service: string, socket: string, method: string): BerthError {

@@ -167,14 +167,32 @@ export async function pullImage(s: Session, ref: string, o: PullOptions): Promis
 }
 
 
+/**
+ * The local image called ref when it can run on the platform asked for (any
+ * platform when none is): an index pulled for another platform holds no
+ * manifest for this one, and the images service says so.
+ */
+async function findRunnableImage(s: Session, ref: string, platform: string | undefined): Promise<images.Image | undefined> {
+  const local = await findImage(s, ref);
+  if (!local || platform === undefined) return local;
+  try {
+    await s.unary(s.api(images.ImagesClient), 'inspectImage', { name: local.name, platform: apiPlatform(platform) });
+    return local;
+  } catch (err) {
+    if (hasCode(err, Code.NOT_FOUND, Code.FAILED_PRECONDITION)) return undefined;
+    throw err;
+  }
+}
+
 /** The image for run/create per --pull: pulled when missing (or always), never pulled with "never". */
 export async function ensureImage(s: Session, ref: string, policy: PullPolicy, o: PullOptions): Promise<images.Image> {
   if (policy !== 'always') {
-    const local = await findImage(s, ref);
+    const local = await findRunnableImage(s, ref, o.platform);
     if (local) return local;
     const resolved = resolveReference(ref).string();
-    if (policy === 'never') throw new BerthError(`No such image: ${resolved} (and --pull never forbids pulling it)`);
-    if (!o.quiet) o.out.write(`Unable to find image '${familiarImage(resolved)}' locally\n`);
+    const what = o.platform ? `${resolved} for ${o.platform}` : resolved;
+    if (policy === 'never') throw new BerthError(`No such image: ${what} (and --pull never forbids pulling it)`);
+    if (!o.quiet) o.out.write(`Unable to find image '${familiarImage(resolved)}'${o.platform ? ` for ${o.platform}` : ''} locally\n`);
   }
   return pullImage(s, ref, o);
 }

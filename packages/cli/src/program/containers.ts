@@ -72,8 +72,10 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .argument('[command...]', 'command and arguments (default: the image\'s)')
       .passThroughOptions()
       .action(
-        stackAction(ctx, ['images', 'tasks'], async (image: string, command: string[], o) =>
-          (await import('../commands/run.js')).run(g(), image, command, o),
+        stackAction(
+          ctx,
+          ['images', 'tasks'],
+          async (image: string, command: string[], o) => (await import('../commands/run.js')).run(g(), image, command, o),
           async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o),
         ),
       ),
@@ -89,8 +91,10 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
       .argument('[command...]', 'command and arguments (default: the image\'s)')
       .passThroughOptions()
       .action(
-        stackAction(ctx, ['images', 'tasks'], async (image: string, command: string[], o) =>
-          (await import('../commands/run.js')).create(g(), image, command, o),
+        stackAction(
+          ctx,
+          ['images', 'tasks'],
+          async (image: string, command: string[], o) => (await import('../commands/run.js')).create(g(), image, command, o),
           async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o),
         ),
       ),

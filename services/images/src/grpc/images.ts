@@ -72,8 +72,8 @@ export function imagesService(core: ImagesCore, h: Handlers): images.ImagesServe
 
     inspectImage: h.unary(async (req, call) => {
       const record = findImage(core.images, namespaceOf(call), req.name);
-      const want = platformFromProto(req.platform) ?? hostPlatform();
-      const r = await resolveImage(core.content, record.name, record.target, want);
+      const asked = platformFromProto(req.platform);
+      const r = await resolveImage(core.content, record.name, record.target, asked ?? hostPlatform(), { strict: asked !== undefined });
       return images.InspectImageResponse.fromPartial({
         image: imageToProto(record),
         manifest: descriptorToProto(r.manifestDescriptor),

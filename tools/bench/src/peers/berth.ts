@@ -11,6 +11,9 @@ import { output, runCommand, type Command } from '../exec.js';
 import { listProcesses, matchProcesses } from '../memory.js';
 import { killAndWait } from '../processes.js';
 
+/** Cleanup must finish: no step of it waits longer than this. */
+const CLEANUP_TIMEOUT_MS = 90_000;
+
 export interface BerthPeer {
   root: string;
   runtimeDir: string;
@@ -76,8 +79,8 @@ export async function startBerth(opts: {
   const stop = async (): Promise<void> => {
     const status = await systemStatus(stack).catch(() => []);
     if (status.find((c) => c.name === 'tasks')?.health === 'SERVING') {
-      const ids = (await output(cli('ps', '-aq')).catch(() => '')).split('\n').filter(Boolean);
-      if (ids.length > 0) await output(cli('rm', '-f', ...ids)).catch((err) => opts.log(`berth rm -f at cleanup: ${(err as Error).message}`));
+      const ids = (await output(cli('ps', '-aq'), CLEANUP_TIMEOUT_MS).catch(() => '')).split('\n').filter(Boolean);
+      if (ids.length > 0) await output(cli('rm', '-f', ...ids), CLEANUP_TIMEOUT_MS).catch((err) => opts.log(`berth rm -f at cleanup: ${(err as Error).message}`));
     }
     await systemDown(stack);
     // Containers outlive the stack by design: end whatever is left of ours.

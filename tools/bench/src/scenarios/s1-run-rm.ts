@@ -1,6 +1,6 @@
 // 1. `run --rm busybox echo hello`, from the command to its exit: berth vs
 // `ctr run --rm` vs bare `runc run`. Each must print exactly "hello".
-import { expectOutput, runTimed } from '../exec.js';
+import { expectOutput, runTimed, SHORT_TIMEOUT_MS } from '../exec.js';
 import { runInterleaved, samplesOf, type Contestant } from '../interleave.js';
 import { buildMetric, type ContestantInfo } from '../report.js';
 import { progress, type Scenario } from '../scenario.js';
@@ -12,7 +12,7 @@ export const runRmScenario: Scenario = {
   title: 'run --rm busybox echo hello',
   needs: { runc: true },
   defaults: { warmup: 2, runs: 10 },
-  quick: { warmup: 1, runs: 2 },
+  quick: { warmup: 1, runs: 2, maxFailures: 1 },
   async run(env, counts) {
     const { berth, containerd, fixtures } = env;
     const runc = env.runc;
@@ -24,7 +24,7 @@ export const runRmScenario: Scenario = {
       { name: 'runc', kind: 'floor', how: 'runc run --bundle <busybox rootfs, runc spec> <id>' },
     ];
     const timedEcho = async (what: string, cmd: Parameters<typeof runTimed>[0]) => {
-      const r = await runTimed(cmd);
+      const r = await runTimed(cmd, SHORT_TIMEOUT_MS);
       expectOutput(what, r.stdout, 'hello');
       return { wall: r.ms };
     };

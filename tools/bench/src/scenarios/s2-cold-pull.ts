@@ -94,8 +94,8 @@ export const coldPullScenario: Scenario = {
   id: 2,
   title: 'cold pull + unpack of the Debian image',
   needs: { debian: true },
-  defaults: { warmup: 1, runs: 5 },
-  quick: { warmup: 0, runs: 1 },
+  defaults: { warmup: 1, runs: 4 },
+  quick: { warmup: 0, runs: 1, maxFailures: 1 },
   async run(env, counts) {
     const ref = env.fixtures.debian;
     if (!ref) throw new Error('scenario 2 needs the Debian image in the registry');

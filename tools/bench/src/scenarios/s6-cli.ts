@@ -2,7 +2,7 @@
 // every service for its version, `ctr version` asks the daemon; `berth ps`
 // and `ctr containers ls` list an empty namespace; `--version` alone never
 // leaves the client, which isolates the cost of starting the client itself.
-import { runTimed, type Command } from '../exec.js';
+import { runTimed, SHORT_TIMEOUT_MS, type Command } from '../exec.js';
 import { runInterleaved, samplesOf, type Contestant } from '../interleave.js';
 import { buildMetric, type ContestantInfo } from '../report.js';
 import { progress, type Scenario } from '../scenario.js';
@@ -18,7 +18,7 @@ export const cliScenario: Scenario = {
   title: 'CLI start-up',
   needs: {},
   defaults: { warmup: 2, runs: 20 },
-  quick: { warmup: 1, runs: 2 },
+  quick: { warmup: 1, runs: 2, maxFailures: 1 },
   async run(env, counts) {
     const { berth, containerd } = env;
     const info: ContestantInfo[] = [
@@ -27,7 +27,7 @@ export const cliScenario: Scenario = {
     ];
     const all = async (make: (c: (typeof COMMANDS)[number]) => Command) => {
       const sample: Record<string, number> = {};
-      for (const c of COMMANDS) sample[c.id] = (await runTimed(make(c))).ms;
+      for (const c of COMMANDS) sample[c.id] = (await runTimed(make(c), SHORT_TIMEOUT_MS)).ms;
       return sample;
     };
     const contestants: Contestant[] = [
