@@ -22,13 +22,13 @@ export interface HeartbeatFacts {
   runningContainers(): Promise<number>;
 }
 
-/** The heartbeat payload (pure but for the count). */
-export async function heartbeatPayload(f: HeartbeatFacts): Promise<events.NodeHeartbeat> {
+/** The heartbeat payload for a count of running containers (pure). */
+export function heartbeatPayload(f: HeartbeatFacts, runningContainers: number): events.NodeHeartbeat {
   return events.NodeHeartbeat.fromPartial({
     nodeId: f.nodeId,
     hostname: f.hostname,
     capacity: f.capacity,
-    runningContainers: await f.runningContainers(),
+    runningContainers,
     versions: f.versions,
     intervalSeconds: Math.max(1, Math.ceil(f.intervalMs / 1000)),
     agentAddress: f.agentAddress,
@@ -41,20 +41,40 @@ export interface Heartbeat {
   stop(): void;
 }
 
+/** How long a beat waits for a fresh count before it goes out with the last one. */
+export const COUNT_WAIT_MS = 500;
+
+/**
+ * Beats every interval, whatever the runtime is doing: the count of running
+ * containers (runc list, slow while many containers start at once) is
+ * awaited only briefly, and a beat that cannot wait carries the last count.
+ * A beat that waited for the count would stop beating under load, and the
+ * tasks service would take the node for lost.
+ */
 export function startHeartbeat(bus: Pick<Bus, 'connection' | 'service'>, facts: HeartbeatFacts, logger: Logger): Heartbeat {
   const subject = heartbeatSubject(facts.nodeId);
-  let busy = false;
+  let lastCount = 0;
+  let counting: Promise<void> | undefined;
+  const refreshCount = (): Promise<void> =>
+    (counting ??= facts
+      .runningContainers()
+      .then((n) => {
+        lastCount = n;
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'cannot count the running containers; the heartbeat carries the last count'))
+      .finally(() => {
+        counting = undefined;
+      }));
   const beat = async (): Promise<void> => {
-    if (busy) return;
-    busy = true;
+    let waited: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([refreshCount(), new Promise<void>((resolve) => (waited = setTimeout(resolve, COUNT_WAIT_MS)))]);
+    clearTimeout(waited);
     try {
-      const payload = eventPayloads['nodes.heartbeat'].toJSON(await heartbeatPayload(facts));
+      const payload = eventPayloads['nodes.heartbeat'].toJSON(heartbeatPayload(facts, lastCount));
       const envelope = makeEnvelope({ namespace: facts.namespace, type: 'nodes.heartbeat', source: bus.service, node: facts.nodeId, payload });
       bus.connection.publish(subject, encodeEnvelope(envelope));
     } catch (err) {
       logger.warn({ err, subject }, 'cannot publish the heartbeat');
-    } finally {
-      busy = false;
     }
   };
   const timer = setInterval(() => void beat(), facts.intervalMs);
