@@ -68,6 +68,17 @@ export { exportImages, type ArchiveFormat, type ExportDeps, type ExportOptions, 
 export { importArchive, type ImportDeps, type ImportOptions, type ImportResult } from './archive/import.js';
 
 export { resolveImage, type ResolvedImage } from './resolve.js';
+export { SnapshotHolds, type SnapshotHold } from './snapshot-holds.js';
+export { referencedChainIds } from './snapshot-refs.js';
+export {
+  UNPACKED_BY_LABEL,
+  UNPACKED_BY,
+  isUnpackedSnapshot,
+  planSnapshotGc,
+  type SnapshotNode,
+  type SnapshotGcPlan,
+} from './snapshot-plan.js';
+export { snapshotCollector, type SnapshotCollector, type SnapshotGcDeps, type SnapshotGcResult } from './grpc/snapshot-gc.js';
 export { normalizeRegistryHost, type LoginResult } from './registry/login.js';
 export { busEventOf, busEventSink, type BusEvent, type BusEventSink } from './bus-events.js';
 export { imagesServiceSpec, imagesConfigSchema, type ImagesConfig } from './service.js';

@@ -11,7 +11,9 @@ import { imagesService } from './grpc/images.js';
 import { leasesService } from './grpc/leases.js';
 import { Operations } from './grpc/operations.js';
 import { transferService } from './grpc/transfer.js';
+import { snapshotCollector } from './grpc/snapshot-gc.js';
 import { snapshotsTarget } from './grpc/unpack.js';
+import { SnapshotHolds } from './snapshot-holds.js';
 import type { RegistryClientOptions } from './registry/client.js';
 import { defaultDockerConfigPath, dockerConfigCredentials } from './registry/docker-config.js';
 import { hostsFromConfig } from './registry/hosts.js';
@@ -79,6 +81,12 @@ export const imagesServiceSpec: ServiceSpec<typeof imagesConfigSchema> = {
       staleIngestMs: settings.staleIngestHours * 3_600_000,
     });
     const snapshotsAddress = peerAddress('snapshots', ctx.config);
+    const snapshots = snapshotsTarget(snapshotsAddress);
+    const holds = new SnapshotHolds();
+    // Only a node that unpacks has layer snapshots of its own to collect.
+    const snapshotGc = settings.unpack
+      ? snapshotCollector({ core, holds, target: snapshots, snapshotter: settings.snapshotter, logger })
+      : undefined;
     const handlers = createHandlers(logger);
     const operations = new Operations();
     const defs = serviceDefinitions.images;
@@ -88,8 +96,8 @@ export const imagesServiceSpec: ServiceSpec<typeof imagesConfigSchema> = {
     );
     return {
       services: [
-        { definition: defs.Content, handlers: contentService(core, handlers) },
-        { definition: defs.Images, handlers: imagesService(core, handlers) },
+        { definition: defs.Content, handlers: contentService(core, handlers, snapshotGc) },
+        { definition: defs.Images, handlers: imagesService(core, handlers, snapshotGc) },
         {
           definition: defs.Transfer,
           handlers: transferService(core, handlers, {
@@ -100,7 +108,8 @@ export const imagesServiceSpec: ServiceSpec<typeof imagesConfigSchema> = {
               return asked && settings.unpack;
             },
             snapshotter: settings.snapshotter,
-            snapshots: snapshotsTarget(snapshotsAddress),
+            snapshots,
+            holds,
             progressIntervalMs: 100,
             operations,
           }),

@@ -8,12 +8,14 @@ import type { Labels } from '../labels.js';
 import { contentInfoToProto, ingestToProto } from './convert.js';
 import { runWriteStream } from './content-write.js';
 import { compileFilters } from './filters.js';
-import type { Handlers } from './handlers.js';
+import { namespaceOf, type Handlers } from './handlers.js';
+import type { SnapshotCollector } from './snapshot-gc.js';
 
 /** Bytes per ReadContent message. */
 const READ_CHUNK = 1024 * 1024;
 
-export function contentService(core: ImagesCore, h: Handlers): images.ContentServer {
+/** `snapshotGc` (absent when this node does not unpack) runs with each PruneContent. */
+export function contentService(core: ImagesCore, h: Handlers, snapshotGc?: SnapshotCollector): images.ContentServer {
   return {
     getContentInfo: h.unary((req) =>
       images.GetContentInfoResponse.fromPartial({ info: contentInfoToProto(core.content.info(digestArg(req.digest))) }),
@@ -80,12 +82,14 @@ export function contentService(core: ImagesCore, h: Handlers): images.ContentSer
       return images.AbortIngestResponse.fromPartial({});
     }),
 
-    pruneContent: h.unary(async (req) => {
+    pruneContent: h.unary(async (req, call) => {
       if (req.staleIngestSeconds < 0) throw invalidArgument(`PruneContent: stale_ingest_seconds ${req.staleIngestSeconds} is negative`);
       const staleMs = req.staleIngestSeconds * 1000;
       const removedIngests =
         staleMs === 0 ? [] : req.dryRun ? await core.content.staleIngests(staleMs) : await core.content.cleanupStaleIngests(staleMs);
       const gc = core.gc({ dryRun: req.dryRun });
+      // Unpacked layer snapshots no image uses (logged: the response lists blobs only); also retries what a delete left.
+      await snapshotGc?.collect({ namespace: namespaceOf(call), dryRun: req.dryRun, why: req.dryRun ? 'prune (dry run)' : 'prune' });
       return images.PruneContentResponse.fromPartial({
         removed: gc.removed.map((r) => types.Descriptor.fromPartial({ digest: r.digest, size: r.size })),
         removedIngests,

@@ -10,8 +10,10 @@ import { descriptorFromProto, descriptorToProto, imageToProto, platformFromProto
 import { compileFilters } from './filters.js';
 import { canonicalName, findImage, recordName } from './image-names.js';
 import { namespaceOf, type Handlers } from './handlers.js';
+import type { SnapshotCollector } from './snapshot-gc.js';
 
-export function imagesService(core: ImagesCore, h: Handlers): images.ImagesServer {
+/** `snapshotGc` (absent when this node does not unpack) runs after each delete. */
+export function imagesService(core: ImagesCore, h: Handlers, snapshotGc?: SnapshotCollector): images.ImagesServer {
   return {
     getImage: h.unary((req, call) =>
       images.GetImageResponse.fromPartial({ image: imageToProto(findImage(core.images, namespaceOf(call), req.name)) }),
@@ -56,10 +58,12 @@ export function imagesService(core: ImagesCore, h: Handlers): images.ImagesServe
       return images.UpdateImageResponse.fromPartial({ image: imageToProto(record) });
     }),
 
-    deleteImage: h.unary((req, call) => {
+    deleteImage: h.unary(async (req, call) => {
       const namespace = namespaceOf(call);
       const record = core.images.delete(namespace, findImage(core.images, namespace, req.name).name);
       if (req.sync) core.gc();
+      // Its layer snapshots no other image uses go too (logged; the response has no place for them). Never fails the delete.
+      await snapshotGc?.collect({ namespace, why: `delete of image ${record.name}` });
       return images.DeleteImageResponse.fromPartial({ image: imageToProto(record) });
     }),
 

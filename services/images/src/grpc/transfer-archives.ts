@@ -128,20 +128,27 @@ async function unpackImported(
   where: { namespace: string; snapshotter: string; platform: Platform },
   signal: AbortSignal,
 ): Promise<void> {
-  for (const record of records) {
-    const r = await resolveImage(core.content, record.name, record.target, where.platform);
-    try {
-      await unpackLayers(settings.snapshots, where.snapshotter, {
-        name: record.name,
-        namespace: where.namespace,
-        layers: r.manifest.layers,
-        diffIds: r.diffIds,
-        signal,
-        onLayer: () => undefined,
-      });
-    } catch (err) {
-      if (err instanceof Error) err.message = `${err.message} (the images were imported: ${records.map((i) => i.name).join(', ')})`;
-      throw err;
+  // The records exist already; the hold covers a GC pass that started before they did.
+  const hold = settings.holds.hold();
+  try {
+    for (const record of records) {
+      const r = await resolveImage(core.content, record.name, record.target, where.platform);
+      try {
+        await unpackLayers(settings.snapshots, where.snapshotter, {
+          name: record.name,
+          namespace: where.namespace,
+          layers: r.manifest.layers,
+          diffIds: r.diffIds,
+          signal,
+          onLayer: () => undefined,
+          hold,
+        });
+      } catch (err) {
+        if (err instanceof Error) err.message = `${err.message} (the images were imported: ${records.map((i) => i.name).join(', ')})`;
+        throw err;
+      }
     }
+  } finally {
+    hold.release();
   }
 }

@@ -20,8 +20,10 @@ export function pullImageHandler(core: ImagesCore, h: Handlers, settings: Transf
     const namespace = namespaceOf(call);
     if (req.reference === '') throw invalidArgument('PullImage: reference is required');
     const platform = platformFromProto(req.platform);
+    // Held until the pull is over: the snapshots are unreferenced until its image record exists.
+    const hold = settings.holds.hold();
     const unpack = settings.unpackWanted(req.unpack, `pull of ${req.reference}`)
-      ? snapshotsUnpacker(settings.snapshots, req.snapshotter || settings.snapshotter, namespace)
+      ? snapshotsUnpacker(settings.snapshots, req.snapshotter || settings.snapshotter, namespace, hold)
       : undefined;
     const registry = registryFor(core.registry, settings.registryBase, req.registry, registryOf(req.reference));
     const abort = cancellation(call);
@@ -53,7 +55,10 @@ export function pullImageHandler(core: ImagesCore, h: Handlers, settings: Transf
           queue.fail(err);
         },
       )
-      .finally(() => registry.release());
+      .finally(() => {
+        hold.release();
+        registry.release();
+      });
     try {
       yield* queue;
     } finally {

@@ -1,5 +1,6 @@
 // What the Transfer handlers need besides the core.
 import type { RegistryClientOptions } from '../registry/client.js';
+import type { SnapshotHolds } from '../snapshot-holds.js';
 import type { Operations } from './operations.js';
 import type { SnapshotsTarget } from './unpack.js';
 
@@ -13,6 +14,8 @@ export interface TransferSettings {
   /** Snapshotter used when a request names none. */
   snapshotter: string;
   snapshots: SnapshotsTarget;
+  /** Where unpacks protect their snapshots from the snapshot GC. */
+  holds: SnapshotHolds;
   /** Minimum interval between progress messages of a stream. */
   progressIntervalMs: number;
   /** Where pulls, pushes, imports and exports register, so shutdown waits for them. */

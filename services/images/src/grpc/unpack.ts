@@ -7,9 +7,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { NAMESPACE_METADATA_KEY, snapshots, types } from '@berth/api';
 import { normaliseAddress, tracingClientInterceptor } from '@berth/service-kit';
-import { chainId, type Descriptor, type Digest } from '@berth/oci';
+import { chainId, chainIds, type Descriptor, type Digest } from '@berth/oci';
 import { ImagesError, type ImagesErrorCode } from '../errors.js';
 import type { Unpacker, UnpackRequest } from '../pull.js';
+import type { SnapshotHold } from '../snapshot-holds.js';
+import { UNPACKED_BY, UNPACKED_BY_LABEL } from '../snapshot-plan.js';
 import { descriptorToProto } from './convert.js';
 import { statusName } from './status.js';
 
@@ -21,20 +23,23 @@ export interface SnapshotsTarget {
    * would still fail.
    */
   connect(): snapshots.LayersClient;
+  /** A Snapshots API client on a channel of its own (for the snapshot GC), to close after the pass. */
+  connectSnapshots(): snapshots.SnapshotsClient;
   /** The address the client dials, for error messages (e.g. unix:/run/berth/snapshots.sock). */
   address: string;
 }
 
-/** The snapshots service at `address` (e.g. peerAddress('snapshots', config)). */
+/** The snapshots service at `address` (e.g. peerAddress('snapshots', config)): Layers and Snapshots on one socket. */
 export function snapshotsTarget(address: string): SnapshotsTarget {
+  const options: grpc.ClientOptions = {
+    interceptors: [tracingClientInterceptor],
+    // A channel of its own: not a shared subchannel that may be backing off after an earlier failure.
+    'grpc.use_local_subchannel_pool': 1,
+  };
   return {
     address,
-    connect: () =>
-      new snapshots.LayersClient(normaliseAddress(address), grpc.credentials.createInsecure(), {
-        interceptors: [tracingClientInterceptor],
-        // A channel of its own: not a shared subchannel that may be backing off after an earlier failure.
-        'grpc.use_local_subchannel_pool': 1,
-      }),
+    connect: () => new snapshots.LayersClient(normaliseAddress(address), grpc.credentials.createInsecure(), options),
+    connectSnapshots: () => new snapshots.SnapshotsClient(normaliseAddress(address), grpc.credentials.createInsecure(), options),
   };
 }
 
@@ -54,10 +59,12 @@ export interface LayersToUnpack {
   diffIds: readonly Digest[];
   signal: AbortSignal;
   onLayer: UnpackRequest['onLayer'];
+  /** Protects the chain ids from the snapshot GC; its owner releases it once the image record exists. */
+  hold: SnapshotHold;
 }
 
-/** The pull's Unpacker: unpacks into `snapshotter` through the snapshots service. */
-export function snapshotsUnpacker(target: SnapshotsTarget, snapshotter: string, namespace: string): Unpacker {
+/** The pull's Unpacker: unpacks into `snapshotter` through the snapshots service, under the pull's `hold`. */
+export function snapshotsUnpacker(target: SnapshotsTarget, snapshotter: string, namespace: string, hold: SnapshotHold): Unpacker {
   return (req) =>
     unpackLayers(target, snapshotter, {
       name: req.ref.string(),
@@ -66,11 +73,22 @@ export function snapshotsUnpacker(target: SnapshotsTarget, snapshotter: string, 
       diffIds: req.config.rootfs.diff_ids,
       signal: req.signal,
       onLayer: req.onLayer,
+      hold,
     });
 }
 
-/** Unpacks layers into committed snapshots through the snapshots service's Layers.UnpackImage. */
-export function unpackLayers(target: SnapshotsTarget, snapshotter: string, req: LayersToUnpack): Promise<void> {
+/**
+ * Unpacks layers into committed snapshots through the snapshots service's
+ * Layers.UnpackImage, labelled as this service's (the snapshot GC removes
+ * only those). The chain ids are protected by `req.hold` first, so a GC pass
+ * either sees them or has finished before the snapshots service looks.
+ */
+export async function unpackLayers(target: SnapshotsTarget, snapshotter: string, req: LayersToUnpack): Promise<void> {
+  await req.hold.protect(chainIds(req.diffIds), req.signal);
+  return unpackProtected(target, snapshotter, req);
+}
+
+function unpackProtected(target: SnapshotsTarget, snapshotter: string, req: LayersToUnpack): Promise<void> {
   const diffIds = req.diffIds;
   const byKey = layerIndex(req);
   const what = `unpacking ${req.name} into snapshotter ${snapshotter}`;
@@ -84,7 +102,7 @@ export function unpackLayers(target: SnapshotsTarget, snapshotter: string, req: 
         snapshotter,
         layers: req.layers.map(descriptorToProto),
         diffIds: [...diffIds],
-        labels: {},
+        labels: { [UNPACKED_BY_LABEL]: UNPACKED_BY },
       }),
       metadata,
     );
