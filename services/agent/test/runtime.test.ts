@@ -6,6 +6,8 @@ import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ContainerRuntime } from '../src/runtime/container-runtime.js';
 import { ContainerError } from '../src/errors.js';
+import { Runc } from '../src/runtime/runc.js';
+import { readRuncStateFile } from '../src/runtime/runc-state-file.js';
 import { readLogs } from '../src/logs/read.js';
 import { mountsUnder } from '@berth/mount';
 import { createSuite, destroySuite, eventually, isAlive, runcState, type Suite } from './helpers/suite.js';
@@ -439,5 +441,36 @@ describe('privileged', () => {
     expect((await rt.exec(plain, { args: ['sh', '-c', 'test -c /dev/kmsg || echo no-kmsg'] })).stdout).toBe('no-kmsg\n');
     expect((await rt.exec(plain, { args: ['grep', 'CapEff', '/proc/self/status'], privileged: true })).stdout.replace(/\s+/g, ' ').trim()).toBe(`CapEff: ${own}`);
     await rt.delete(plain, { force: true });
+  });
+});
+
+describe("runc's state read from its files", () => {
+  test('agrees with `runc state` when created, running, paused and stopped, and knows no unknown id', async () => {
+    const runc = new Runc({ path: '/usr/sbin/runc', root: suite.runcRoot });
+    const both = async (id: string) => {
+      const file = await readRuncStateFile(suite.runcRoot, id);
+      const cli = await runc.stateFromRunc(id);
+      expect(file.kind).toBe('state');
+      if (file.kind !== 'state' || !cli) throw new Error(`no state for ${id}`);
+      expect(file.state).toEqual(cli);
+      return file.state;
+    };
+    const { id } = await create('filestate', ['sleep', '60']);
+    expect((await both(id)).status).toBe('created');
+    await rt.start(id);
+    const running = await both(id);
+    expect(running.status).toBe('running');
+    expect(running.pid).toBeGreaterThan(0);
+    await rt.pause(id);
+    expect((await both(id)).status).toBe('paused');
+    await rt.resume(id);
+    expect((await both(id)).status).toBe('running');
+    await rt.kill(id, 9);
+    await rt.wait(id);
+    expect(await both(id)).toMatchObject({ status: 'stopped', pid: 0 });
+    expect(await runc.list()).toEqual(await runc.listFromRunc());
+    await rt.delete(id);
+    expect(await readRuncStateFile(suite.runcRoot, id)).toEqual({ kind: 'absent' });
+    expect(await runc.state(id)).toBeUndefined();
   });
 });

@@ -1,6 +1,8 @@
 // Thin wrapper over the runc CLI with a private --root, so each agent (and each
 // test suite) sees only its own containers.
+import { readdir } from 'node:fs/promises';
 import { runCommand, type CommandResult } from '../command.js';
+import { readRuncStateFile } from './runc-state-file.js';
 
 export type RuncStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -75,8 +77,16 @@ export class Runc {
     return result.stdout;
   }
 
-  /** The container's runc state, or undefined when runc does not know it. */
+  /** The container's runc state, or undefined when runc does not know it (read from runc's files; runc itself when they are not understood). */
   async state(id: string): Promise<RuncState | undefined> {
+    const reading = await readRuncStateFile(this.root, id);
+    if (reading.kind === 'state') return reading.state;
+    if (reading.kind === 'absent') return undefined;
+    return this.stateFromRunc(id);
+  }
+
+  /** `runc state`. */
+  async stateFromRunc(id: string): Promise<RuncState | undefined> {
     try {
       return parseRuncState(JSON.parse(await this.run(['state', id])));
     } catch (err) {
@@ -85,7 +95,26 @@ export class Runc {
     }
   }
 
+  /** Every container runc knows (read from runc's files; `runc list` when they are not understood). */
   async list(): Promise<RuncState[]> {
+    let ids: string[];
+    try {
+      ids = await readdir(this.root);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const states: RuncState[] = [];
+    for (const id of ids) {
+      const reading = await readRuncStateFile(this.root, id);
+      if (reading.kind === 'unknown') return this.listFromRunc();
+      if (reading.kind === 'state') states.push(reading.state);
+    }
+    return states;
+  }
+
+  /** `runc list`. */
+  async listFromRunc(): Promise<RuncState[]> {
     const out = await this.run(['list', '--format', 'json']);
     const parsed: unknown = JSON.parse(out.trim() || 'null');
     if (parsed === null) return [];
