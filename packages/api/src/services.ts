@@ -23,6 +23,7 @@ export const serviceDefinitions = {
     Containers: tasks.ContainersService,
     Tasks: tasks.TasksService,
     Nodes: tasks.NodesService,
+    Volumes: tasks.VolumesService,
   },
   networking: {
     Networks: networking.NetworksService,

@@ -121,6 +121,31 @@ export function renderInspect(objects: unknown[], format: Format): string {
   return renderTemplateList(format.template, objects);
 }
 
+/**
+ * Runs `one` for each name, keeping the objects and the "No such <what>: ..."
+ * messages (a BerthError starting with `missing`); any other error is thrown.
+ */
+export async function inspectEach(names: string[], missing: string, one: (name: string) => Promise<unknown>): Promise<{ objects: unknown[]; failed: string[] }> {
+  const objects: unknown[] = [];
+  const failed: string[] = [];
+  for (const name of names) {
+    try {
+      objects.push(await one(name));
+    } catch (err) {
+      if (!(err instanceof BerthError) || !err.message.startsWith(missing)) throw err;
+      failed.push(err.message);
+    }
+  }
+  return { objects, failed };
+}
+
+/** Prints inspect output and the names not found; the exit code (125 when any was missing). */
+export function printInspected(r: { objects: unknown[]; failed: string[] }, format: Format): number {
+  process.stdout.write(renderInspect(r.objects, format));
+  for (const f of r.failed) process.stderr.write(`berth: ${f}\n`);
+  return r.failed.length > 0 ? 125 : 0;
+}
+
 /** A mistake in how berth was called: exit 125 with the message, no stack. */
 export class UsageError extends Error {
   readonly exitCode = 125;

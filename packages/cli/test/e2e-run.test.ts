@@ -543,6 +543,43 @@ describe('storage', () => {
   });
 });
 
+describe('volumes', () => {
+  it('a new named volume is filled from the image at its mount path; nocopy leaves it empty', async () => {
+    expect((await ok(['run', '--rm', '-v', 'e2e-etc:/etc', IMAGE, 'ls', '/etc'])).split('\n')).toContain('passwd');
+    expect(await ok(['run', '--rm', '-v', 'e2e-etc:/copied', IMAGE, 'head', '-n1', '/copied/passwd'])).toMatch(/^root:x:0:0:/);
+    const bare = await ok(['run', '--rm', '--mount', 'type=volume,src=e2e-bare,dst=/etc,volume-nocopy', IMAGE, 'ls', '/etc']);
+    expect(bare.split('\n')).not.toContain('passwd');
+  });
+
+  it('volume create, ls, inspect; rm is refused while a container uses the volume', async () => {
+    expect(await ok(['volume', 'create', '--label', 'tier=e2e', 'e2e-made'])).toBe('e2e-made\n');
+    expect((await ok(['volume', 'ls', '-q'])).split('\n')).toEqual(expect.arrayContaining(['e2e-etc', 'e2e-bare', 'e2e-made']));
+    const [made] = json<{ Name: string; Labels: Record<string, string>; Mountpoint: string }[]>(await berth(['volume', 'inspect', 'e2e-made']));
+    expect(made).toMatchObject({ Name: 'e2e-made', Labels: { tier: 'e2e' } });
+    expect(existsSync(made!.Mountpoint)).toBe(true);
+    const user = (await ok(['create', '--name', 'vol-user', '-v', 'e2e-made:/m', IMAGE, 'true'])).trim();
+    containerIds.add(user);
+    const refused = await berth(['volume', 'rm', 'e2e-made']);
+    expect(refused.code, said(refused)).toBe(125);
+    expect(refused.stderr).toContain(user);
+    await ok(['rm', 'vol-user']);
+    expect(await ok(['volume', 'rm', 'e2e-made', 'e2e-bare'])).toBe('e2e-made\ne2e-bare\n');
+    expect(existsSync(made!.Mountpoint)).toBe(false);
+  });
+
+  it('volume prune removes unused anonymous volumes, named ones with -a; system df counts volumes', async () => {
+    const anon = (await ok(['volume', 'create'])).trim();
+    expect(anon).toMatch(HEX64);
+    const pruned = await ok(['volume', 'prune', '-f']);
+    expect(pruned).toContain(anon);
+    expect(pruned).not.toContain('e2e-etc');
+    const df = json<{ Type: string; TotalCount: number }[]>(await berth(['system', 'df', '--format', 'json']));
+    expect(df.find((r) => r.Type === 'Local Volumes')?.TotalCount).toBeGreaterThanOrEqual(2);
+    expect(await ok(['volume', 'prune', '-af'])).toContain('e2e-etc');
+    expect((await ok(['volume', 'ls', '-q'])).split('\n')).not.toContain('e2e-etc');
+  });
+});
+
 describe('namespaces', () => {
   it('-n keeps containers and images apart; the same name can live in both', async () => {
     await detached(['--name', 'twin', IMAGE, 'sleep', '300']);

@@ -414,5 +414,7 @@ describe('berth against the real stack', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`Untagged: ${IMAGE}\nDeleted: ${busybox.manifestDigest}\n`);
     expect(json<unknown[]>(await berth(['images', '--format', 'json']))).toEqual([]);
+    // its unpacked layer went with it (no container is left to hold it)
+    expect(json<unknown[]>(await berth(['snapshot', 'ls', '--format', 'json']))).toEqual([]);
   });
 });

@@ -46,6 +46,7 @@ describe('command tree', () => {
       'network create', 'network ls', 'network inspect', 'network rm', 'network connect', 'network disconnect', 'network prune',
       'system up', 'system down', 'system status', 'system info', 'system df', 'system prune', 'events', 'version',
       'snapshot ls', 'snapshot usage', 'snapshot rm', 'content ls', 'content rm', 'node ls', 'completion',
+      'volume create', 'volume ls', 'volume inspect', 'volume rm', 'volume prune',
     ]) {
       expect(paths, p).toContain(p);
     }
@@ -86,6 +87,7 @@ describe('command tree', () => {
     expect(argKind('rmi')).toBe('images');
     expect(argKind('container logs')).toBe('containers');
     expect(argKind('network rm')).toBe('networks');
+    expect(argKind('volume inspect')).toBe('volumes');
     expect(argKind('pull')).toBeUndefined();
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, removeTempLeftovers, writeFileAtomic } from '../src/index.js';
+import { openStore, removeTempLeftovers, writeFileAtomic, writeFileAtomicAsync } from '../src/index.js';
 
 describe('openStore', () => {
   it('applies migrations once and keeps data across reopen', () => {
@@ -45,6 +45,17 @@ describe('writeFileAtomic', () => {
     writeFileAtomic(path, 'new');
     expect(readFileSync(path, 'utf8')).toBe('new');
     expect(readdirSync(dir)).toEqual(['f.json']);
+  });
+
+  it('the async form: replaces content whole with the mode asked, leaves no temp files, and fails cleanly in a missing directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
+    const path = join(dir, 'f.json');
+    await writeFileAtomicAsync(path, 'old', 0o600);
+    await Promise.all([writeFileAtomicAsync(path, 'new'), writeFileAtomicAsync(path, 'new')]);
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    expect(readdirSync(dir)).toEqual(['f.json']);
+    await expect(writeFileAtomicAsync(join(dir, 'missing', 'f'), 'x')).rejects.toThrow(/ENOENT/);
   });
 
   it('cleans leftovers of an interrupted write', () => {

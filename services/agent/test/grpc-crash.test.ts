@@ -46,7 +46,7 @@ function waitThenExit(code: number): string[] {
 async function runIn(c: Clients, name: string, args: string[]): Promise<{ id: string; pid: number; bundle: string }> {
   const id = suite.id(name);
   const created = await call<agent.CreateTaskResponse>((cb) =>
-    c.runtime.createTask({ containerId: id, specJson: json(suite.spec(id, { cmd: args })), rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb),
+    c.runtime.createTask({ containerId: id, specJson: json(suite.spec(id, { cmd: args })), copyUps: [], rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb),
   );
   const { pid } = await call<agent.StartTaskResponse>((cb) => c.runtime.startTask({ containerId: id, execId: '' }, cb));
   return { id, pid, bundle: created.bundlePath };

@@ -66,7 +66,7 @@ async function run(name: string, args: string[], namespace?: string): Promise<st
   const id = suite.id(name);
   const spec = suite.spec(id, { cmd: args });
   if (namespace) spec.annotations = { ...spec.annotations, 'org.berth.namespace': namespace };
-  await call((cb) => clients().runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb));
+  await call((cb) => clients().runtime.createTask({ containerId: id, specJson: json(spec), copyUps: [], rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb));
   await call((cb) => clients().runtime.startTask({ containerId: id, execId: '' }, cb));
   return id;
 }
@@ -106,7 +106,7 @@ describe('agent.task.exit', () => {
     md.set('berth-namespace', 'team-b');
     await call((cb) =>
       clients().runtime.createTask(
-        { containerId: viaMetadata, specJson: json(suite.spec(viaMetadata, { cmd: ['sh', '-c', 'exit 11'] })), rootfsMounts: overlayMounts(suite, viaMetadata), stdio: undefined, privileged: false },
+        { containerId: viaMetadata, specJson: json(suite.spec(viaMetadata, { cmd: ['sh', '-c', 'exit 11'] })), copyUps: [], rootfsMounts: overlayMounts(suite, viaMetadata), stdio: undefined, privileged: false },
         md,
         cb,
       ),
@@ -123,7 +123,7 @@ describe('agent.task.exit', () => {
     const missingId = suite.id('missing');
     const missingSpec = suite.spec(missingId, { cmd: ['/no/such/binary'] });
     const err = await callError(
-      call((cb) => clients().runtime.createTask({ containerId: missingId, specJson: json(missingSpec), rootfsMounts: overlayMounts(suite, missingId), stdio: undefined, privileged: false }, cb)),
+      call((cb) => clients().runtime.createTask({ containerId: missingId, specJson: json(missingSpec), copyUps: [], rootfsMounts: overlayMounts(suite, missingId), stdio: undefined, privileged: false }, cb)),
     );
     expect(err.metadata.get('berth-exit-code')).toEqual(['127']);
     for (const id of [zero, three, killed, viaMetadata]) await wait(id);

@@ -50,7 +50,7 @@ async function create(name: string, args: string[], o: CreateOpts = {}): Promise
       {
         containerId: id,
         specJson: json(spec),
-        rootfsMounts: o.rootfs ?? overlayMounts(suite, id),
+        copyUps: [], rootfsMounts: o.rootfs ?? overlayMounts(suite, id),
         stdio: { terminal: o.tty === true, stdin: o.stdin === true, logPath: '', logMaxBytes: 0, logMaxFiles: 0 },
         ...(o.user !== undefined ? { user: o.user } : {}),
         privileged: false,
@@ -131,7 +131,7 @@ describe('lifecycle', () => {
     const id = suite.id('nosuch');
     const spec = suite.spec(id, { cmd: ['/no/such/command'] });
     const err = await callError(
-      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb)),
+      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), copyUps: [], rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb)),
     );
     expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(err.details).toMatch(/no such file or directory|not found/);
@@ -147,7 +147,7 @@ describe('lifecycle', () => {
     const id = suite.id('noexec');
     const spec = suite.spec(id, { cmd: ['/not-executable'] });
     const err = await callError(
-      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb)),
+      call((cb) => c.runtime.createTask({ containerId: id, specJson: json(spec), copyUps: [], rootfsMounts: overlayMounts(suite, id), stdio: undefined, privileged: false }, cb)),
     );
     expect(err.metadata.get('berth-exit-code')).toEqual(['126']);
     expect((await del(id)).exitStatus?.exitCode).toBe(126);
@@ -361,7 +361,7 @@ describe('stdio', () => {
         {
           containerId: id,
           specJson: json(suite.spec(id, { cmd: ['sh', '-c', script] })),
-          rootfsMounts: overlayMounts(suite, id),
+          copyUps: [], rootfsMounts: overlayMounts(suite, id),
           stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 1500, logMaxFiles: 10 },
           privileged: false,
         },
@@ -485,7 +485,7 @@ describe('bad input', () => {
     expect(dup.code).toBe(grpc.status.ALREADY_EXISTS);
 
     const notJson = await callError(
-      call((cb) => c.runtime.createTask({ containerId: suite.id('json'), specJson: Buffer.from('{nope'), rootfsMounts: [], stdio: undefined, privileged: false }, cb)),
+      call((cb) => c.runtime.createTask({ containerId: suite.id('json'), specJson: Buffer.from('{nope'), copyUps: [], rootfsMounts: [], stdio: undefined, privileged: false }, cb)),
     );
     expect(notJson.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(notJson.details).toMatch(/spec_json is not valid JSON/);
@@ -494,7 +494,7 @@ describe('bad input', () => {
     const spec = suite.spec(bindId, { cmd: ['true'] });
     spec.mounts = [...(spec.mounts ?? []), { destination: '/data', type: 'bind', source: '/no/such/source', options: ['rbind'] }];
     const badBind = await callError(
-      call((cb) => c.runtime.createTask({ containerId: bindId, specJson: json(spec), rootfsMounts: overlayMounts(suite, bindId), stdio: undefined, privileged: false }, cb)),
+      call((cb) => c.runtime.createTask({ containerId: bindId, specJson: json(spec), copyUps: [], rootfsMounts: overlayMounts(suite, bindId), stdio: undefined, privileged: false }, cb)),
     );
     expect(badBind.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(badBind.details).toMatch(/\/no\/such\/source does not exist/);

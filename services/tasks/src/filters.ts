@@ -1,4 +1,4 @@
-// ListContainers filters (proto/README.md): "key=value"; same key = any
+// ListContainers filters (proto/README.md), and the parsing every list's filters share: "key=value"; same key = any
 // matches, different keys = all match. Unknown keys are INVALID_ARGUMENT.
 import { parseReference } from '@berth/oci';
 import { invalidArgument } from './errors.js';
@@ -10,23 +10,36 @@ const STATUSES = ['created', 'running', 'paused', 'restarting', 'stopped', 'exit
 
 export type ParsedFilters = Map<Key, string[]>;
 
-/** Parses and checks filter strings. */
-export function parseContainerFilters(filters: readonly string[]): ParsedFilters {
-  const parsed: ParsedFilters = new Map();
+/** Parses filter strings, each "key=value" with `key` one of `keys`; INVALID_ARGUMENT otherwise. */
+export function parseFilterList<K extends string>(filters: readonly string[], keys: readonly K[]): Map<K, string[]> {
+  const parsed = new Map<K, string[]>();
   for (const f of filters) {
     const eq = f.indexOf('=');
     const key = (eq < 0 ? f : f.slice(0, eq)).trim();
     const value = eq < 0 ? '' : f.slice(eq + 1);
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw invalidArgument(`invalid filter ${JSON.stringify(f)}: unknown key "${key}"; known keys: ${KEYS.join(', ')}`);
+    if (!(keys as readonly string[]).includes(key)) {
+      throw invalidArgument(`invalid filter ${JSON.stringify(f)}: unknown key "${key}"; known keys: ${keys.join(', ')}`);
     }
     if (eq < 0 || value === '') throw invalidArgument(`invalid filter ${JSON.stringify(f)}: expected ${key}=VALUE`);
-    if (key === 'status' && !STATUSES.includes(value)) {
-      throw invalidArgument(`invalid filter ${JSON.stringify(f)}: status must be one of ${STATUSES.join(', ')}`);
+    parsed.set(key as K, [...(parsed.get(key as K) ?? []), value]);
+  }
+  return parsed;
+}
+
+/** Whether labels match a label filter's value: "KEY" (present) or "KEY=VALUE". */
+export function matchesLabel(labels: Record<string, string>, value: string): boolean {
+  const eq = value.indexOf('=');
+  if (eq < 0) return Object.hasOwn(labels, value);
+  return labels[value.slice(0, eq)] === value.slice(eq + 1);
+}
+
+/** Parses and checks filter strings. */
+export function parseContainerFilters(filters: readonly string[]): ParsedFilters {
+  const parsed = parseFilterList(filters, KEYS);
+  for (const value of parsed.get('status') ?? []) {
+    if (!STATUSES.includes(value)) {
+      throw invalidArgument(`invalid filter ${JSON.stringify(`status=${value}`)}: status must be one of ${STATUSES.join(', ')}`);
     }
-    const list = parsed.get(key as Key) ?? [];
-    list.push(value);
-    parsed.set(key as Key, list);
   }
   return parsed;
 }
@@ -48,13 +61,6 @@ function matchesAncestor(record: ContainerRecord, value: string): boolean {
   return /^[0-9a-f]{4,64}$/.test(asked) && hex.startsWith(asked);
 }
 
-function matchesLabel(record: ContainerRecord, value: string): boolean {
-  const eq = value.indexOf('=');
-  const labels = record.spec.labels;
-  if (eq < 0) return Object.hasOwn(labels, value);
-  return labels[value.slice(0, eq)] === value.slice(eq + 1);
-}
-
 function networksOf(record: ContainerRecord): string[] {
   return record.spec.networks.length === 0 ? ['bridge'] : record.spec.networks.map((n) => n.network);
 }
@@ -69,7 +75,7 @@ export function matchesContainerFilters(record: ContainerRecord, state: string, 
         case 'name':
           return record.name.includes(v.replace(/^\//, ''));
         case 'label':
-          return matchesLabel(record, v);
+          return matchesLabel(record.spec.labels, v);
         case 'status':
           return v === state || (v === 'exited' && state === 'stopped');
         case 'ancestor':

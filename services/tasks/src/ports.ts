@@ -139,6 +139,8 @@ export interface CreateTaskRequest {
   user: string;
   /** Privileged: the agent adds its node's devices and every capability it holds. */
   privileged: boolean;
+  /** Volume directories the agent fills from the mounted rootfs at `path`, each only while empty. */
+  copyUps: { path: string; target: string }[];
 }
 
 /** What the agent needs to define an exec process. */

@@ -16,6 +16,7 @@ import { TasksEngine } from './engine.js';
 import { containersHandlers } from './grpc/containers-handlers.js';
 import { nodesHandlers } from './grpc/nodes-handlers.js';
 import { tasksHandlers } from './grpc/tasks-handlers.js';
+import { volumesHandlers } from './grpc/volumes-handlers.js';
 import { findInitBinary, hostFacts } from './host.js';
 import type { ReconcileReport } from './lifecycle/reconcile.js';
 import { NodeRegistry } from './nodes/registry.js';
@@ -117,6 +118,7 @@ export async function setupTasksService(ctx: ServiceContext<TasksConfig>): Promi
       { definition: tasks.ContainersService, handlers: containersHandlers(running) },
       { definition: tasks.TasksService, handlers: tasksHandlers(running) },
       { definition: tasks.NodesService, handlers: nodesHandlers(registry) },
+      { definition: tasks.VolumesService, handlers: volumesHandlers(running) },
     ],
     close: async () => {
       closed = true;

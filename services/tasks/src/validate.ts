@@ -19,7 +19,8 @@ export interface HostLimits {
 /** Docker's floor for --memory. */
 export const MIN_MEMORY_BYTES = 6 * 1024 * 1024;
 const MAX_CPU_SHARES = 262_144;
-const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+/** Docker's volume name rule. */
+export const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/;
 const BUILTIN_NETWORKS = new Set(['host', 'none']);
 const PROPAGATION = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rslave'];

@@ -76,6 +76,20 @@ describe('bus API', () => {
     expect((await failure(client.request(node('containers.get'), { id: 'web' }))).code).toBe('NOT_FOUND');
   });
 
+  it('creates, lists, removes and prunes volumes over the bus, per namespace', async () => {
+    const created = await client.request<{ volume: unknown }>(node('volumes.create'), { name: 'cache', labels: { app: 'web' }, namespace: 'ns1' });
+    expect(tasks.Volume.fromJSON(created.volume)).toMatchObject({ name: 'cache', labels: { app: 'web' }, driver: 'local' });
+    const list = await client.request<{ volumes: unknown[] }>(service('volumes.list'), { filters: ['label=app'], namespace: 'ns1' });
+    expect(list.volumes.map((v) => tasks.Volume.fromJSON(v).name)).toEqual(['cache']);
+    expect((await failure(client.request(node('volumes.get'), { name: 'cache' }))).code).toBe('NOT_FOUND');
+    await client.request(node('containers.run'), { name: 'user', namespace: 'ns1', spec: { image: 'busybox', mounts: [{ type: 'volume', source: 'cache', target: '/c' }] } });
+    const inUse = await failure(client.request(node('volumes.remove'), { name: 'cache', namespace: 'ns1' }));
+    expect(inUse.code).toBe('FAILED_PRECONDITION');
+    await client.request(node('containers.remove'), { id: 'user', force: true, namespace: 'ns1' });
+    const pruned = tasks.PruneVolumesResponse.fromJSON(await client.request(service('volumes.prune'), { all: true, namespace: 'ns1' }));
+    expect(pruned).toEqual({ removed: ['cache'], reclaimedBytes: 0 });
+  });
+
   it('kills, and answers bad input with INVALID_ARGUMENT', async () => {
     await client.request(node('containers.run'), { name: 'k1', spec: { image: 'busybox' } });
     const bad = await failure(client.request(node('containers.kill'), { id: 'k1', signal: 'SIGWHAT' }));

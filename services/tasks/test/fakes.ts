@@ -2,7 +2,7 @@
 // keep the contract's observable behaviour (NOT_FOUND for unknown things,
 // ALREADY_EXISTS for taken names, exits reported through WaitTask) and let a
 // test script failures, hangs and exits.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -244,6 +244,8 @@ interface FakeTask extends FakeProcess {
   /** The user the agent was asked to resolve, and whether privileged. */
   user: string;
   privileged: boolean;
+  /** Volumes the agent was asked to fill from the image. */
+  copyUps: { path: string; target: string }[];
   execs: Map<string, FakeProcess & { process: OciProcess; user: string; privileged: boolean }>;
   resources: OciLinuxResources[];
 }
@@ -265,6 +267,8 @@ export class FakeAgent implements AgentPort {
   readonly ignoresSignals = new Set<string>();
   /** Exit code a container's init exits with right after it starts. */
   readonly exitOnStart = new Map<string, number>();
+  /** The image's files by directory, as the agent would find them in the rootfs: path -> { file name: content }. */
+  readonly imageFiles = new Map<string, Record<string, string>>();
   private nextPid = 1000;
 
   private task(id: string): FakeTask {
@@ -288,6 +292,13 @@ export class FakeAgent implements AgentPort {
   async createTask(req: CreateTaskRequest): Promise<{ pid: number }> {
     await this.script.enter('createTask', req.containerId.slice(0, 12));
     if (this.tasks.has(req.containerId)) throw grpcError(status.ALREADY_EXISTS, `task ${req.containerId} exists`);
+    // As the agent does: an empty volume directory gets the image's files at the mount path.
+    for (const c of req.copyUps) {
+      mkdirSync(c.target, { recursive: true });
+      const files = this.imageFiles.get(c.path);
+      if (!files || readdirSync(c.target).length > 0) continue;
+      for (const [name, content] of Object.entries(files)) writeFileSync(join(c.target, name), content);
+    }
     const pid = this.nextPid++;
     this.tasks.set(req.containerId, {
       status: 'created',
@@ -299,6 +310,7 @@ export class FakeAgent implements AgentPort {
       stdio: req.stdio,
       user: req.user,
       privileged: req.privileged,
+      copyUps: req.copyUps,
       execs: new Map(),
       resources: [],
     });

@@ -166,11 +166,11 @@ describe('records against the agent after a restart', () => {
 
   it('reports a task no record knows and leaves it alone; removes one whose container was removed here', async () => {
     const stranger = 'f'.repeat(64);
-    await h.agent.createTask({ containerId: stranger, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, user: '', privileged: false });
+    await h.agent.createTask({ containerId: stranger, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, user: '', privileged: false, copyUps: [] });
     const c = await h.engine.containers.create(NS, { id: '', name: 'zombie', spec: spec() });
     await h.engine.containers.remove(NS, 'zombie', { force: false, keepLogs: false });
     // The agent somehow still holds a task for the removed container.
-    await h.agent.createTask({ containerId: c.id, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, user: '', privileged: false });
+    await h.agent.createTask({ containerId: c.id, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, user: '', privileged: false, copyUps: [] });
     const report = await h.restart();
     expect(report.orphans.sort()).toEqual([c.id, stranger].sort());
     expect(report.orphansRemoved).toEqual([c.id]);
@@ -194,7 +194,7 @@ describe('records against the agent after a restart', () => {
     const kept = await running('kept');
     const idle = await h.engine.containers.create(NS, { id: '', name: 'idle', spec: spec() });
     const stranger = 'e'.repeat(64);
-    await h.agent.createTask({ containerId: stranger, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, user: '', privileged: false });
+    await h.agent.createTask({ containerId: stranger, spec: {} as never, rootfs: [], stdio: { terminal: false, stdin: false, logPath: '', logMaxBytes: 0, logMaxFiles: 0 }, user: '', privileged: false, copyUps: [] });
     const leaked = 'd'.repeat(64);
     await h.networking.attach('other', { containerId: leaked, containerName: 'gone', netnsPath: '', network: '', aliases: [], ipAddress: '', ports: [], interfaceName: '' });
     await h.networking.prepareDns('other', { containerId: leaked, hostname: 'gone', domainname: '', extraHosts: [], dns: undefined, hostNetwork: false });

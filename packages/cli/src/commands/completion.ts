@@ -1,18 +1,21 @@
 // `completion bash|zsh`: a completion script generated from the command tree
 // itself, so it never lags behind the commands. Container, image and network
-// names are completed by asking berth (ps/images/network ls with --format).
+// names are completed by asking berth (ps/images/network ls with --format,
+// volume ls -q).
 import type { Command } from 'commander';
 import { UsageError } from '../output.js';
 
-type ArgKind = 'containers' | 'images' | 'networks';
+type ArgKind = 'containers' | 'images' | 'networks' | 'volumes';
 
 const CONTAINER_COMMANDS = ['start', 'stop', 'restart', 'kill', 'rm', 'pause', 'unpause', 'wait', 'rename', 'top', 'logs', 'exec', 'inspect', 'stats', 'connect', 'disconnect'];
 const IMAGE_COMMANDS = ['run', 'create', 'rmi', 'push', 'tag', 'save', 'history'];
 const NETWORK_COMMANDS = ['network rm', 'network inspect', 'network connect', 'network disconnect'];
+const VOLUME_COMMANDS = ['volume rm', 'volume remove', 'volume inspect'];
 
 /** What the positional arguments of the command at path name. */
 export function argKind(path: string): ArgKind | undefined {
   if (NETWORK_COMMANDS.includes(path)) return 'networks';
+  if (VOLUME_COMMANDS.includes(path)) return 'volumes';
   const last = path.split(' ').pop() ?? '';
   if (path.startsWith('image ') && ['rm', 'push', 'tag', 'save', 'inspect'].includes(last)) return 'images';
   if (IMAGE_COMMANDS.includes(path) || path === 'container run' || path === 'container create') return 'images';
@@ -42,6 +45,7 @@ const LISTERS: Record<ArgKind, string> = {
   containers: `berth ps -a --format '{{.Names}}' 2>/dev/null`,
   images: `berth images --format '{{.Repository}}:{{.Tag}}' 2>/dev/null`,
   networks: `berth network ls --format '{{.Name}}' 2>/dev/null`,
+  volumes: `berth volume ls -q 2>/dev/null`,
 };
 
 /** The bash completion script for a program. */

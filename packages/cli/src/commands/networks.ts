@@ -7,7 +7,7 @@ import { Code, hasCode } from '../client/errors.js';
 import { withSession, type Session } from '../client/session.js';
 import { jsonView } from '../format/json-view.js';
 import { shortId } from '../format/units.js';
-import { BerthError, printList, renderInspect, type Format } from '../output.js';
+import { BerthError, inspectEach, printInspected, printList, type Format } from '../output.js';
 import { labelsFrom } from '../parse/env.js';
 import type { GlobalOptions } from '../stack-options.js';
 import { confirm } from '../stdio/confirm.js';
@@ -98,21 +98,7 @@ export async function inspectOne(s: Session, name: string): Promise<unknown> {
 }
 
 export async function inspect(g: GlobalOptions, names: string[], format: Format): Promise<number> {
-  return withSession(g, async (s) => {
-    const objects: unknown[] = [];
-    const failed: string[] = [];
-    for (const name of names) {
-      try {
-        objects.push(await inspectOne(s, name));
-      } catch (err) {
-        if (!(err instanceof BerthError) || !err.message.startsWith('No such network')) throw err;
-        failed.push(err.message);
-      }
-    }
-    process.stdout.write(renderInspect(objects, format));
-    for (const f of failed) process.stderr.write(`berth: ${f}\n`);
-    return failed.length > 0 ? 125 : 0;
-  });
+  return withSession(g, async (s) => printInspected(await inspectEach(names, 'No such network', (name) => inspectOne(s, name)), format));
 }
 
 export async function remove(g: GlobalOptions, names: string[]): Promise<number> {

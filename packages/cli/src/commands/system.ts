@@ -161,10 +161,11 @@ function imageBlobs(i: images.InspectImageResponse): Map<string, number> {
 }
 
 async function diskUsage(s: Session): Promise<DfRow[]> {
-  const [containers, imageList, content] = await Promise.all([
+  const [containers, imageList, content, volumes] = await Promise.all([
     s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: [] }).then((r) => r.containers),
     s.unary(s.api(images.ImagesClient), 'listImages', { filters: [] }).then((r) => r.images),
     s.unary(s.api(images.ContentClient), 'listContent', { filters: [] }).then((r) => r.infos),
+    s.unary(s.api(tasks.VolumesClient), 'listVolumes', { filters: [], withSize: true }).then((r) => r.volumes),
   ]);
   const usedNames = new Set(containers.flatMap((c) => [c.imageName, c.spec?.image ?? '']));
   const usedBlobs = new Map<string, number>();
@@ -201,6 +202,13 @@ async function diskUsage(s: Session): Promise<DfRow[]> {
       size: sizes.reduce((a, x) => a + x.size, 0),
       reclaimable: sizes.filter((x) => !x.running).reduce((a, x) => a + x.size, 0),
     },
+    {
+      type: 'Local Volumes',
+      total: volumes.length,
+      active: volumes.filter((v) => v.usedBy.length > 0).length,
+      size: volumes.reduce((a, v) => a + Math.max(0, v.size), 0),
+      reclaimable: volumes.filter((v) => v.usedBy.length === 0).reduce((a, v) => a + Math.max(0, v.size), 0),
+    },
   ];
 }
 
@@ -226,11 +234,16 @@ export async function df(g: GlobalOptions, format: Format): Promise<number> {
   });
 }
 
-/** `system prune`: stopped containers, unused networks, unreferenced content, and with --all unused images. */
-export async function prune(g: GlobalOptions, o: { all?: boolean; force?: boolean }): Promise<number> {
+/**
+ * `system prune`: stopped containers, unused networks, unreferenced content,
+ * with --all unused images, with --volumes unused anonymous volumes (as Docker,
+ * --all does not widen that to named ones).
+ */
+export async function prune(g: GlobalOptions, o: { all?: boolean; force?: boolean; volumes?: boolean }): Promise<number> {
   const what = [
     '  - all stopped containers',
     '  - all networks not used by at least one container',
+    o.volumes ? '  - all anonymous volumes not used by at least one container' : '',
     o.all ? '  - all images without at least one container associated to them' : '',
     '  - all content no image refers to',
   ].filter(Boolean);
@@ -240,6 +253,7 @@ export async function prune(g: GlobalOptions, o: { all?: boolean; force?: boolea
   const imagesCmd = await import('./images.js');
   let code = await containers.prune(g, { force: true, filter: [] });
   code ||= await networks.prune(g, { force: true, filter: [] });
+  if (o.volumes) code ||= await (await import('./volumes.js')).prune(g, { force: true, filter: [] });
   code ||= await imagesCmd.prune(g, { all: o.all === true, force: true });
   return code;
 }

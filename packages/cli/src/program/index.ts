@@ -8,6 +8,7 @@ import { defineContainerCommands } from './containers.js';
 import { defineImageCommands, defineRegistryCommands } from './images.js';
 import { defineNetworkCommands } from './networks.js';
 import { defineSystemCommands } from './system.js';
+import { defineVolumeCommands } from './volumes.js';
 
 export function buildProgram(): Command {
   const program = new Command('berth')
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   defineImageCommands(image, ctx, true);
 
   defineNetworkCommands(program, ctx);
+  defineVolumeCommands(program, ctx);
   defineSystemCommands(program, ctx);
   return program;
 }

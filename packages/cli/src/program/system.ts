@@ -47,7 +47,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
   examples(
     sys
       .command('df')
-      .description('disk used by images and containers, and how much could be reclaimed')
+      .description('disk used by images, containers and volumes, and how much could be reclaimed')
       .addOption(formatOption())
       .action(stackAction(ctx, ['tasks', 'images', 'snapshots'], async (o) => (await system()).df(g(), formatOf(o)))),
     'berth system df',
@@ -57,10 +57,12 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .command('prune')
       .description('remove stopped containers, unused networks and unreferenced content')
       .option('-a, --all', 'also remove images no container uses')
+      .option('--volumes', 'also remove anonymous volumes no container uses')
       .option('-f, --force', 'do not ask for confirmation')
       .action(stackAction(ctx, ['tasks', 'networking', 'images'], async (o) => (await system()).prune(g(), o))),
     'berth system prune -f',
     'berth system prune -af',
+    'berth system prune -f --volumes',
   );
 
   examples(

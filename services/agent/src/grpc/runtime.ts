@@ -61,6 +61,7 @@ export function runtimeHandlers(deps: RuntimeHandlerDeps): agent.RuntimeServer {
       const options: CreateOptions = {
         spec,
         rootfsMounts: mountSpecs(req.rootfsMounts),
+        copyUps: req.copyUps.map((c) => ({ path: c.path, target: c.target })),
         ...(req.user !== undefined ? { user: req.user } : {}),
         privileged: req.privileged,
         ...stdioOptions(req.stdio, deps),

@@ -24,6 +24,11 @@ export function validateCreateOptions(opts: CreateOptions): void {
   if (opts.logMaxFiles !== undefined && (!Number.isInteger(opts.logMaxFiles) || opts.logMaxFiles < 1 || opts.logMaxFiles > 64)) {
     throw new ContainerError('INVALID_ARGUMENT', `logMaxFiles must be an integer from 1 to 64, got ${opts.logMaxFiles}`);
   }
+  for (const c of opts.copyUps ?? []) {
+    if (!isAbsolute(c.target) || !isAbsolute(c.path)) {
+      throw new ContainerError('INVALID_ARGUMENT', `copy-up paths must be absolute, got path ${JSON.stringify(c.path)} and target ${JSON.stringify(c.target)}`);
+    }
+  }
   if (opts.stdinOnce === false && !opts.stdin) {
     throw new ContainerError('INVALID_ARGUMENT', 'stdinOnce only applies with stdin');
   }

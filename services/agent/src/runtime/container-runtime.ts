@@ -24,6 +24,7 @@ import { ExecSessions } from './exec-sessions.js';
 import { exitStatusFromCode, readConmonExit, readSealedExit, sealExit, type ExitStatus } from './exit-status.js';
 import { containerPaths, runtimeLayout, validateId, type ContainerPaths, type RuntimeLayout } from './layout.js';
 import { specForNode } from './node-spec.js';
+import { copyUpVolume, type CopyUpResult } from '../spec/copy-up.js';
 import { isMonitorAlive, readPidFile } from './proc.js';
 import { readRecord, writeRecord, type ContainerRecord } from './record.js';
 import { extractRuncMessage, isNotExistMessage, Runc, RuncError, type RuncState } from './runc.js';
@@ -40,6 +41,7 @@ import type {
   ExecStatus,
   RecoverReport,
   RuntimeLogger,
+  VolumeCopyUp,
 } from './types.js';
 import { waitFor } from './wait-for.js';
 
@@ -140,6 +142,7 @@ export class ContainerRuntime {
         } else {
           await requireDirectory(rootfs, 'rootfs');
         }
+        for (const c of opts.copyUps ?? []) await this.copyUp(id, rootfs, c);
         const spec = await specForNode(id, given, rootfs, { user: opts.user, privileged: opts.privileged });
         writeFileAtomic(join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`, 0o600);
         await mkdir(paths.persistDir);
@@ -182,7 +185,7 @@ export class ContainerRuntime {
         if (exec) {
           // Like Docker: the container stays, stopped with exit code 127/126,
           // until deleted; the exit is sealed so wait/state/delete report it.
-          sealExit(paths.sealedExit, exitStatusFromCode(exec.exitCode, false, new Date(), message));
+          await sealExit(paths.sealedExit, exitStatusFromCode(exec.exitCode, false, new Date(), message));
           // An exit file like conmon's, so exit watchers (watchExits) report it too.
           writeFileAtomic(paths.exitFile, `${exec.exitCode}\n`, 0o600);
           throw new ContainerError(
@@ -197,6 +200,25 @@ export class ContainerRuntime {
       this.logger.info({ containerId: id }, 'container created');
       return this.stateOf(record, await this.runc.state(id));
     });
+  }
+
+  /** Fills one volume from the mounted rootfs (when it is empty). */
+  private async copyUp(id: string, rootfs: string, c: VolumeCopyUp): Promise<void> {
+    let result: CopyUpResult;
+    try {
+      result = await copyUpVolume(rootfs, c.path, c.target);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new ContainerError('RUNTIME_FAILED', `container ${id}: cannot fill the volume at ${c.path} (${c.target}) from the image: ${reason}`, {
+        containerId: id,
+        cause: err,
+      });
+    }
+    if (result.outcome !== 'copied') return;
+    this.logger.info({ containerId: id, path: c.path, target: c.target, entries: result.entries }, 'volume filled from the image');
+    if (result.skipped.length > 0) {
+      this.logger.warn({ containerId: id, path: c.path, skipped: result.skipped }, 'device nodes, fifos and sockets are not copied into volumes');
+    }
   }
 
   private containerLaunch(record: ContainerRecord, paths: ContainerPaths): ConmonLaunch {
@@ -417,7 +439,13 @@ export class ContainerRuntime {
     const sealed = await readSealedExit(paths.sealedExit);
     if (sealed) return sealed;
     const exit = await readConmonExit([paths.persistExit, paths.exitFile], paths.persistOom);
-    if (exit) sealExit(paths.sealedExit, exit);
+    // Reported at once, sealed in the background (the fsyncs would delay every exit report).
+    if (exit) {
+      sealExit(paths.sealedExit, exit).catch((err: unknown) => {
+        // ENOENT: the container was deleted meanwhile, and its exit with it.
+        if (errnoCode(err) !== 'ENOENT') this.logger.warn({ err, path: paths.sealedExit }, 'cannot seal the exit status; conmon\'s file still holds it');
+      });
+    }
     return exit;
   }
 

@@ -4,7 +4,7 @@
 // The agent then seals what it read into exit.json (temp file, fsync, rename,
 // fsync dir), because glib's write of conmon's file is not fsynced.
 import { readFile, stat } from 'node:fs/promises';
-import { writeFileAtomic } from '@berth/store';
+import { writeFileAtomicAsync } from '@berth/store';
 import { errnoCode } from '../errors.js';
 import { signalName } from './signals.js';
 
@@ -75,6 +75,11 @@ export async function readSealedExit(path: string): Promise<ExitStatus | undefin
   return parsed;
 }
 
-export function sealExit(path: string, status: ExitStatus): void {
-  writeFileAtomic(path, `${JSON.stringify(status)}\n`, 0o600);
+/**
+ * Seals an exit read from conmon's files. Readers need not wait for it: until
+ * it is sealed, conmon's file (whose mtime is the exit time) gives the same
+ * status again.
+ */
+export function sealExit(path: string, status: ExitStatus): Promise<void> {
+  return writeFileAtomicAsync(path, `${JSON.stringify(status)}\n`, 0o600);
 }

@@ -26,6 +26,14 @@ export interface ContainerState {
   error?: string;
 }
 
+/** A volume directory to fill from the rootfs at a container path. */
+export interface VolumeCopyUp {
+  /** Path inside the container. */
+  path: string;
+  /** Absolute host directory of the volume's data. */
+  target: string;
+}
+
 export interface CreateOptions {
   /** An existing bundle directory; default: one inside the container's state dir. */
   bundle?: string;
@@ -41,6 +49,8 @@ export interface CreateOptions {
   privileged?: boolean;
   /** Mounted (in order) onto <bundle>/<root.path> before create, unmounted at delete. */
   rootfsMounts?: MountSpec[];
+  /** Volumes to fill from the rootfs before create, each only if empty (see spec/copy-up.ts). */
+  copyUps?: VolumeCopyUp[];
   /** Give the process a terminal (conmon holds the pty master). Default: spec.process.terminal. */
   tty?: boolean;
   /** Keep the process' stdin open for attach. */

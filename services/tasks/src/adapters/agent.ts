@@ -83,6 +83,7 @@ export class GrpcAgent implements AgentPort {
       stdio: stdio(req.stdio),
       user: req.user,
       privileged: req.privileged,
+      copyUps: req.copyUps,
     }).catch((err: unknown) => {
       throw withTrailerExitCode(err);
     });

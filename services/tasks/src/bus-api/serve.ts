@@ -1,6 +1,6 @@
-// The container operations as NATS request/reply, so an orchestrator can
-// drive a node over the bus alone: berth.node.<node>.rpc.containers.<verb>
-// (this node's containers) and berth.rpc.tasks.containers.<verb> (served in
+// The container and volume operations as NATS request/reply, so an orchestrator can
+// drive a node over the bus alone: berth.node.<node>.rpc.<verb>, e.g.
+// containers.run (this node's) and berth.rpc.tasks.<verb> (served in
 // the "tasks" queue group). Requests and replies are JSON; messages use the
 // proto JSON form of the API's types. See ../../README.md for the payloads.
 import { status } from '@grpc/grpc-js';
@@ -9,6 +9,8 @@ import { BusRequestError, nodeRpcSubject, serviceRpcSubject, type Bus, type Msg,
 import type { TasksEngine } from '../engine.js';
 import { errorMessage, grpcCode, invalidArgument } from '../errors.js';
 import { containerMessage } from '../grpc/convert.js';
+import { volumeMessage } from '../grpc/volumes-handlers.js';
+import type { VolumeView } from '../volumes/api.js';
 import { checkNamespace } from '../ids.js';
 import type { ContainerRecord } from '../records.js';
 
@@ -24,6 +26,11 @@ export const BUS_VERBS = [
   'containers.remove',
   'containers.list',
   'containers.get',
+  'volumes.create',
+  'volumes.get',
+  'volumes.list',
+  'volumes.remove',
+  'volumes.prune',
 ] as const;
 export type BusVerb = (typeof BUS_VERBS)[number];
 
@@ -46,6 +53,16 @@ function strings(req: Json, name: string): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw invalidArgument(`${name}: expected a list of strings`);
   return value as string[];
 }
+
+function labels(req: Json): Record<string, string> {
+  const value = req['labels'] ?? {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+    throw invalidArgument('labels: expected an object of strings');
+  }
+  return value as Record<string, string>;
+}
+
+const volumeJson = (v: VolumeView) => tasks.Volume.toJSON(volumeMessage(v));
 
 /** The gRPC status name of an error (e.g. "NOT_FOUND"), as the bus reply's code. */
 export function busError(err: unknown): BusRequestError {
@@ -97,6 +114,13 @@ function handlers(engine: TasksEngine): Record<BusVerb, Handler> {
     }),
     'containers.list': async (ns, req) => ({ containers: engine.containers.list(ns, strings(req, 'filters')).map(view) }),
     'containers.get': async (ns, req) => ({ container: view(engine.containers.get(ns, requiredStr(req, 'id'))) }),
+    'volumes.create': async (ns, req) => ({ volume: volumeJson(await engine.volumes.create(ns, str(req, 'name') ?? '', labels(req))) }),
+    'volumes.get': async (ns, req) => ({ volume: volumeJson(await engine.volumes.get(ns, requiredStr(req, 'name'), bool(req, 'withSize'))) }),
+    'volumes.list': async (ns, req) => ({
+      volumes: (await engine.volumes.list(ns, strings(req, 'filters'), bool(req, 'withSize'))).map(volumeJson),
+    }),
+    'volumes.remove': async (ns, req) => ({ removed: engine.volumes.remove(ns, requiredStr(req, 'name'), bool(req, 'force')) }),
+    'volumes.prune': async (ns, req) => tasks.PruneVolumesResponse.toJSON(await engine.volumes.prune(ns, bool(req, 'all'), strings(req, 'filters'))),
   };
 }
 

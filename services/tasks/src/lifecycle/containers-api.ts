@@ -1,7 +1,6 @@
 // The Containers API's operations: create (resolve image, prepare snapshot,
 // build the runtime spec), get, list, update, remove, rename and network
 // connect/disconnect, each checked and scoped to a namespace.
-import { mkdirSync } from 'node:fs';
 import { tasks } from '@berth/api';
 import {
   alreadyExists,
@@ -25,6 +24,7 @@ import { displayState, stateWord } from '../state.js';
 import { validateContainerSpec, validateNetworks, validateRestartPolicyUpdate } from '../validate.js';
 import type { ResolvedImage } from '../ports.js';
 import { restartPolicyOf, type Runtime } from './runtime.js';
+import { generateVolumeName } from '../volumes/api.js';
 
 /** Label put on a container's writable snapshot. */
 export const SNAPSHOT_CONTAINER_LABEL = 'org.berth.container.id';
@@ -87,8 +87,14 @@ export class ContainersApi {
     // The agent looks the names up in the image when it creates the task; a malformed user fails now.
     if (!given.user) checkUserSpec(userOf(given, image.config), 'image User');
     const snapshotKey = given.snapshotKey || id;
-    // Anonymous volumes are named after the container, so its removal removes them.
-    const mounts = given.mounts.map((m, i) => (m.type === 'volume' && m.source === '' ? { ...m, source: `${id}-${i}` } : m));
+    // Anonymous volumes get generated names and are recorded as anonymous, so the container's removal removes them.
+    const anonymous = new Set<string>();
+    const mounts = given.mounts.map((m) => {
+      if (m.type !== 'volume' || m.source !== '') return m;
+      const source = generateVolumeName();
+      anonymous.add(source);
+      return { ...m, source };
+    });
     const spec: tasks.ContainerSpec = { ...given, imageTarget: image.target, snapshotKey, mounts };
     // Pure, so bad input fails before anything is made.
     const runtimeSpec = buildRuntimeSpec({
@@ -104,7 +110,7 @@ export class ContainersApi {
         swapAccounting: rt.settings.host.swapAccounting,
         nofileHardLimit: rt.settings.host.nofileHardLimit,
       },
-      volumePath: (volume) => rt.volumePath(volume),
+      volumePath: (volume) => rt.volumePath(namespace, volume),
       initBinary: rt.settings.initBinary,
     });
     const now = rt.now();
@@ -144,6 +150,10 @@ export class ContainersApi {
     rt.store.insert(record);
     let snapshotPrepared = false;
     try {
+      // In the same synchronous stretch as the insert: a volume removal sees this container as a user.
+      for (const m of spec.mounts) {
+        if (m.type === 'volume') rt.volumes.ensure(namespace, m.source, { anonymous: anonymous.has(m.source) });
+      }
       try {
         await rt.deps.snapshots.prepare(namespace, {
           snapshotter: spec.snapshotter,
@@ -155,9 +165,6 @@ export class ContainersApi {
         throw withContext(err, `cannot prepare the snapshot ${snapshotKey} for container ${name}`);
       }
       snapshotPrepared = true;
-      for (const m of spec.mounts) {
-        if (m.type === 'volume') mkdirSync(rt.volumePath(m.source), { recursive: true, mode: 0o755 });
-      }
       const created = rt.patch(id, { phase: 'created' });
       rt.publish(namespace, 'containers.created', { id, name, image: image.name, labels: spec.labels });
       rt.logger.info({ container: id, name, image: image.name }, 'container created');
@@ -169,6 +176,7 @@ export class ContainersApi {
         });
       }
       rt.store.discard(id);
+      for (const name of anonymous) rt.volumes.remove(namespace, name);
       throw error;
     }
   }

@@ -4,7 +4,7 @@
 // API-facing checks live in containers-api.ts and tasks-api.ts.
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { eventPayloads, events, tasks, types, type EventPayload, type EventType } from '@berth/api';
 import { errorMessage, grpcCode, GrpcStatus, isNotFound, TasksError, withContext } from '../errors.js';
 import type { ContainerRecord, ExitInfo, NetworkAttachmentSummary } from '../records.js';
@@ -15,6 +15,7 @@ import { ContainerStore } from '../store/containers.js';
 import { ExitLog } from '../store/exits.js';
 import { Outbox } from '../store/outbox.js';
 import { parseExposedPort } from '../validate.js';
+import { VolumeStore } from '../volumes/store.js';
 import type { AgentPort, Attachment } from '../ports.js';
 import type { Logger, TasksDeps, TasksSettings } from './context.js';
 import { exitInfoFrom, exitKey, exitStatusFrom, UNKNOWN_EXIT_CODE } from './exit-status.js';
@@ -92,6 +93,7 @@ export class Runtime {
   readonly store: ContainerStore;
   readonly exits: ExitLog;
   readonly outbox: Outbox;
+  readonly volumes: VolumeStore;
   readonly waiters = new ExitWaiters();
   readonly locks = new KeyedMutex();
   /** Starts in progress, by container id (see startSettled). */
@@ -114,6 +116,7 @@ export class Runtime {
     this.store = new ContainerStore(deps.db, this.now);
     this.exits = new ExitLog(deps.db, this.now);
     this.outbox = new Outbox(deps.db, this.now);
+    this.volumes = new VolumeStore(deps.db, deps.settings.stateDir, this.now);
     this.settings = deps.settings;
     this.logger = deps.logger;
   }
@@ -127,9 +130,21 @@ export class Runtime {
     return join(this.settings.stateDir, 'logs', id, 'container.log');
   }
 
-  /** Host directory of a named volume. */
-  volumePath(name: string): string {
-    return join(this.settings.stateDir, 'volumes', name, '_data');
+  /** Host directory of a volume's data. */
+  volumePath(namespace: string, name: string): string {
+    return this.volumes.dataPath(namespace, name);
+  }
+
+  /**
+   * What the agent fills from the image before the task is created: every
+   * volume mount without "nocopy", at the host directory the runtime spec
+   * binds there (it was fixed when the container was created).
+   */
+  copyUpsOf(record: ContainerRecord): { path: string; target: string }[] {
+    const bound = new Map((record.runtimeSpec.mounts ?? []).map((m) => [posix.normalize(m.destination), m.source ?? '']));
+    return record.spec.mounts
+      .filter((m) => m.type === 'volume' && !m.options.includes('nocopy'))
+      .map((m) => ({ path: m.target, target: bound.get(posix.normalize(m.target)) || this.volumePath(record.namespace, m.source) }));
   }
 
   /** Runs background work, keeping track of it so close() can wait; failures are logged. */
@@ -224,6 +239,10 @@ export class Runtime {
         hostNetwork: mode === 'host',
       });
       rec = this.patch(id, { nameFiles });
+      // A volume whose record went missing (made before volumes had records) is recorded again.
+      for (const m of rec.spec.mounts) {
+        if (m.type === 'volume') this.volumes.ensure(namespace, m.source, { anonymous: m.source.startsWith(`${id}-`) });
+      }
       const rootfs = await this.deps.snapshots.mounts(namespace, rec.snapshotter, rec.snapshotKey);
       const spec = withTaskEnvironment(rec.runtimeSpec, { netnsPath: rec.netnsPath || undefined, nameFiles });
       mkdirSync(dirname(rec.logPath), { recursive: true, mode: 0o700 });
@@ -240,6 +259,7 @@ export class Runtime {
         },
         user: userOf(rec.spec, rec.imageConfig),
         privileged: rec.spec.privileged,
+        copyUps: this.copyUpsOf(rec),
       });
       rec = this.patch(id, { task: 'present', pid });
       this.publish(namespace, 'tasks.created', { containerId: id, pid });
@@ -604,11 +624,7 @@ export class Runtime {
     } catch (err) {
       throw withContext(err, `cannot remove the snapshot ${rec.snapshotKey} of container ${rec.name}`);
     }
-    for (const m of rec.spec.mounts) {
-      if (m.type === 'volume' && m.source.startsWith(`${id}-`)) {
-        rmSync(dirname(this.volumePath(m.source)), { recursive: true, force: true });
-      }
-    }
+    this.removeAnonymousVolumes(rec);
     if (!rec.keepLogsOnRemove) rmSync(dirname(rec.logPath), { recursive: true, force: true });
     this.store.remove(id);
     this.exits.forget(id);
@@ -618,7 +634,24 @@ export class Runtime {
     this.logger.info({ container: id, name: rec.name }, 'container removed');
   }
 
-  /** Undoes a create that never finished: the snapshot and any node resources, then the record. */
+  /** Removes the anonymous volumes a container mounts that no other container uses. */
+  private removeAnonymousVolumes(rec: ContainerRecord): void {
+    const { id, namespace } = rec;
+    for (const m of rec.spec.mounts) {
+      if (m.type !== 'volume' || m.source === '') continue;
+      const volume = this.volumes.get(namespace, m.source);
+      if (volume && !volume.anonymous) continue;
+      const legacy = m.source.startsWith(`${id}-`);
+      if (!volume && !legacy) continue;
+      const others = this.store.list(namespace).filter((r) => r.id !== id && r.spec.mounts.some((o) => o.type === 'volume' && o.source === m.source));
+      if (others.length > 0) continue;
+      this.volumes.remove(namespace, m.source);
+      // Anonymous volumes of other namespaces lived next to the default namespace's before namespacing.
+      if (legacy) rmSync(join(this.settings.stateDir, 'volumes', m.source), { recursive: true, force: true });
+    }
+  }
+
+  /** Undoes a create that never finished: the snapshot, any node resources and anonymous volumes, then the record. */
   async undoCreate(record: ContainerRecord): Promise<void> {
     await this.teardownTask(record);
     try {
@@ -627,6 +660,7 @@ export class Runtime {
       throw withContext(err, `cannot remove the snapshot ${record.snapshotKey} of half-created container ${record.id}`);
     }
     rmSync(dirname(record.logPath), { recursive: true, force: true });
+    this.removeAnonymousVolumes(record);
     this.store.remove(record.id);
   }
 

@@ -91,7 +91,20 @@ CREATE TABLE nodes (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [V1];
+// Volumes' metadata; their data lives in directories under the state dir (volumes/store.ts).
+const V2 = `
+CREATE TABLE volumes (
+  namespace TEXT NOT NULL,
+  name TEXT NOT NULL,
+  labels_json TEXT NOT NULL DEFAULT '{}',
+  -- made for a mount that named no volume
+  anonymous INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, name)
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [V1, V2];
 
 /** Opens (creating or migrating) the tasks store at `path`; ":memory:" for tests. */
 export function openTasksStore(path: string): Store {

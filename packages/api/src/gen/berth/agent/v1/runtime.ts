@@ -160,6 +160,20 @@ export interface CreateTaskRequest {
    * capability the agent itself holds (replacing process.capabilities), as containerd does.
    */
   privileged: boolean;
+  /**
+   * Volumes to fill from the image once the rootfs is mounted, as Docker does for a new volume:
+   * each one that is empty gets a copy (modes, ownership, times, symlinks as links) of what the
+   * rootfs has at its path; one that has any entry, or whose path is missing or no directory, is left alone.
+   */
+  copyUps: VolumeCopyUp[];
+}
+
+/** VolumeCopyUp fills a volume's host directory from the rootfs. */
+export interface VolumeCopyUp {
+  /** Path inside the container (the mount's destination), resolved inside the rootfs, symlinks included. */
+  path: string;
+  /** Absolute host directory of the volume's data (created if missing). */
+  target: string;
 }
 
 /** CreateTaskResponse reports the created container. */
@@ -752,6 +766,7 @@ function createBaseCreateTaskRequest(): CreateTaskRequest {
     stdio: undefined,
     user: undefined,
     privileged: false,
+    copyUps: [],
   };
 }
 
@@ -774,6 +789,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     }
     if (message.privileged !== false) {
       writer.uint32(48).bool(message.privileged);
+    }
+    for (const v of message.copyUps) {
+      VolumeCopyUp.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -839,6 +857,14 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
             message.privileged = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.copyUps.push(VolumeCopyUp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -871,6 +897,11 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
       stdio: isSet(object.stdio) ? StdioConfig.fromJSON(object.stdio) : undefined,
       user: isSet(object.user) ? globalThis.String(object.user) : undefined,
       privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
+      copyUps: globalThis.Array.isArray(object?.copyUps)
+        ? object.copyUps.map((e: any) => VolumeCopyUp.fromJSON(e))
+        : globalThis.Array.isArray(object?.copy_ups)
+        ? object.copy_ups.map((e: any) => VolumeCopyUp.fromJSON(e))
+        : [],
     };
   },
 
@@ -894,6 +925,9 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
     if (message.privileged !== false) {
       obj.privileged = message.privileged;
     }
+    if (message.copyUps?.length) {
+      obj.copyUps = message.copyUps.map((e) => VolumeCopyUp.toJSON(e));
+    }
     return obj;
   },
 
@@ -910,6 +944,92 @@ export const CreateTaskRequest: MessageFns<CreateTaskRequest> = {
       : undefined;
     message.user = object.user ?? undefined;
     message.privileged = object.privileged ?? false;
+    message.copyUps = object.copyUps?.map((e) => VolumeCopyUp.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseVolumeCopyUp(): VolumeCopyUp {
+  return { path: "", target: "" };
+}
+
+export const VolumeCopyUp: MessageFns<VolumeCopyUp> = {
+  encode(message: VolumeCopyUp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.target !== "") {
+      writer.uint32(18).string(message.target);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VolumeCopyUp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVolumeCopyUp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.target = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VolumeCopyUp {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+    };
+  },
+
+  toJSON(message: VolumeCopyUp): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.target !== "") {
+      obj.target = message.target;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VolumeCopyUp>, I>>(base?: I): VolumeCopyUp {
+    return VolumeCopyUp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VolumeCopyUp>, I>>(object: I): VolumeCopyUp {
+    const message = createBaseVolumeCopyUp();
+    message.path = object.path ?? "";
+    message.target = object.target ?? "";
     return message;
   },
 };

@@ -271,7 +271,12 @@ export interface ContainerSpec {
   tty: boolean;
   /** Keep stdin open for attach (`-i`). */
   openStdin: boolean;
-  /** Extra mounts (`-v`, `--mount`, `--tmpfs`): bind, volume or tmpfs. */
+  /**
+   * Extra mounts (`-v`, `--mount`, `--tmpfs`): bind, volume or tmpfs. A volume source names a volume
+   * of the namespace (created if unknown; empty for a new anonymous one, whose generated name the
+   * stored spec holds); an empty volume is filled from the image at the target unless the options
+   * include "nocopy" (see Volumes in volumes.proto).
+   */
   mounts: Mount[];
   /** Mount the root filesystem read-only (`--read-only`). */
   readOnlyRootfs: boolean;
