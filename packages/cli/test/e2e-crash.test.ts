@@ -4,31 +4,17 @@
 // service is down must report its real exit code once `berth system up` has
 // brought the service back; no record is left saying "running" for a
 // container that is not.
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  busyboxImage,
-  freePort,
-  makeStateRoot,
-  pickTestSubnet,
-  purgeIptablesRules,
-  pushImage,
-  startRegistry,
-  uniqueName,
-  type StateRoot,
-  type TestRegistry,
-} from '@berth/testkit';
-import { cli, eventually, HEX64, json, requireBuiltCli, said } from './cli-harness.js';
+import { busyboxImage, freePort, makeStateRoot, pushImage, startRegistry, type StateRoot, type TestRegistry } from '@berth/testkit';
+import { cli, eventually, HEX64, json, privateNetwork, requireBuiltCli, said } from './cli-harness.js';
 
 let state: StateRoot;
 let natsPort: number;
 let registry: TestRegistry;
 let IMAGE: string;
 
-const bridge = uniqueName('bck');
-const subnet = pickTestSubnet();
-const netnsPrefix = `${uniqueName('bckns', 20)}-`;
+const network = privateNetwork('bck');
 
 const berth = cli(() => ({
   BERTH_ROOT: state.root,
@@ -36,9 +22,7 @@ const berth = cli(() => ({
   BERTH_NATS_PORT: String(natsPort),
   BERTH_NODE: 'cli-crash-e2e',
   DOCKER_CONFIG: join(state.root, 'docker-config'),
-  BERTH_DEFAULT_NETWORK_BRIDGE: bridge,
-  BERTH_DEFAULT_NETWORK_SUBNET: subnet,
-  BERTH_NETNS_PREFIX: netnsPrefix,
+  ...network.env,
 }));
 
 async function ok(args: string[]): Promise<string> {
@@ -113,12 +97,7 @@ afterAll(async () => {
     if (list.length > 0) await berth(['rm', '-f', ...list]).catch(() => undefined);
     await berth(['system', 'down']).catch(() => undefined);
   }
-  try {
-    execFileSync('ip', ['link', 'delete', bridge], { stdio: 'ignore' });
-  } catch {
-    // never created, or already gone
-  }
-  purgeIptablesRules(bridge);
+  network.cleanup();
   await registry?.stop();
   await state?.cleanup();
 });

@@ -5,24 +5,11 @@
 // The stack is started with `berth system up`, i.e. @berth/stack's systemUp
 // in a plain Node process: loaded through vitest, systemUp cannot find the
 // services (vite does not implement import.meta.resolve).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  busyboxImage,
-  freePort,
-  makeStateRoot,
-  pickTestSubnet,
-  purgeIptablesRules,
-  pushImage,
-  startRegistry,
-  uniqueName,
-  type BuiltImage,
-  type StateRoot,
-  type TestRegistry,
-} from '@berth/testkit';
-import { cli, HEX64, json, requireBuiltCli } from './cli-harness.js';
+import { busyboxImage, freePort, makeStateRoot, pushImage, startRegistry, type BuiltImage, type StateRoot, type TestRegistry } from '@berth/testkit';
+import { cli, HEX64, json, privateNetwork, requireBuiltCli } from './cli-harness.js';
 
 let state: StateRoot;
 let natsPort: number;
@@ -30,10 +17,7 @@ let registry: TestRegistry;
 let busybox: BuiltImage;
 let IMAGE: string;
 
-// this suite's own default bridge, subnet and netns names: another stack's reconcile leaves them alone
-const bridge = uniqueName('bce');
-const subnet = pickTestSubnet();
-const netnsPrefix = `${uniqueName('bcens', 20)}-`;
+const network = privateNetwork('bce');
 
 /** Runs the built CLI against this suite's stack; stdin is closed unless input is given. */
 const berthCli = cli(() => ({
@@ -42,9 +26,7 @@ const berthCli = cli(() => ({
   BERTH_NATS_PORT: String(natsPort),
   BERTH_NODE: 'cli-e2e',
   DOCKER_CONFIG: join(state.root, 'docker-config'),
-  BERTH_DEFAULT_NETWORK_BRIDGE: bridge,
-  BERTH_DEFAULT_NETWORK_SUBNET: subnet,
-  BERTH_NETNS_PREFIX: netnsPrefix,
+  ...network.env,
 }));
 const berth = (args: string[], input?: string) => berthCli(args, input === undefined ? {} : { input });
 
@@ -81,13 +63,7 @@ afterAll(async () => {
     if (list.length > 0) await berth(['rm', '-f', ...list]).catch(() => undefined);
     await berth(['system', 'down']).catch(() => undefined);
   }
-  try {
-    execFileSync('ip', ['link', 'delete', bridge], { stdio: 'ignore' });
-  } catch {
-    // never created, or already gone
-  }
-  purgeIptablesRules(bridge);
-  purgeIptablesRules(subnet.split('.').slice(0, 3).join('.') + '.');
+  network.cleanup();
   await registry?.stop();
   await state?.cleanup();
 });

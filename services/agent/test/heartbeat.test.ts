@@ -3,7 +3,7 @@
 // briefly and then carries the last one.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEnvelope, type Bus } from '@berth/bus';
-import { startHeartbeat, type Heartbeat } from '../src/events/heartbeat.js';
+import { startHeartbeat, type Heartbeat, type HeartbeatFacts } from '../src/events/heartbeat.js';
 
 const published: { subject: string; running: number }[] = [];
 const bus = {
@@ -17,6 +17,18 @@ const bus = {
 } as unknown as Pick<Bus, 'connection' | 'service'>;
 
 let heartbeat: Heartbeat | undefined;
+
+/** A node's facts; beats are only published by hand (the interval is an hour). */
+const facts = (nodeId: string, runningContainers: () => Promise<number>): HeartbeatFacts => ({
+  nodeId,
+  hostname: 'h',
+  namespace: 'default',
+  agentAddress: 'unix:/x.sock',
+  intervalMs: 3_600_000,
+  versions: {},
+  capacity: { cpus: 2, memoryBytes: 1 } as never,
+  runningContainers,
+});
 afterEach(() => {
   heartbeat?.stop();
   published.length = 0;
@@ -30,20 +42,7 @@ describe('heartbeat', () => {
     ];
     let calls = 0;
     const warnings: string[] = [];
-    heartbeat = startHeartbeat(
-      bus,
-      {
-        nodeId: 'n1',
-        hostname: 'h',
-        namespace: 'default',
-        agentAddress: 'unix:/x.sock',
-        intervalMs: 3_600_000,
-        versions: {},
-        capacity: { cpus: 2, memoryBytes: 1 } as never,
-        runningContainers: () => (counts[calls++] ?? (async () => 7))(),
-      },
-      { warn: (_o, msg) => warnings.push(msg) },
-    );
+    heartbeat = startHeartbeat(bus, facts('n1', () => (counts[calls++] ?? (async () => 7))()), { warn: (_o, msg) => warnings.push(msg) });
     await new Promise((r) => setTimeout(r, 50));
     expect(published).toEqual([{ subject: 'berth.node.n1.heartbeat', running: 3 }]);
     // The count now hangs: beats still go out, with the last count, and do not start a second count.
@@ -56,20 +55,7 @@ describe('heartbeat', () => {
 
   it('a failing count is logged and the beat still goes out', async () => {
     const warnings: string[] = [];
-    heartbeat = startHeartbeat(
-      bus,
-      {
-        nodeId: 'n2',
-        hostname: 'h',
-        namespace: 'default',
-        agentAddress: 'unix:/x.sock',
-        intervalMs: 3_600_000,
-        versions: {},
-        capacity: { cpus: 2, memoryBytes: 1 } as never,
-        runningContainers: () => Promise.reject(new Error('runc list failed')),
-      },
-      { warn: (_o, msg) => warnings.push(msg) },
-    );
+    heartbeat = startHeartbeat(bus, facts('n2', () => Promise.reject(new Error('runc list failed'))), { warn: (_o, msg) => warnings.push(msg) });
     await heartbeat.beat();
     expect(published.length).toBeGreaterThanOrEqual(1);
     expect(published.every((p) => p.subject === 'berth.node.n2.heartbeat' && p.running === 0)).toBe(true);
