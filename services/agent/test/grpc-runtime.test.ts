@@ -291,11 +291,11 @@ describe('exec', () => {
       ),
     );
     const stream = c.runtime.attachTask();
+    const registered = new Promise((resolve) => stream.once('metadata', resolve));
     const out = readAttach(stream);
     stream.write({ frame: { $case: 'target', value: { containerId: id, execId: 'cat', stdin: true, stdout: true, stderr: true } } });
-    // The attach waits for the start; give it a moment to register, then start.
-    await eventually(async () => ((await state(id)).execIds.includes('cat') ? true : undefined), 'the exec to be listed');
-    await new Promise((r) => setTimeout(r, 200));
+    // The headers come once the attach is registered for the start's session: starting now loses nothing.
+    await registered;
     await start(id, 'cat');
     stream.write({ frame: { $case: 'stdin', value: Buffer.from('ping from exec\n') } });
     await eventually(() => (out.stdout().includes('ping from exec') ? true : undefined), 'the exec to echo stdin');
@@ -310,9 +310,11 @@ describe('stdio', () => {
   test('attach bidi to cat: stdin goes in, stdout comes back, closing stdin ends it with its exit', async () => {
     const { id } = await create('cat', ['cat'], { stdin: true });
     const stream = c.runtime.attachTask();
+    const connected = new Promise((resolve) => stream.once('metadata', resolve));
     const out = readAttach(stream);
     stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: true, stdout: true, stderr: true } } });
-    await new Promise((r) => setTimeout(r, 200));
+    // The response headers say the stdio is connected: starting now loses nothing.
+    await connected;
     await start(id);
     stream.write({ frame: { $case: 'stdin', value: Buffer.from('hello cat\n') } });
     await eventually(() => (out.stdout().includes('hello cat\n') ? true : undefined), 'cat to echo its stdin');

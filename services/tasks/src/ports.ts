@@ -120,6 +120,12 @@ export interface StdioOptions {
 
 /** A bidirectional attach stream to a process's stdio through its monitor. */
 export interface AttachStream extends AsyncIterable<agent.AttachTaskResponse> {
+  /**
+   * Settles once the agent has connected the process's stdio (it then sends
+   * its response headers), or the stream ended or failed without that (the
+   * iteration then says how). Never rejects.
+   */
+  connected: Promise<void>;
   send(frame: agent.AttachTaskRequest): void;
   /** Half-closes the client side. */
   end(): void;

@@ -480,6 +480,7 @@ export class FakeAgent implements AgentPort {
 
 /** An attach stream whose output the test feeds. */
 export class FakeAttachStream implements AttachStream {
+  readonly connected = Promise.resolve();
   readonly sent: agent.AttachTaskRequest[] = [];
   ended = false;
   cancelled = false;

@@ -137,7 +137,10 @@ describe('Tasks over gRPC', () => {
       duplex.on('end', resolve);
       duplex.on('error', reject);
     });
+    // Headers come once the agent's side is connected, before any output: the client's cue to start.
+    const connected = new Promise<number>((resolve) => duplex.once('metadata', () => resolve(received.length)));
     duplex.write({ frame: { $case: 'target', value: { containerId: 'shell', execId: '', stdin: true, stdout: true, stderr: false } } });
+    expect(await connected).toBe(0);
     duplex.write({ frame: { $case: 'stdin', value: Buffer.from('echo hi\n') } });
     let session;
     for (let i = 0; i < 200 && !(session = h.agent.attachSessions[0])?.sent[1]; i++) await new Promise((r) => setTimeout(r, 10));

@@ -7,7 +7,7 @@ import { parseBenchArgs, parseScenarioList, UsageError } from '../src/options.js
 import { withoutBerthEnv } from '../src/peers/berth.js';
 import { containerdConfig, containerdPaths, DISABLED_PLUGINS } from '../src/peers/containerd.js';
 import { floorSpec, layerTarFlags } from '../src/peers/runc.js';
-import { leafSnapshots, parseCtrSnapshots } from '../src/scenarios/s2-cold-pull.js';
+import { leafSnapshots, parseCtrSnapshots, unpackThroughput } from '../src/scenarios/s2-cold-pull.js';
 import { awaitAllRunning, notRunning, parseCtrTasks } from '../src/scenarios/s3-fan-out.js';
 import { berthExitSubjects, EventBook, exitScript, parseBerthExit, parseCtrEventLine, rfc3339ToMs } from '../src/scenarios/s5-exit-events.js';
 
@@ -191,6 +191,12 @@ describe('snapshot removal order', () => {
       { key: 'other', parent: '' },
     ];
     expect(leafSnapshots(extra)).toEqual(['l3', 'other']);
+  });
+});
+
+describe('unpack throughput', () => {
+  it('files/s and MB/s (10^6 bytes) of the unpacked layer over the time taken', () => {
+    expect(unpackThroughput({ inodes: 10_000, bytes: 250_000_000 }, 2_000)).toEqual({ filesPerSecond: 5_000, mbPerSecond: 125 });
   });
 });
 

@@ -6,7 +6,7 @@
 // cancels detaches and leaves the process running.
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { agent, types } from '@berth/api';
 import { ContainerError, isContainerError } from '../errors.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
@@ -25,8 +25,13 @@ export interface AttachDeps {
 
 type Opening = { kind: 'session'; session: AttachSession } | { kind: 'exited'; exit: ExitStatus };
 
-/** Connects to the target process, or reports the exit of one that already ended. */
-async function open(deps: AttachDeps, target: agent.AttachTarget, signal: AbortSignal): Promise<Opening> {
+/**
+ * Connects to the target process, or reports the exit of one that already
+ * ended. `connected` is called once starting the process can lose no output:
+ * when the stdio is connected, or, for an exec not started yet, when the
+ * client is registered to be handed the session its start makes.
+ */
+async function open(deps: AttachDeps, target: agent.AttachTarget, signal: AbortSignal, connected: () => void): Promise<Opening> {
   const { runtime } = deps;
   const id = target.containerId;
   if (target.execId === '') {
@@ -35,18 +40,24 @@ async function open(deps: AttachDeps, target: agent.AttachTarget, signal: AbortS
       if (state.exit) return { kind: 'exited', exit: state.exit };
       throw new ContainerError('NOT_RUNNING', `container ${id} has stopped and its exit code is unknown: ${state.error ?? ''}`, { containerId: id });
     }
-    return { kind: 'session', session: await runtime.attach(id, { stdin: target.stdin }) };
+    const session = await runtime.attach(id, { stdin: target.stdin });
+    connected();
+    return { kind: 'session', session };
   }
   const exec = await runtime.execState(id, target.execId);
   if (exec.status === 'created') {
-    return { kind: 'session', session: await deps.waiters.wait(id, target.execId, { stdin: target.stdin, signal }) };
+    const waiting = deps.waiters.wait(id, target.execId, { stdin: target.stdin, signal });
+    connected();
+    return { kind: 'session', session: await waiting };
   }
   if (exec.status === 'stopped') {
     if (exec.exit) return { kind: 'exited', exit: exec.exit };
     throw new ContainerError('NOT_RUNNING', `exec ${target.execId} in ${id} has stopped and its exit code is unknown`, { containerId: id });
   }
   try {
-    return { kind: 'session', session: await runtime.attachExec(id, target.execId, { stdin: target.stdin }) };
+    const session = await runtime.attachExec(id, target.execId, { stdin: target.stdin });
+    connected();
+    return { kind: 'session', session };
   } catch (err) {
     // It ended between the state check and the connect.
     if (isContainerError(err, 'NOT_RUNNING')) {
@@ -96,7 +107,8 @@ async function bridge(deps: AttachDeps, call: AttachCall, out: AttachStream): Pr
   if (target.containerId === '') throw new ContainerError('INVALID_ARGUMENT', 'target.container_id is required');
   const cancelled = cancelSignal(call);
 
-  const opening = await open(deps, target, cancelled);
+  // Response headers tell the caller it may start the process now without losing its first output.
+  const opening = await open(deps, target, cancelled, () => call.sendMetadata(new grpc.Metadata()));
   if (opening.kind === 'exited') return out.finish(exitFrame(opening.exit));
   const { session } = opening;
   cancelled.addEventListener('abort', () => session.detach(), { once: true });

@@ -169,7 +169,13 @@ export class GrpcAgent implements AgentPort {
 
   attach(): AttachStream {
     const call = this.runtime.attachTask();
+    const connected = new Promise<void>((resolve) => {
+      call.once('metadata', () => resolve());
+      call.once('status', () => resolve());
+      call.once('error', () => resolve());
+    });
     return {
+      connected,
       send: (frame) => void call.write(frame),
       end: () => call.end(),
       cancel: () => call.cancel(),

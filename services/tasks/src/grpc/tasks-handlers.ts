@@ -1,6 +1,6 @@
 // berth.tasks.v1.Tasks over the engine, including the attach and logs streams.
 import { once } from 'node:events';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { serverStream, toServiceError, unary } from '@berth/service-kit';
 import { nanosFromTimestamp, tasks, timestampFromNanos } from '@berth/api';
 import type { TasksEngine } from '../engine.js';
@@ -104,6 +104,9 @@ function attach(engine: TasksEngine, call: grpc.ServerDuplexStream<tasks.AttachT
     }
     const { stream } = opening;
     call.once('cancelled', () => stream.cancel());
+    // Headers tell the client the stdio is connected: it starts the process only then, so no output is lost.
+    await stream.connected;
+    if (!finished) call.sendMetadata(new grpc.Metadata());
     // Client to agent: stdin, resizes, stdin close; the client's half-close half-closes the agent side.
     void (async () => {
       for (;;) {
