@@ -21,6 +21,7 @@ import type { Logger, TasksDeps, TasksSettings } from './context.js';
 import { exitInfoFrom, exitKey, exitStatusFrom, UNKNOWN_EXIT_CODE } from './exit-status.js';
 import { ExitWaiters } from './exit-waiters.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { allSettledOrThrow } from './settle.js';
 
 const { RestartPolicyName: N } = tasks;
 
@@ -210,40 +211,30 @@ export class Runtime {
     let rec = this.patch(id, { task: 'creating', error: '', networks: [], netnsPath: '', nameFiles: undefined });
     try {
       const mode = networkMode(rec.spec);
-      if (mode !== 'host') rec = this.patch(id, { netnsPath: await agent.createNetns(id) });
-      if (mode === 'bridge') {
-        const endpoints = rec.spec.networks.length > 0 ? rec.spec.networks : [{ network: '', aliases: [], ipAddress: '' }];
-        const ports = portsToPublish(rec);
-        for (const [i, endpoint] of endpoints.entries()) {
-          const attachment = await this.deps.networking.attach(namespace, {
+      // Independent steps run at once (each records what it made, so a teardown undoes it);
+      // all of them settle before a failure is handled, so none is left running.
+      const [, nameFiles, rootfs] = await allSettledOrThrow([
+        this.setupNetworks(rec, mode),
+        this.deps.networking
+          .prepareDns(namespace, {
             containerId: id,
-            containerName: rec.name,
-            netnsPath: rec.netnsPath,
-            network: endpoint.network,
-            aliases: endpoint.aliases,
-            ipAddress: endpoint.ipAddress,
-            // Ports are published once, through the first network.
-            ports: i === 0 ? ports : [],
-            // Empty: the networking service picks the first free ethN in the namespace and returns it.
-            interfaceName: '',
-          });
-          rec = this.patch(id, { networks: [...rec.networks, attachmentSummary(attachment)] });
-        }
-      }
-      const nameFiles = await this.deps.networking.prepareDns(namespace, {
-        containerId: id,
-        hostname: rec.runtimeSpec.hostname ?? id.slice(0, 12),
-        domainname: rec.spec.domainname,
-        extraHosts: rec.spec.extraHosts,
-        dns: rec.spec.dns,
-        hostNetwork: mode === 'host',
-      });
-      rec = this.patch(id, { nameFiles });
+            hostname: rec.runtimeSpec.hostname ?? id.slice(0, 12),
+            domainname: rec.spec.domainname,
+            extraHosts: rec.spec.extraHosts,
+            dns: rec.spec.dns,
+            hostNetwork: mode === 'host',
+          })
+          .then((files) => {
+            this.patch(id, { nameFiles: files });
+            return files;
+          }),
+        this.deps.snapshots.mounts(namespace, rec.snapshotter, rec.snapshotKey),
+      ]);
+      rec = this.current(id);
       // A volume whose record went missing (made before volumes had records) is recorded again.
       for (const m of rec.spec.mounts) {
         if (m.type === 'volume') this.volumes.ensure(namespace, m.source, { anonymous: m.source.startsWith(`${id}-`) });
       }
-      const rootfs = await this.deps.snapshots.mounts(namespace, rec.snapshotter, rec.snapshotKey);
       const spec = withTaskEnvironment(rec.runtimeSpec, { netnsPath: rec.netnsPath || undefined, nameFiles });
       mkdirSync(dirname(rec.logPath), { recursive: true, mode: 0o700 });
       const { pid } = await agent.createTask({
@@ -268,6 +259,31 @@ export class Runtime {
       const failure = withContext(error, `cannot create the task of container ${rec.name}`);
       await this.recordStartFailure(id, failure);
       throw failure;
+    }
+  }
+
+  /** The container's network namespace and, in bridge mode, its attachments (recorded one by one). */
+  private async setupNetworks(record: ContainerRecord, mode: ReturnType<typeof networkMode>): Promise<void> {
+    if (mode === 'host') return;
+    const { id, namespace } = record;
+    const rec = this.patch(id, { netnsPath: await this.agentFor(record).createNetns(id) });
+    if (mode !== 'bridge') return;
+    const endpoints = rec.spec.networks.length > 0 ? rec.spec.networks : [{ network: '', aliases: [], ipAddress: '' }];
+    const ports = portsToPublish(rec);
+    for (const [i, endpoint] of endpoints.entries()) {
+      const attachment = await this.deps.networking.attach(namespace, {
+        containerId: id,
+        containerName: rec.name,
+        netnsPath: rec.netnsPath,
+        network: endpoint.network,
+        aliases: endpoint.aliases,
+        ipAddress: endpoint.ipAddress,
+        // Ports are published once, through the first network.
+        ports: i === 0 ? ports : [],
+        // Empty: the networking service picks the first free ethN in the namespace and returns it.
+        interfaceName: '',
+      });
+      this.patch(id, { networks: [...this.current(id).networks, attachmentSummary(attachment)] });
     }
   }
 
@@ -303,12 +319,16 @@ export class Runtime {
         if (!isNotFound(err)) failures.push(`${what}: ${errorMessage(err)}`);
       }
     };
-    await step('delete the agent task', () => agent.deleteTask(id, '', true));
-    await step('detach networks', () => this.deps.networking.detach(namespace, id));
-    await step('remove name files', () => this.deps.networking.removeDns(namespace, id));
-    if (networkMode(record.spec) !== 'host' || record.netnsPath !== '') {
-      await step('remove the network namespace', () => agent.removeNetns(id));
-    }
+    // Independent steps at once; the namespace goes only after the attachments in it.
+    await Promise.all([
+      step('delete the agent task', () => agent.deleteTask(id, '', true)),
+      step('remove name files', () => this.deps.networking.removeDns(namespace, id)),
+      step('detach networks', () => this.deps.networking.detach(namespace, id)).then(() =>
+        networkMode(record.spec) !== 'host' || record.netnsPath !== ''
+          ? step('remove the network namespace', () => agent.removeNetns(id))
+          : undefined,
+      ),
+    ]);
     if (failures.length > 0) {
       throw new TasksError(
         GrpcStatus.UNAVAILABLE,
@@ -688,6 +708,13 @@ export class Runtime {
     } finally {
       this.taskChanges.set(id, ++this.taskChangeSeq);
     }
+  }
+
+  /** The stored record, which must exist (it is only removed under its lock). */
+  current(id: string): ContainerRecord {
+    const rec = this.store.get(id);
+    if (!rec) throw new TasksError(GrpcStatus.NOT_FOUND, `container ${id} was removed meanwhile`);
+    return rec;
   }
 
   /** store.patch for a record that must exist (it is only removed under its lock). */
