@@ -141,6 +141,8 @@ describe('the berth binary without a running stack', () => {
       [['tag', 'busybox', 'bad ref'], 'bad ref'],
       [['inspect', '--type', 'volume', 'x'], 'volume'],
       [['save', '--format', 'zip', 'busybox'], 'zip'],
+      // --net is Docker's other spelling of --network
+      [['run', '--net', 'host', '-p', '80:80', 'busybox'], 'ports cannot be published with --network host'],
     ] as const) {
       const r = berth(...args);
       expect(r.code, args.join(' ')).toBe(125);

@@ -30,7 +30,7 @@ function runOptions(cmd: Command): Command {
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-u, --user <user[:group]>', 'user to run as: name or uid, optionally with a group')
     .option('--entrypoint <command>', 'override the image\'s entrypoint ("" clears it)')
-    .option('--network <name>', 'connect to a network: bridge (default), host, none or a user network', collect, [])
+    .option('--net, --network <name>', 'connect to a network: bridge (default), host, none or a user network', collect, [])
     .option('--network-alias <alias>', 'extra name on the (first) user network', collect, [])
     .option('--ip <address>', 'static IPv4 address on the (first) network')
     .option('--hostname <name>', 'container hostname')
