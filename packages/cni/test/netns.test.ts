@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNetns, listLinks, listNetns, netnsExists, netnsPath, removeNetns } from '../src/index.js';
 import { uniqueName } from './helpers.js';
@@ -27,6 +29,24 @@ describe('netns', () => {
     expect(existsSync(netnsPath(name))).toBe(false);
     expect(await netnsExists(name)).toBe(false);
     expect(await removeNetns(name)).toBe(false);
+  });
+
+  it('removes the namespace again when lo cannot be brought up, and says why', async () => {
+    const name = uniqueName('bns');
+    created.push(name);
+    // an `ip` that fails the lo step only, first on PATH
+    const bin = mkdtempSync(join(tmpdir(), 'berth-fake-ip-'));
+    const realIp = execFileSync('sh', ['-c', 'command -v ip']).toString().trim();
+    writeFileSync(join(bin, 'ip'), `#!/bin/sh\nif [ "$1" = -n ]; then echo "RTNETLINK answers: lo refused" >&2; exit 2; fi\nexec ${realIp} "$@"\n`, { mode: 0o755 });
+    const path = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${path}`;
+    try {
+      await expect(createNetns(name)).rejects.toThrow(`cannot create netns "${name}" (ip netns add, then lo up): RTNETLINK answers: lo refused`);
+    } finally {
+      process.env['PATH'] = path;
+      rmSync(bin, { recursive: true, force: true });
+    }
+    expect(await netnsExists(name)).toBe(false);
   });
 
   it('refuses duplicates and bad names without touching anything', async () => {
