@@ -6,6 +6,7 @@
 // pointed at the same root sees the same containers, so a restarted agent
 // simply calls recover() and carries on; containers keep running meanwhile
 // because conmon, not the agent, is their parent.
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { OciSpec } from '@berth/runtime-spec';
@@ -21,7 +22,8 @@ import { awaitConmonStart, spawnConmon, type ConmonLaunch } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
 import { ExecRequests, type ExecDefinition } from './exec-requests.js';
 import { ExecSessions } from './exec-sessions.js';
-import { exitStatusFromCode, readConmonExit, readSealedExit, sealExit, type ExitStatus } from './exit-status.js';
+import { exitStatusFromCode, readConmonExit, readSealedExit, sealExit, sealInBackground, sealSettled, type ExitStatus } from './exit-status.js';
+import { watchExitDir } from './exit-watch.js';
 import { containerPaths, runtimeLayout, validateId, type ContainerPaths, type RuntimeLayout } from './layout.js';
 import { specForNode } from './node-spec.js';
 import { copyUpVolume, type CopyUpResult } from '../spec/copy-up.js';
@@ -356,6 +358,8 @@ export class ContainerRuntime {
       if (!exit) exit = await this.awaitMonitorExit(record, paths);
       await this.execs.killAll(id);
       if (record.rootfsMounts.length > 0) await unmountAll(record.rootfs, this.mountTools);
+      // A seal still writing would put a file into the dir being removed (or into a new container's of the same id).
+      await sealSettled(paths.sealedExit);
       await this.removeStateDir(paths, record);
       this.logger.info({ containerId: id, exitCode: exit?.exitCode }, 'container deleted');
       return exit;
@@ -365,16 +369,16 @@ export class ContainerRuntime {
   /** After runc delete: the monitor records the exit and ends; a hung one is killed. */
   private async awaitMonitorExit(record: ContainerRecord, paths: ContainerPaths): Promise<ExitStatus | undefined> {
     const conmonPid = await readPidFile(paths.conmonPid);
-    try {
-      await waitFor(
-        async () => ((await isMonitorAlive(conmonPid, record.id)) ? undefined : true),
-        { dir: this.layout.exitsDir, pollMs: 100, timeoutMs: this.stopTimeoutMs, what: `conmon of ${record.id} to exit` },
-      );
-    } catch {
-      if (conmonPid !== undefined && (await isMonitorAlive(conmonPid, record.id))) {
-        this.logger.warn({ containerId: record.id, conmonPid }, 'conmon did not exit after runc delete; killing it');
-        process.kill(conmonPid, 'SIGKILL');
-      }
+    // conmon ends a few milliseconds after its container; nothing announces it
+    // (it is not our child), so poll, fast at first: this is on every `run --rm`.
+    const until = Date.now() + this.stopTimeoutMs;
+    for (let delay = 2; Date.now() < until; delay = Math.min(delay * 2, 100)) {
+      if (!(await isMonitorAlive(conmonPid, record.id))) break;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    if (conmonPid !== undefined && (await isMonitorAlive(conmonPid, record.id))) {
+      this.logger.warn({ containerId: record.id, conmonPid }, 'conmon did not exit after runc delete; killing it');
+      process.kill(conmonPid, 'SIGKILL');
     }
     return this.readExit(paths);
   }
@@ -435,13 +439,13 @@ export class ContainerRuntime {
   }
 
   /** The sealed exit status, sealing conmon's files on first read. */
-  private async readExit(paths: ContainerPaths): Promise<ExitStatus | undefined> {
-    const sealed = await readSealedExit(paths.sealedExit);
+  private readExit(paths: ContainerPaths): ExitStatus | undefined {
+    const sealed = readSealedExit(paths.sealedExit);
     if (sealed) return sealed;
-    const exit = await readConmonExit([paths.persistExit, paths.exitFile], paths.persistOom);
+    const exit = readConmonExit([paths.persistExit, paths.exitFile], paths.persistOom);
     // Reported at once, sealed in the background (the fsyncs would delay every exit report).
     if (exit) {
-      sealExit(paths.sealedExit, exit).catch((err: unknown) => {
+      sealInBackground(paths.sealedExit, exit, (err: unknown) => {
         // ENOENT: the container was deleted meanwhile, and its exit with it.
         if (errnoCode(err) !== 'ENOENT') this.logger.warn({ err, path: paths.sealedExit }, 'cannot seal the exit status; conmon\'s file still holds it');
       });
@@ -472,7 +476,7 @@ export class ContainerRuntime {
     }
     if (monitorAlive) {
       // The process just ended and conmon is writing its exit code.
-      exit = await waitFor(() => this.readExit(paths), { dir: this.layout.exitsDir, pollMs: 50, timeoutMs: 2000 }).catch(
+      exit = await waitFor(async () => this.readExit(paths), { dir: this.layout.exitsDir, pollMs: 50, timeoutMs: 2000 }).catch(
         () => undefined,
       );
       if (exit) return { ...base, exit };
@@ -633,38 +637,43 @@ export class ContainerRuntime {
   /**
    * Calls `onExit` for every container exit recorded from now on (and, with
    * includeExisting, for containers already stopped). Backed by inotify on the
-   * shared exit dir and a poll; returns a function that stops watching.
+   * shared exit dir, which names the container whose exit file appeared, and
+   * a slow full scan; returns a function that stops watching.
    */
   watchExits(onExit: (id: string, exit: ExitStatus) => void, opts: { includeExisting?: boolean } = {}): () => void {
     const reported = new Set<string>();
-    let stopped = false;
-    const scan = async (report: boolean): Promise<void> => {
-      const names = await readdir(this.layout.exitsDir).catch(() => [] as string[]);
-      for (const id of names) {
-        if (stopped) return;
-        const paths = containerPaths(this.layout, id);
-        const record = await readRecord(paths.record).catch(() => undefined);
-        if (!record) continue;
-        const exit = await this.readExit(paths).catch(() => undefined);
-        if (!exit) continue;
-        const key = `${id}@${exit.exitedAt}`;
-        if (reported.has(key)) continue;
-        reported.add(key);
-        if (report) onExit(id, exit);
-      }
-    };
-    const ready = this.ensureDirs().then(() => scan(opts.includeExisting === true));
     const controller = new AbortController();
-    void ready.then(() =>
-      waitFor(async () => {
-        await scan(true);
-        return undefined;
-      }, { dir: this.layout.exitsDir, pollMs: Math.max(this.pollMs, 1000), signal: controller.signal }).catch(() => undefined),
-    );
-    return () => {
-      stopped = true;
-      controller.abort();
+    // Synchronous on purpose: a few tiny reads, and the report leaves in the same turn.
+    const check = (id: string, report: boolean): void => {
+      const paths = containerPaths(this.layout, id);
+      // No record: a stale exit file of a deleted container, or conmon's temp file.
+      if (!existsSync(paths.record)) return;
+      let exit: ExitStatus | undefined;
+      try {
+        exit = this.readExit(paths);
+      } catch (err) {
+        this.logger.warn({ containerId: id, err }, 'cannot read an exit status; the next scan tries again');
+        return;
+      }
+      if (!exit) return;
+      const key = `${id}@${exit.exitedAt}`;
+      if (reported.has(key)) return;
+      reported.add(key);
+      if (report) onExit(id, exit);
     };
+    void this.ensureDirs().then(() => {
+      let report = opts.includeExisting === true;
+      watchExitDir(
+        this.layout.exitsDir,
+        (ids) => {
+          for (const id of ids) if (!controller.signal.aborted) check(id, report);
+        },
+        { pollMs: Math.max(this.pollMs, 1000), signal: controller.signal },
+      );
+      // Only the first scan, of the exits already on disk, may go unreported.
+      report = true;
+    });
+    return () => controller.abort();
   }
 
   // ------------------------------------------------------------------ exec
