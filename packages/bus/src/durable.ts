@@ -69,6 +69,10 @@ export async function consumeDurable<T>(
     stop: () => {
       stopping ??= (async () => {
         await messages.close().catch(() => undefined);
+        // A round trip orders the unsubscribe before anything published after stop()
+        // returns: the server then sends that to the next consumer, not to our dead
+        // inbox (which would hold it unacked for ack_wait).
+        await rt.nc.flush().catch(() => undefined);
         await loop;
       })();
       return stopping;

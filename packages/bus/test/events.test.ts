@@ -153,6 +153,7 @@ describe('publish/subscribe', () => {
     unsubscribe();
     await consumer.flush();
     await producer.publish('unsub', 'tasks.exit', 2);
+    await producer.flush(); // event 2 is at the server before the later subscriber below exists
     // a later subscriber on the same subject proves the second event was published and delivered by then
     const later = deferred<unknown>();
     const second = consumer.subscribe(eventPattern('unsub'), (env) => later.resolve(env.payload));
