@@ -177,6 +177,26 @@ describe('agent.task.exit retry queue', () => {
     await ev.close();
   });
 
+  test('sends each exit without waiting for the confirmation of the one before', async () => {
+    const sent: Array<{ id: string; confirm: () => void }> = [];
+    const bus = {
+      node: 'n1',
+      publish: (_ns: string, _type: string, payload: unknown) =>
+        new Promise((resolve) => sent.push({ id: eventPayloads['tasks.exit'].fromJSON(payload).containerId, confirm: () => resolve({}) })),
+    };
+    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const ev = new TaskEvents({ bus: bus as never, logger, namespaces: new NamespaceBook('default'), initPid: async () => 1, bundleOf: async () => undefined });
+    ev.exited('c1', { exitCode: 0, oomKilled: false, exitedAt: '2024-01-01T00:00:00.000Z' });
+    ev.exited('c2', { exitCode: 0, oomKilled: false, exitedAt: '2024-01-01T00:00:01.000Z' });
+    await eventually(() => (sent.length === 2 ? true : undefined), 'both exits sent before any confirmation');
+    expect(sent.map((s) => s.id)).toEqual(['c1', 'c2']);
+    sent[1]?.confirm();
+    await eventually(() => (ev.pending === 1 ? true : undefined), 'c2 confirmed on its own');
+    sent[0]?.confirm();
+    await eventually(() => (ev.pending === 0 ? true : undefined), 'c1 confirmed');
+    await ev.close();
+  });
+
   test('close stops retrying after its grace period and says what is left', async () => {
     const { ev, published } = setup(Number.MAX_SAFE_INTEGER);
     ev.exited('c1', { exitCode: 1, oomKilled: false, exitedAt: '2024-01-01T00:00:00.000Z' });

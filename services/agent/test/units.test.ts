@@ -81,6 +81,8 @@ describe('conmon command line', () => {
     expect(args).toContain('-i');
     expect(args).toContain('--leave-stdin-open');
     expect(args).not.toContain('--sync');
+    // The exit file is written without waiting for an fsync of the log.
+    expect(args).toContain('--no-sync-log');
     expect(args).not.toContain('--log-size-max');
     expect(args).not.toContain('-e');
   });

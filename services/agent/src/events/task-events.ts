@@ -3,8 +3,9 @@
 // (created, started, paused, resumed, exit, deleted) are the tasks service's
 // alone; it consumes these reports durably, so an exit that happens while it
 // is down still reaches it. A report must never be lost: each one is
-// published durably (stored by JetStream) from a queue that retries, in
-// order, until the store confirms it, however long NATS is away; and since
+// published durably (stored by JetStream) from a queue that retries until
+// the store confirms it, however long NATS is away (reports go out in the
+// order they were made without waiting for each other's confirmation); and since
 // every agent start re-reports the exits still on disk (watchExits with
 // includeExisting), an exit queued when the agent died is published by the
 // next one. A re-report carries the same envelope id (derived from the
@@ -37,6 +38,8 @@ interface Outgoing {
   /** Envelope id derived from the exit, so JetStream stores a re-report or a retry once (within its window). */
   eventId: string;
   attempts: number;
+  /** Its last publish failed: the retry timer sends it again. */
+  failed: boolean;
 }
 
 export interface TaskEventsOptions {
@@ -53,14 +56,26 @@ export interface TaskEventsOptions {
 }
 
 export class TaskEvents {
+  /** Exits not yet confirmed, in the order they were reported. */
   private readonly queue: Outgoing[] = [];
   /** The exit (its time) last queued per process: a watcher and DeleteTask may both report one. */
   private readonly reported = new Map<string, string>();
-  private draining: Promise<void> | undefined;
+  /**
+   * Publishes go out one after the other in queue order, each as soon as its
+   * payload is ready: this chain waits for payloads, never for confirmations,
+   * so a burst of exits is not serialized on one round trip each.
+   */
+  private sending: Promise<void> = Promise.resolve();
+  /** Confirmations awaited. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+  private onEmpty: (() => void) | undefined;
   private closed = false;
-  private wakeRetry: (() => void) | undefined;
 
-  constructor(private readonly opts: TaskEventsOptions) {}
+  constructor(private readonly opts: TaskEventsOptions) {
+    this.retryDelay = opts.retryMinMs ?? 250;
+  }
 
   /**
    * Queues the durable exit report of a container's init process (or, with
@@ -84,8 +99,9 @@ export class TaskEvents {
       return { namespace, payload };
     })();
     const eventId = exitEventId(this.opts.bus.node, id, execId, exit.exitedAt);
-    this.queue.push({ containerId: id, prepared, eventId, attempts: 0 });
-    this.drain();
+    const entry: Outgoing = { containerId: id, prepared, eventId, attempts: 0, failed: false };
+    this.queue.push(entry);
+    this.send(entry);
   }
 
   /** Drops what is remembered of a deleted container (a little later: a watcher may still be reporting it). */
@@ -106,45 +122,58 @@ export class TaskEvents {
     return this.queue.length;
   }
 
-  private drain(): void {
-    if (this.draining || this.closed) return;
-    this.draining = (async () => {
-      let delay = this.opts.retryMinMs ?? 250;
-      while (this.queue.length > 0 && !this.closed) {
-        const head = this.queue[0] as Outgoing;
-        try {
-          head.attempts++;
-          const { namespace, payload } = await head.prepared;
-          await this.opts.bus.publish(namespace, AGENT_TASK_EXIT, payload, { durable: true, id: head.eventId });
-          this.queue.shift();
-          if (head.attempts > 1) this.opts.logger.info({ containerId: head.containerId, attempts: head.attempts }, `${AGENT_TASK_EXIT} published after retries`);
-          delay = this.opts.retryMinMs ?? 250;
-        } catch (err) {
-          if (err instanceof SubjectError || err instanceof EnvelopeError) {
-            // Not NATS being away: this event can never be published, and must not block the others.
-            this.opts.logger.error({ err, containerId: head.containerId }, `dropping an ${AGENT_TASK_EXIT} event that cannot be published`);
-            this.queue.shift();
-            continue;
-          }
-          this.opts.logger.warn(
-            { err, containerId: head.containerId, attempts: head.attempts, retryInMs: delay, queued: this.queue.length },
-            `publishing ${AGENT_TASK_EXIT} failed; retrying`,
-          );
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, delay);
-            this.wakeRetry = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          this.wakeRetry = undefined;
-          delay = Math.min(delay * 2, this.opts.retryMaxMs ?? 5000);
-        }
-      }
-    })().finally(() => {
-      this.draining = undefined;
-      if (this.queue.length > 0 && !this.closed) this.drain();
+  /** Publishes an entry after those sent before it; it leaves the queue once JetStream confirms it. */
+  private send(entry: Outgoing): void {
+    if (this.closed) return;
+    entry.failed = false;
+    let confirmed!: Promise<unknown>;
+    const sent = this.sending.then(async () => {
+      const { namespace, payload } = await entry.prepared;
+      entry.attempts++;
+      confirmed = this.opts.bus.publish(namespace, AGENT_TASK_EXIT, payload, { durable: true, id: entry.eventId });
     });
+    this.sending = sent.catch(() => undefined);
+    const outcome = sent
+      .then(() => confirmed)
+      .then(
+        () => this.confirmed(entry),
+        (err: unknown) => this.failed(entry, err),
+      );
+    this.inFlight.add(outcome);
+    void outcome.finally(() => this.inFlight.delete(outcome));
+  }
+
+  private confirmed(entry: Outgoing): void {
+    this.remove(entry);
+    this.retryDelay = this.opts.retryMinMs ?? 250;
+    if (entry.attempts > 1) this.opts.logger.info({ containerId: entry.containerId, attempts: entry.attempts }, `${AGENT_TASK_EXIT} published after retries`);
+  }
+
+  private failed(entry: Outgoing, err: unknown): void {
+    if (err instanceof SubjectError || err instanceof EnvelopeError) {
+      // Not NATS being away: this event can never be published, and must not be retried forever.
+      this.opts.logger.error({ err, containerId: entry.containerId }, `dropping an ${AGENT_TASK_EXIT} event that cannot be published`);
+      this.remove(entry);
+      return;
+    }
+    entry.failed = true;
+    this.opts.logger.warn(
+      { err, containerId: entry.containerId, attempts: entry.attempts, retryInMs: this.retryDelay, queued: this.queue.length },
+      `publishing ${AGENT_TASK_EXIT} failed; retrying`,
+    );
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      // Every failed exit again, oldest first.
+      for (const e of this.queue) if (e.failed) this.send(e);
+    }, this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, this.opts.retryMaxMs ?? 5000);
+  }
+
+  private remove(entry: Outgoing): void {
+    const i = this.queue.indexOf(entry);
+    if (i >= 0) this.queue.splice(i, 1);
+    if (this.queue.length === 0) this.onEmpty?.();
   }
 
   /**
@@ -152,14 +181,19 @@ export class TaskEvents {
    * What is left is on disk and re-reported by the next agent start.
    */
   async close(graceMs = 5000): Promise<void> {
-    if (this.draining) {
+    if (this.queue.length > 0) {
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([this.draining, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+      await new Promise<void>((resolve) => {
+        this.onEmpty = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
       clearTimeout(timer);
+      this.onEmpty = undefined;
     }
     this.closed = true;
-    this.wakeRetry?.();
-    await this.draining;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    await Promise.allSettled([...this.inFlight]);
     if (this.queue.length > 0) {
       this.opts.logger.warn({ queued: this.queue.length }, `stopping with ${AGENT_TASK_EXIT} events unconfirmed; the next agent start publishes them`);
     }

@@ -22,12 +22,12 @@ import { awaitConmonStart, spawnConmon, type ConmonLaunch } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
 import { ExecRequests, type ExecDefinition } from './exec-requests.js';
 import { ExecSessions } from './exec-sessions.js';
-import { exitStatusFromCode, readConmonExit, readSealedExit, sealExit, sealInBackground, sealSettled, type ExitStatus } from './exit-status.js';
+import { exitStatusFromCode, readConmonExit, readSealedExit, sealExit, cancelSeal, sealInBackground, type ExitStatus } from './exit-status.js';
 import { watchExitDir } from './exit-watch.js';
 import { containerPaths, runtimeLayout, validateId, type ContainerPaths, type RuntimeLayout } from './layout.js';
 import { specForNode } from './node-spec.js';
 import { copyUpVolume, type CopyUpResult } from '../spec/copy-up.js';
-import { isMonitorAlive, readPidFile } from './proc.js';
+import { isMonitorAlive, readPidFile, readPidFileSync } from './proc.js';
 import { readRecord, writeRecord, type ContainerRecord } from './record.js';
 import { extractRuncMessage, isNotExistMessage, Runc, RuncError, type RuncState } from './runc.js';
 import { parseSignal } from './signals.js';
@@ -332,7 +332,11 @@ export class ContainerRuntime {
   /** Host pid of the container's init process as conmon recorded it (also after it exited). */
   async initPid(id: string): Promise<number | undefined> {
     validateId(id);
-    return readPidFile(containerPaths(this.layout, id).containerPid).catch(() => undefined);
+    try {
+      return readPidFileSync(containerPaths(this.layout, id).containerPid);
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -358,8 +362,8 @@ export class ContainerRuntime {
       if (!exit) exit = await this.awaitMonitorExit(record, paths);
       await this.execs.killAll(id);
       if (record.rootfsMounts.length > 0) await unmountAll(record.rootfs, this.mountTools);
-      // A seal still writing would put a file into the dir being removed (or into a new container's of the same id).
-      await sealSettled(paths.sealedExit);
+      // A seal still to write would put a file into the dir being removed (or into a new container's of the same id).
+      await cancelSeal(paths.sealedExit);
       await this.removeStateDir(paths, record);
       this.logger.info({ containerId: id, exitCode: exit?.exitCode }, 'container deleted');
       return exit;

@@ -105,9 +105,14 @@ export function execPaths(layout: RuntimeLayout, containerId: string, execId: st
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
+/** Whether `id` can be a container or exec id. Pure. */
+export function isValidId(id: unknown): id is string {
+  return typeof id === 'string' && ID.test(id) && !id.includes('..');
+}
+
 /** Container and exec ids become file names and runc ids: keep them boring. */
 export function validateId(id: string, what = 'container id'): void {
-  if (typeof id !== 'string' || !ID.test(id) || id.includes('..')) {
+  if (!isValidId(id)) {
     throw new ContainerError(
       'INVALID_ARGUMENT',
       `invalid ${what} ${JSON.stringify(id)}: use 1-128 characters [A-Za-z0-9_.-], starting with a letter or digit`,

@@ -1,12 +1,27 @@
 // Process checks through /proc, with an identity check so a recycled pid is
 // never mistaken for a container's monitor.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { errnoCode } from '../errors.js';
 
+const parsePid = (text: string): number | undefined => {
+  const t = text.trim();
+  return /^\d+$/.test(t) && Number(t) > 0 ? Number(t) : undefined;
+};
+
 export async function readPidFile(path: string): Promise<number | undefined> {
   try {
-    const text = (await readFile(path, 'utf8')).trim();
-    return /^\d+$/.test(text) && Number(text) > 0 ? Number(text) : undefined;
+    return parsePid(await readFile(path, 'utf8'));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** readPidFile for the exit report: a few bytes, read without a trip through the busy threadpool. */
+export function readPidFileSync(path: string): number | undefined {
+  try {
+    return parsePid(readFileSync(path, 'utf8'));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;

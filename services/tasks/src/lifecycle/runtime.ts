@@ -21,6 +21,7 @@ import type { Logger, TasksDeps, TasksSettings } from './context.js';
 import { exitInfoFrom, exitKey, exitStatusFrom, UNKNOWN_EXIT_CODE } from './exit-status.js';
 import { ExitWaiters } from './exit-waiters.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { OutboxPublisher } from './outbox-publisher.js';
 import { allSettledOrThrow } from './settle.js';
 
 const { RestartPolicyName: N } = tasks;
@@ -74,8 +75,9 @@ function attachmentSummary(a: Attachment): NetworkAttachmentSummary {
 /** Longest pause between attempts to reach an agent to wait for a process (it may be restarting). */
 const WATCH_RETRY_MAX_MS = 5_000;
 
-/** Delay before queued durable events are offered to the bus again after a failure. */
+/** Delay before queued durable events are offered to the bus again after a failure; it doubles up to the max. */
 const OUTBOX_RETRY_MS = 2_000;
+const OUTBOX_RETRY_MAX_MS = 30_000;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -108,8 +110,7 @@ export class Runtime {
   private readonly watchers = new Map<string, AbortController>();
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly background = new Set<Promise<unknown>>();
-  private outboxDrain: Promise<void> = Promise.resolve();
-  private outboxRetry: NodeJS.Timeout | undefined;
+  private readonly outboxPublisher: OutboxPublisher;
   private closed = false;
 
   constructor(readonly deps: TasksDeps) {
@@ -117,6 +118,13 @@ export class Runtime {
     this.store = new ContainerStore(deps.db, this.now);
     this.exits = new ExitLog(deps.db, this.now);
     this.outbox = new Outbox(deps.db, this.now);
+    this.outboxPublisher = new OutboxPublisher({
+      outbox: this.outbox,
+      publish: (entry) => deps.events.publish(entry.namespace, entry.type, entry.payload, { durable: true, id: entry.id }),
+      logger: deps.logger,
+      retryMinMs: OUTBOX_RETRY_MS,
+      retryMaxMs: OUTBOX_RETRY_MAX_MS,
+    });
     this.volumes = new VolumeStore(deps.db, deps.settings.stateDir, this.now);
     this.settings = deps.settings;
     this.logger = deps.logger;
@@ -171,26 +179,13 @@ export class Runtime {
       .catch((err: unknown) => this.logger.warn({ err, type }, `publishing event ${type} failed`));
   }
 
-  /** Publishes queued durable events, oldest first; stops at the first failure (retried on the next flush). */
+  /**
+   * Publishes queued durable events, oldest first, without waiting for one
+   * ack before sending the next (see outbox-publisher.ts); resolves once each
+   * was confirmed or failed (a failed one is retried later).
+   */
   flushOutbox(): Promise<void> {
-    this.outboxDrain = this.outboxDrain.then(async () => {
-      for (const entry of this.outbox.pending()) {
-        try {
-          await this.deps.events.publish(entry.namespace, entry.type, entry.payload, { durable: true, id: entry.id });
-          this.outbox.done(entry.seq);
-        } catch (err) {
-          this.logger.warn({ err, event: entry.id }, `publishing ${entry.type} failed; it stays queued and is retried`);
-          if (!this.closed && !this.outboxRetry) {
-            this.outboxRetry = setTimeout(() => {
-              this.outboxRetry = undefined;
-              void this.flushOutbox();
-            }, OUTBOX_RETRY_MS);
-          }
-          return;
-        }
-      }
-    });
-    return this.outboxDrain;
+    return this.outboxPublisher.flush();
   }
 
   // ---- task set-up and tear-down -------------------------------------------------------------
@@ -528,9 +523,10 @@ export class Runtime {
       recorded = { exit, namespace: rec.namespace };
     });
     if (!recorded) return false;
+    // The event first: what follows delays the moment it leaves.
+    void this.flushOutbox();
     this.watchers.get(id)?.abort();
     this.waiters.resolve(id, '', recorded.exit);
-    void this.flushOutbox();
     this.spawn(`handling the exit of container ${id}`, () => this.locks.run(id, () => this.afterExit(id)));
     return true;
   }
@@ -727,11 +723,10 @@ export class Runtime {
   /** Stops watchers and timers and waits for background work and queued events. */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.outboxRetry);
     for (const controller of this.watchers.values()) controller.abort();
     for (const timer of this.restartTimers.values()) clearTimeout(timer);
     this.restartTimers.clear();
     await Promise.allSettled([...this.background]);
-    await this.outboxDrain;
+    await this.outboxPublisher.close();
   }
 }
