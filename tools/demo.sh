@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
-berth() { node packages/cli/dist/bin.js "$@"; }
+berth() { packages/cli/bundle/berth.js "$@"; }
 
 berth system up
 archive=$(mktemp -d)/busybox.tar
@@ -13,4 +13,4 @@ berth load -i "$archive"
 berth images
 berth run --rm --name berth-demo busybox:latest echo "hello from a berth container"
 berth system status
-echo "the stack keeps running; stop it with: node packages/cli/dist/bin.js system down"
+echo "the stack keeps running; stop it with: packages/cli/bundle/berth.js system down"

@@ -1,12 +1,17 @@
-#!/usr/bin/env -S node --
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BERTH_NODE_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --
 // The berth CLI. Start-up stays fast: commands import what they need lazily,
 // and a bare `berth --version` answers before the command tree is built.
-// The `--` in the #! line: Node 20 otherwise takes berth's own `--env-file
-// FILE` (run, create, exec) for its option of that name and exits 9 when FILE
-// does not exist, before berth runs (nodejs/node#54232).
+// The #! line: `-u NODE_EXTRA_CA_CERTS ...=${...}` keeps Node from parsing a
+// CA file at start-up that berth itself does not need (extra-ca-certs.ts puts
+// it back). The `--`: Node 20 otherwise takes berth's own `--env-file FILE`
+// (run, create, exec) for its option of that name and exits 9 when FILE does
+// not exist, before berth runs (nodejs/node#54232).
 // Exit codes follow Docker's: the command's own, 125 when berth fails, 126/127
 // when a container's command cannot be invoked / is not found.
+import { restoreExtraCaCerts } from './extra-ca-certs.js';
 import { cliVersion } from './version.js';
+
+restoreExtraCaCerts();
 
 // `berth ps | head -1`: a reader that went away ends berth quietly, as it would any Unix tool
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

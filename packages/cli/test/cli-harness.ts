@@ -1,12 +1,11 @@
-// Drives the built berth binary as a user would: a fresh process per
-// command with the suite's environment (state root, runtime dir, NATS port,
-// service settings), stdout and stderr kept apart, exit code as reported.
+// Drives the built berth binary (built-bin.ts) as a user would: a fresh
+// process per command with the suite's environment (state root, runtime dir,
+// NATS port, service settings), stdout and stderr kept apart, exit code as
+// reported.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { pickTestSubnet, purgeIptablesRules, uniqueName } from '@berth/testkit';
+import { BIN } from './built-bin.js';
 
-export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 export const HEX64 = /^[0-9a-f]{64}$/;
 
 export interface Result {
@@ -31,14 +30,10 @@ export interface Cli {
   start(args: string[], o?: { timeoutMs?: number }): { child: ChildProcessWithoutNullStreams; done: Promise<Result> };
 }
 
-export function requireBuiltCli(): void {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` in packages/cli first`);
-}
-
 /** A berth runner with this environment on top of the test process's. */
 export function cli(env: () => NodeJS.ProcessEnv): Cli {
   const start = (args: string[], o: { timeoutMs?: number } = {}) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env() }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(BIN, args, { env: { ...process.env, ...env() }, stdio: ['pipe', 'pipe', 'pipe'] });
     const done = new Promise<Result>((resolve, reject) => {
       let stdout = '';
       let stderr = '';

@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, freePort, makeStateRoot, pushImage, startRegistry, type StateRoot, type TestRegistry } from '@berth/testkit';
-import { cli, eventually, HEX64, json, privateNetwork, requireBuiltCli, said } from './cli-harness.js';
+import { cli, eventually, HEX64, json, privateNetwork, said } from './cli-harness.js';
+import { assertBuilt } from './built-bin.js';
 
 let state: StateRoot;
 let natsPort: number;
@@ -78,7 +79,7 @@ async function detached(name: string, script: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  requireBuiltCli();
+  assertBuilt();
   state = await makeStateRoot('berth-cli-crash');
   natsPort = await freePort();
   registry = await startRegistry();

@@ -30,7 +30,8 @@ import {
   type StateRoot,
   type TestRegistry,
 } from '@berth/testkit';
-import { cli, eventually, HEX64, json, requireBuiltCli, said, type Result } from './cli-harness.js';
+import { cli, eventually, HEX64, json, said, type Result } from './cli-harness.js';
+import { assertBuilt } from './built-bin.js';
 
 const NODE = 'cli-run-e2e';
 const OTHER_NS = 'e2e-other';
@@ -152,7 +153,7 @@ const ipLinks = () => execFileSync('ip', ['-o', 'link']).toString();
 const capEff = (status: string) => /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
 
 beforeAll(async () => {
-  requireBuiltCli();
+  assertBuilt();
   state = await makeStateRoot('berth-cli-run');
   natsPort = await freePort();
   [registry, authRegistry, busybox, web] = await Promise.all([

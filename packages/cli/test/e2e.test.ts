@@ -5,17 +5,22 @@
 // The stack is started with `berth system up`, i.e. @berth/stack's systemUp
 // in a plain Node process: loaded through vitest, systemUp cannot find the
 // services (vite does not implement import.meta.resolve).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, freePort, makeStateRoot, pushImage, startRegistry, type BuiltImage, type StateRoot, type TestRegistry } from '@berth/testkit';
-import { cli, HEX64, json, privateNetwork, requireBuiltCli } from './cli-harness.js';
+import { cli, HEX64, json, privateNetwork } from './cli-harness.js';
+import { assertBuilt } from './built-bin.js';
+// not exported by @berth/testkit, whose own registries use it
+import { makeTestCertificates } from '../../testkit/src/registry/tls.js';
 
 let state: StateRoot;
 let natsPort: number;
 let registry: TestRegistry;
 let busybox: BuiltImage;
 let IMAGE: string;
+/** A CA file in NODE_EXTRA_CA_CERTS, which the #! line keeps from berth's Node and berth gives back to the services. */
+let extraCaCerts: string;
 
 const network = privateNetwork('bce');
 
@@ -26,6 +31,7 @@ const berthCli = cli(() => ({
   BERTH_NATS_PORT: String(natsPort),
   BERTH_NODE: 'cli-e2e',
   DOCKER_CONFIG: join(state.root, 'docker-config'),
+  NODE_EXTRA_CA_CERTS: extraCaCerts,
   ...network.env,
 }));
 const berth = (args: string[], input?: string) => berthCli(args, input === undefined ? {} : { input });
@@ -42,9 +48,11 @@ interface PsRow {
 }
 
 beforeAll(async () => {
-  requireBuiltCli();
+  assertBuilt();
   state = await makeStateRoot('berth-cli-e2e');
   natsPort = await freePort();
+  mkdirSync(join(state.root, 'ca'));
+  extraCaCerts = (await makeTestCertificates(join(state.root, 'ca'))).caFile;
   registry = await startRegistry();
   busybox = await busyboxImage();
   await pushImage(busybox.layoutDir, 'library/busybox:latest', { registry });
@@ -92,6 +100,17 @@ describe('berth against the real stack', () => {
     for (const c of list) {
       expect(c.health, c.name).toBe('SERVING');
       expect(c.pid, c.name).toBeGreaterThan(0);
+    }
+  });
+
+  it('system up hands NODE_EXTRA_CA_CERTS to the services', async () => {
+    const r = await berth(['system', 'status', '--format', 'json']);
+    const list = json<{ name: string; pid: number }[]>(r).filter((c) => c.name !== 'nats');
+    expect(list).toHaveLength(5);
+    for (const c of list) {
+      const environ = readFileSync(`/proc/${c.pid}/environ`, 'utf8').split('\0');
+      expect(environ, c.name).toContain(`NODE_EXTRA_CA_CERTS=${extraCaCerts}`);
+      expect(environ.filter((v) => v.startsWith('BERTH_NODE_EXTRA_CA_CERTS=')), c.name).toEqual([]);
     }
   });
 

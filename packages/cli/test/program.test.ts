@@ -1,26 +1,25 @@
 // The command tree and the built binary without a stack: usage errors,
 // help, completion, version, and what a user sees when berth is not running.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argKind, bashCompletion } from '../src/commands/completion.js';
 import { buildProgram } from '../src/program/index.js';
+import { assertBuilt, BIN } from './built-bin.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 let runtimeDir: string;
 
 beforeAll(() => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` in packages/cli first`);
+  assertBuilt();
   runtimeDir = mkdtempSync(join(tmpdir(), 'berth-cli-norun-'));
 });
 afterAll(() => rmSync(runtimeDir, { recursive: true, force: true }));
 
 function berth(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = spawnSync(BIN, args, {
     encoding: 'utf8',
     env: { ...process.env, BERTH_RUNTIME_DIR: runtimeDir, BERTH_NATS_PORT: '1', DOCKER_CONFIG: join(runtimeDir, 'docker') },
     timeout: 30_000,
@@ -152,15 +151,8 @@ describe('the berth binary without a running stack', () => {
   });
 
   it('--env-file reaches berth, not Node, when berth runs through its #! line', () => {
-    // what the kernel runs for `berth ...`: the interpreter line of bin.js, then the script
-    const shebang = readFileSync(BIN, 'utf8').split('\n')[0]!;
-    const [interpreter, ...interpreterArgs] = shebang.slice(2).trim().split(/\s+/);
-    const argv = interpreter === '/usr/bin/env' && interpreterArgs[0] === '-S' ? interpreterArgs.slice(1) : interpreterArgs;
-    const r = spawnSync('/usr/bin/env', [...argv, BIN, 'create', '--env-file', '/nonexistent/env', 'busybox'], {
-      env: { ...process.env, BERTH_RUNTIME_DIR: runtimeDir },
-      encoding: 'utf8',
-    });
-    expect(r.status, r.stderr).toBe(125);
+    const r = berth('create', '--env-file', '/nonexistent/env', 'busybox');
+    expect(r.code, r.stderr).toBe(125);
     expect(r.stderr).toBe('berth: cannot read --env-file /nonexistent/env: ENOENT\n');
   });
 

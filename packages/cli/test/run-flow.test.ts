@@ -3,17 +3,13 @@
 // signal forwarding, exit codes (3, 127, 143), --rm, -d, and the log
 // fallback when a service does not confirm the attachment.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, BIN } from './built-bin.js';
 import { KNOWN_IMAGE, startFakeStack, type FakeStack } from './fake-services.js';
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 let fake: FakeStack | undefined;
 
-beforeAll(() => {
-  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build\` in packages/cli first`);
-});
+beforeAll(assertBuilt);
 afterEach(async () => {
   await fake?.stop();
   fake = undefined;
@@ -21,7 +17,7 @@ afterEach(async () => {
 
 function berth(args: string[], o: { input?: string; whenRunning?: (child: ReturnType<typeof spawn>) => Promise<void> } = {}) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(BIN, args, {
       env: { ...process.env, BERTH_RUNTIME_DIR: fake!.runtimeDir, DOCKER_CONFIG: fake!.runtimeDir },
     });
     let stdout = '';

@@ -72,7 +72,7 @@ export async function runBench(opts: BenchOptions, command: string, log: (msg: s
   });
   const scenarios: ScenarioReport[] = [];
   try {
-    const machine = await collectMachineInfo({ file: process.execPath, args: [berthCliBin()] });
+    const machine = await collectMachineInfo({ file: berthCliBin(), args: [] });
     const workDir = await mkdtemp(join(tmpdir(), 'berth-bench-work-'));
     cleanup.add(`remove ${workDir}`, () => removeTree(workDir));
 

@@ -2,7 +2,7 @@
 // checks both against the services.
 export { binEntry, findRepoRoot, readManifest, serviceNames, servicePackage, workspacePackages, type PackageManifest, type WorkspacePackage } from './workspace.js';
 export { productionClosure, resolvePackageDir, runtimeDeps, type BundledPackage } from './bundle/closure.js';
-export { HEALTH_PROBE_PATH, shipsAtRuntime, writeBundle, type BundleManifest } from './bundle/write.js';
+export { HEALTH_PROBE_PATH, shipsAtRuntime, workspaceOutputs, writeBundle, type BundleManifest } from './bundle/write.js';
 export { checkSocket, probeTarget, type ProbeTarget } from './health-probe.js';
 export { bridgeDevices, pingEngine, startDockerEngine, type DockerEngine, type DockerEngineOptions } from './docker/engine.js';
 export { DockerCli, type BuildOptions, type ImageInspect } from './docker/cli.js';

@@ -1,11 +1,11 @@
 // Bundles: the production closure of a workspace package, laid out so that
 // Node resolves every import as in the installed tree, with nothing a build
 // or test needs; checked on the real workspace and on small fake ones.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findRepoRoot, productionClosure, shipsAtRuntime, writeBundle, type BundleManifest } from '../src/index.js';
+import { findRepoRoot, productionClosure, shipsAtRuntime, workspaceOutputs, writeBundle, type BundleManifest } from '../src/index.js';
 import { tempDirs } from './support/temp.js';
 
 const repoRoot = findRepoRoot();
@@ -62,6 +62,48 @@ describe('writeBundle on the real workspace', () => {
   });
 });
 
+describe('writeBundle of the CLI', () => {
+  it('ships its esbuild bundle/ beside dist/, and the berth command runs from the bundle alone', () => {
+    const out = join(temp('berth-bundle-'), 'cli');
+    const manifest = writeBundle(repoRoot, 'packages/cli', out);
+    expect(manifest.entry).toBe('node_modules/@berth/cli/bundle/berth.js');
+    expect(readdirSync(join(out, 'node_modules/@berth/cli')).sort()).toEqual(['bundle', 'dist', 'package.json']);
+
+    const runtimeDir = temp('berth-bundle-cli-run-');
+    // through its #! line, as the image's ENTRYPOINT runs it; the bundle sits in a temp dir with no node_modules above it
+    const berth = (...args: string[]) =>
+      spawnSync(join(out, manifest.entry), args, {
+        cwd: out,
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, BERTH_ROOT: join(runtimeDir, 'root'), BERTH_RUNTIME_DIR: runtimeDir, BERTH_NATS_PORT: '1' },
+      });
+    const version = berth('--version');
+    expect(version.stdout, version.stderr).toBe(`${manifest.version}\n`);
+    expect(berth('--help').stdout).toMatch(/^Usage: berth /);
+    // @berth/stack, which the esbuild bundle leaves out, comes from the bundle's node_modules
+    const status = berth('system', 'status', '--format', 'json');
+    expect(status.status, status.stderr).toBe(3);
+    expect((JSON.parse(status.stdout) as { name: string; running: boolean }[]).map((c) => [c.name, c.running])).toEqual(
+      ['nats', 'snapshots', 'images', 'networking', 'agent', 'tasks'].map((name) => [name, false]),
+    );
+    // a command loads its chunk with gRPC and the tasks API, and tries the socket
+    writeFileSync(join(runtimeDir, 'tasks.sock'), '');
+    const ps = berth('ps');
+    expect(ps.status).toBe(125);
+    expect(ps.stderr).toBe(`berth: cannot connect to the berth tasks service at ${join(runtimeDir, 'tasks.sock')} (nothing answers there): the berth stack is not running; start it with \`berth system up\`\n`);
+  });
+});
+
+describe('workspaceOutputs', () => {
+  it('is dist/ and the top of each bin outside it', () => {
+    expect(workspaceOutputs({ name: 'a' })).toEqual(['dist/']);
+    expect(workspaceOutputs({ name: 'a', bin: { a: './dist/main.js' } })).toEqual(['dist/']);
+    expect(workspaceOutputs({ name: 'a', bin: { a: './bundle/a.js' } })).toEqual(['dist/', 'bundle/']);
+    expect(workspaceOutputs({ name: 'a', bin: 'cli.js' })).toEqual(['dist/', 'cli.js']);
+  });
+});
+
 describe('productionClosure', () => {
   it("mirrors the installed layout: hoisted stays hoisted, a workspace's nested copy goes under that workspace", () => {
     const root = fakeRepo({
@@ -106,6 +148,16 @@ describe('productionClosure', () => {
     const out = join(temp('berth-bundle-'), 'app');
     expect(() => writeBundle(root, 'pkgs/app', out)).toThrow(/app has no dist\/ at .*pkgs\/app\/dist: build it first/);
     expect(existsSync(join(out, 'bundle.json'))).toBe(false);
+  });
+
+  it('writeBundle refuses a workspace package whose bin outside dist/ was not built', () => {
+    const root = fakeRepo({
+      'package.json': { name: 'root', workspaces: ['pkgs/*'] },
+      'pkgs/app/package.json': { name: 'app', bin: { app: './bundle/app.js' } },
+      'pkgs/app/dist/index.js': 'export {};',
+    });
+    const out = join(temp('berth-bundle-'), 'app');
+    expect(() => writeBundle(root, 'pkgs/app', out)).toThrow(/app has no bundle\/ at .*pkgs\/app\/bundle: build it first/);
   });
 });
 

@@ -186,6 +186,12 @@ describe('the Dockerfile', () => {
     expect(stages.map((s) => s.name).sort()).toEqual(['build', 'cli', ...services].sort());
   });
 
+  it('has a cli target that runs the CLI\'s bin itself, so its #! line applies', () => {
+    const stage = stages.find((s) => s.name === 'cli')!;
+    const cli = readManifest(join(repoRoot, 'packages/cli'));
+    expect(execForm(lastInstruction(stage, 'ENTRYPOINT'))).toEqual([`/opt/berth/node_modules/@berth/cli/${binEntry(cli)}`]);
+  });
+
   it('takes its base image as a build argument defaulting to the official Node LTS slim image', () => {
     const raw = readFileSync(join(repoRoot, 'deploy/docker/Dockerfile'), 'utf8');
     expect(raw).toMatch(/^ARG BASE_IMAGE=node:20-bookworm-slim$/m);

@@ -108,7 +108,7 @@ describe("the repository's .dockerignore", () => {
   const rules = contextRules(repoRoot);
 
   it('leaves out installs, outputs, caches and test state', () => {
-    for (const path of ['node_modules/zod/package.json', 'services/images/node_modules/x', 'services/images/dist/main.js', 'packages/oci/tsconfig.build.tsbuildinfo', '.git/HEAD', '.nx/workspace-data/x', 'packages/cli/coverage/index.html', 'services/tasks/.berth-test/x']) {
+    for (const path of ['node_modules/zod/package.json', 'services/images/node_modules/x', 'services/images/dist/main.js', 'packages/cli/bundle/berth.js', 'packages/oci/tsconfig.build.tsbuildinfo', '.git/HEAD', '.nx/workspace-data/x', 'packages/cli/coverage/index.html', 'services/tasks/.berth-test/x']) {
       expect(isIgnored(rules, path), path).toBe(true);
     }
   });
@@ -119,7 +119,7 @@ describe("the repository's .dockerignore", () => {
       .filter((i) => i.op === 'COPY' && !i.args.startsWith('--from='))
       .map((i) => i.args.split(' ')[0]!);
     expect(new Set(copied)).toEqual(new Set(['.', 'deploy/docker/prepare-runtime.sh']));
-    for (const path of ['package.json', 'package-lock.json', 'nx.json', 'tsconfig.base.json', 'deploy/docker/Dockerfile', 'deploy/docker/prepare-runtime.sh', 'services/images/src/main.ts', 'tools/packaging/src/bin.ts', 'proto/berth']) {
+    for (const path of ['package.json', 'package-lock.json', 'nx.json', 'tsconfig.base.json', 'deploy/docker/Dockerfile', 'deploy/docker/prepare-runtime.sh', 'services/images/src/main.ts', 'tools/packaging/src/bin.ts', 'packages/cli/scripts/bundle.mjs', 'proto/berth']) {
       expect(existsSync(join(repoRoot, path)), path).toBe(true);
       expect(isIgnored(rules, path), path).toBe(false);
     }

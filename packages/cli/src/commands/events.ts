@@ -1,6 +1,7 @@
 // `events`: berth's bus events as they happen, from NATS. With --since the
 // BERTH_EVENTS JetStream stream replays the past first; --until ends the stream.
 import { connectBus, parseEnvelope, type Bus, type Msg, type NatsConnection } from '@berth/bus';
+import { withDeferredCaCerts } from '../extra-ca-certs.js';
 import { EVENT_FILTER_KEYS, eventMatches, eventObject, formatEvent, type EventView } from '../format/events.js';
 import { BerthError, renderTemplate, type Format } from '../output.js';
 import { parseFilters, type Filter } from '../parse/filters.js';
@@ -24,7 +25,8 @@ async function connect(): Promise<Bus> {
   // the bus logs through pino to stdout, which is where the events go
   process.env['BERTH_LOG_LEVEL'] = 'silent';
   try {
-    return await connectBus({ servers: url, service: 'cli', node: `cli-${process.pid}`, jetstream: false, connectTimeoutMs: 5000 });
+    const options = { servers: url, service: 'cli', node: `cli-${process.pid}`, jetstream: false, connectTimeoutMs: 5000 };
+    return await withDeferredCaCerts((caFile) => connectBus({ ...options, ...(caFile !== undefined ? { tls: { caFile } } : {}) }));
   } catch (err) {
     throw new BerthError(
       `cannot connect to berth's NATS at ${url} (${(err as Error).message}): the berth stack is not running; start it with \`berth system up\``,

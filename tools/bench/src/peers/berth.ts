@@ -4,7 +4,7 @@
 // driven with the real CLI binary.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { systemDown, systemStatus, systemUp, type StackOptions } from '@berth/stack';
 import { freePort, makeStateRoot, requireBinary } from '@berth/testkit';
 import { output, runCommand, type Command } from '../exec.js';
@@ -19,7 +19,7 @@ export interface BerthPeer {
   runtimeDir: string;
   natsUrl: string;
   namespace: string;
-  /** `node <cli>/dist/bin.js …args` with the environment that points it at this stack. */
+  /** `berth …args` with the environment that points it at this stack. */
   cli(...args: string[]): Command;
   /** The CLI's entry point. */
   cliBin: string;
@@ -30,10 +30,13 @@ export interface BerthPeer {
   stop(): Promise<void>;
 }
 
-/** dist/bin.js of @berth/cli, found through the package (whose only export is its index). */
+/** The `berth` command as installed: the "bin" of @berth/cli (its esbuild bundle), run directly, through its #! line. */
 export function berthCliBin(): string {
-  const index = createRequire(import.meta.url).resolve('@berth/cli');
-  const bin = join(dirname(index), 'bin.js');
+  const manifestFile = createRequire(import.meta.url).resolve('@berth/cli/package.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { bin?: Record<string, string> };
+  const entry = manifest.bin?.['berth'];
+  if (entry === undefined) throw new Error(`${manifestFile} declares no "berth" bin`);
+  const bin = join(dirname(manifestFile), entry);
   if (!existsSync(bin)) throw new Error(`the berth CLI is not built: ${bin} is missing (run npx nx run-many -t build)`);
   return bin;
 }
@@ -73,7 +76,7 @@ export async function startBerth(opts: {
     BERTH_NAMESPACE: opts.namespace,
     BERTH_NATS_URL: natsUrl,
   };
-  const cli = (...args: string[]): Command => ({ file: process.execPath, args: [cliBin, ...args], env });
+  const cli = (...args: string[]): Command => ({ file: cliBin, args, env });
   const monitorPids = () => matchProcesses(listProcesses(), 'conmon', [state.root]).map((p) => p.pid);
 
   const stop = async (): Promise<void> => {

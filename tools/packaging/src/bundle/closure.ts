@@ -16,7 +16,7 @@ export interface BundledPackage {
   source: string;
   /** Directory inside the bundle, e.g. "node_modules/@berth/api". */
   target: string;
-  /** Workspace packages ship their manifest and dist/ only; others ship whole. */
+  /** Workspace packages ship their manifest, dist/ and bin only (see workspaceOutputs); others ship whole. */
   kind: 'workspace' | 'registry';
 }
 

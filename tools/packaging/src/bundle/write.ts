@@ -1,9 +1,10 @@
 // Writes a bundle: the production closure of one workspace package laid out
-// under <out>/node_modules, the health probe under <out>/bin, and a
+// under <out>/node_modules (workspace packages as their manifest, dist/ and
+// bin directory), the health probe under <out>/bin, and a
 // bundle.json saying what is inside and which file to run.
 import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { binEntry, readManifest } from '../workspace.js';
+import { binEntry, readManifest, type PackageManifest } from '../workspace.js';
 import { productionClosure, type BundledPackage } from './closure.js';
 
 export interface BundleManifest {
@@ -25,16 +26,29 @@ function healthProbeSource(): string {
   return readFileSync(file, 'utf8');
 }
 
+/**
+ * What a workspace package ships besides its manifest: dist/, and what holds
+ * each bin outside it (the CLI runs from its esbuild bundle/). Directories end
+ * in "/". Pure.
+ */
+export function workspaceOutputs(manifest: PackageManifest): string[] {
+  const bins = typeof manifest.bin === 'string' ? [manifest.bin] : Object.values(manifest.bin ?? {});
+  const tops = bins.map((bin) => /^(?:\.\/)?([^/]+\/?)/.exec(bin)?.[1] ?? bin);
+  return [...new Set(['dist/', ...tops])];
+}
+
 function copyPackage(pkg: BundledPackage, out: string): void {
   const dest = join(out, pkg.target);
   mkdirSync(dest, { recursive: true });
   if (pkg.kind === 'workspace') {
-    const dist = join(pkg.source, 'dist');
-    if (!existsSync(dist) || !statSync(dist).isDirectory()) {
-      throw new Error(`${pkg.name} has no dist/ at ${dist}: build it first`);
+    const outputs = workspaceOutputs(readManifest(pkg.source)).map((name) => ({ name, path: join(pkg.source, name.replace(/\/$/, '')) }));
+    for (const { name, path } of outputs) {
+      if (!existsSync(path) || statSync(path).isDirectory() !== name.endsWith('/')) throw new Error(`${pkg.name} has no ${name} at ${path}: build it first`);
     }
     cpSync(join(pkg.source, 'package.json'), join(dest, 'package.json'));
-    cpSync(dist, join(dest, 'dist'), { recursive: true, verbatimSymlinks: true, filter: (src) => !DEV_ONLY_FILE.test(src) });
+    for (const { name, path } of outputs) {
+      cpSync(path, join(dest, name), { recursive: true, verbatimSymlinks: true, filter: (src) => !DEV_ONLY_FILE.test(src) });
+    }
     return;
   }
   const nested = join(pkg.source, 'node_modules');
@@ -79,7 +93,7 @@ export function writeBundle(repoRoot: string, workspaceDir: string, out: string)
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'bin'), { recursive: true });
   for (const pkg of closure) copyPackage(pkg, out);
-  if (!existsSync(join(out, entry))) throw new Error(`${manifest.name}'s bin ${binEntry(manifest)} is not in its dist/`);
+  if (!existsSync(join(out, entry))) throw new Error(`${manifest.name}'s bin ${binEntry(manifest)} was not built`);
   writeFileSync(join(out, HEALTH_PROBE_PATH), healthProbeSource(), { mode: 0o755 });
 
   const result: BundleManifest = {

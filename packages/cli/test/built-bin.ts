@@ -1,0 +1,14 @@
+// The berth binary the tests run: the package's "bin" (bundle/berth.js, made
+// by `npm run build`), started as a shell starts it, through its #! line, so
+// that what ships is what is tested.
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { bin: { berth: string } };
+
+export const BIN = fileURLToPath(new URL(`../${manifest.bin.berth}`, import.meta.url));
+
+/** Throws, saying how to make it, when the bundle is missing. */
+export function assertBuilt(): void {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: build the CLI first (npx nx run @berth/cli:build)`);
+}
