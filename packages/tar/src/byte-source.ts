@@ -1,5 +1,10 @@
 import { TarTruncatedError } from './errors.js';
 
+/** What a read is for, in an error message; a function when building the text costs (it is needed only on failure). */
+export type ReadPurpose = string | (() => string);
+
+const describe = (what: ReadPurpose): string => (typeof what === 'function' ? what() : what);
+
 /**
  * Pull-based reader over an async stream of chunks: exact reads for headers,
  * zero-copy slices for entry data. Every byte pulled goes through `tap`, so
@@ -97,12 +102,12 @@ export class ByteSource {
   }
 
   /** Yields exactly n bytes as slices; TarTruncatedError (naming `what`) if the stream ends first. */
-  async *read(n: number, what = 'data'): AsyncGenerator<Buffer> {
+  async *read(n: number, what: ReadPurpose = 'data'): AsyncGenerator<Buffer> {
     let left = n;
     while (left > 0) {
       const part = await this.slice(Math.min(left, 1 << 20));
       if (part.length === 0) {
-        throw new TarTruncatedError(`truncated tar archive: the stream ends after ${this.offset} bytes, ${left} bytes short of ${what}`, {
+        throw new TarTruncatedError(`truncated tar archive: the stream ends after ${this.offset} bytes, ${left} bytes short of ${describe(what)}`, {
           offset: this.offset,
         });
       }
@@ -111,8 +116,11 @@ export class ByteSource {
     }
   }
 
-  async skip(n: number, what?: string): Promise<void> {
-    for await (const _ of this.read(n, what)) {
+  async skip(n: number, what?: ReadPurpose): Promise<void> {
+    const buffered = Math.min(n, this.avail);
+    this.consume(buffered); // most skips (padding) are within what is buffered: no generator for them
+    if (buffered === n) return;
+    for await (const _ of this.read(n - buffered, what)) {
       // discard
     }
   }

@@ -1,35 +1,27 @@
 /**
  * Layer and archive compression: detection by magic bytes, streaming
- * decompression (gzip with node:zlib, zstd with fzstd) and compressors
+ * decompression (gzip with node:zlib on a worker thread, see
+ * gunzip-thread.ts; zstd with fzstd) and compressors
  * (gzip with node:zlib; zstd with the zstd program, as Node 20 has none and
  * fzstd only decompresses). Fixed levels and one zstd thread: the same
  * input always gives the same bytes.
  */
 import { spawn } from 'node:child_process';
-import { Duplex, PassThrough, Readable, pipeline } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Duplex, PassThrough, Readable } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { createGzip, gunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { CompressionError, type Compression } from './errors.js';
+import { gunzipOffThread } from './gunzip-thread.js';
 
-export type Compression = 'gzip' | 'zstd' | 'none';
+export { CompressionError, type Compression, type CompressionFailure } from './errors.js';
+
+const gunzipAsync = promisify(gunzip);
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
-
-/** Why a compression step failed: corrupt input, input not in the compression it was declared in, or no zstd program. */
-export type CompressionFailure = 'corrupt' | 'mismatch' | 'unavailable' | 'failed';
-
-export class CompressionError extends Error {
-  constructor(
-    message: string,
-    readonly compression: Compression,
-    readonly reason: CompressionFailure,
-    cause?: unknown,
-  ) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'CompressionError';
-  }
-}
 
 const startsWith = (head: Uint8Array, magic: number[]) => head.length >= magic.length && magic.every((b, i) => head[i] === b);
 
@@ -50,20 +42,6 @@ export function compressionOfMediaType(mediaType: string | undefined): Compressi
 }
 
 const asBuffer = (c: Uint8Array): Buffer => (Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-
-async function* gunzip(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const z = createGunzip({ chunkSize: 64 * 1024 });
-  pipeline(Readable.from(input), z, () => {
-    // errors surface through the iteration below
-  });
-  try {
-    for await (const chunk of z) yield chunk as Buffer;
-  } catch (err) {
-    throw new CompressionError(`gzip stream is corrupt or truncated: ${(err as Error).message}`, 'gzip', 'corrupt', err);
-  } finally {
-    z.destroy();
-  }
-}
 
 async function* unzstd(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   let out: Buffer[] = [];
@@ -91,12 +69,30 @@ async function* buffers(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
   for await (const c of source) yield asBuffer(c);
 }
 
+async function* hashed(stream: AsyncGenerator<Buffer>, onSha256: (hex: string) => void): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) {
+    hash.update(chunk);
+    yield chunk;
+  }
+  onSha256(hash.digest('hex'));
+}
+
+export interface DecompressOptions {
+  /** Receives the sha256 (hex) of the decompressed bytes once the stream has ended (for gzip, computed on its worker thread). */
+  onSha256?: (hex: string) => void;
+}
+
 /** The decompressed bytes of `source`; a corrupt or truncated stream fails with a CompressionError. */
-export function decompress(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, compression: Compression): AsyncGenerator<Buffer> {
+export function decompress(
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  compression: Compression,
+  opts: DecompressOptions = {},
+): AsyncGenerator<Buffer> {
   const input = buffers(source);
-  if (compression === 'gzip') return gunzip(input);
-  if (compression === 'zstd') return unzstd(input);
-  return input;
+  if (compression === 'gzip') return gunzipOffThread(input, opts);
+  const out = compression === 'zstd' ? unzstd(input) : input;
+  return opts.onSha256 ? hashed(out, opts.onSha256) : out;
 }
 
 export interface Decompressed {
@@ -104,6 +100,8 @@ export interface Decompressed {
   compression: Compression;
   /** The uncompressed stream. */
   stream: AsyncGenerator<Buffer>;
+  /** With OpenOptions.sha256: the sha256 (hex) of the uncompressed stream, once it has been read to its end. */
+  sha256(): string;
 }
 
 export interface OpenOptions {
@@ -111,6 +109,8 @@ export interface OpenOptions {
   declared?: Compression | undefined;
   /** Sees the length of every compressed chunk read. */
   onCompressed?: (bytes: number) => void;
+  /** Hash the uncompressed stream (a layer's diff_id) beside decompressing it, off this thread for gzip. */
+  sha256?: boolean;
 }
 
 /**
@@ -163,7 +163,13 @@ export async function openDecompressed(source: AsyncIterable<Uint8Array> | Itera
       if (!done) await it.return(undefined);
     }
   }
-  return { compression, stream: decompress(replay(), compression) as AsyncGenerator<Buffer> };
+  let digest: string | undefined;
+  const stream = decompress(replay(), compression, opts.sha256 ? { onSha256: (hex) => (digest = hex) } : {});
+  const sha256 = () => {
+    if (digest === undefined) throw new Error(opts.sha256 ? 'the stream has not been read to its end yet' : 'openDecompressed was not asked to hash (sha256 option)');
+    return digest;
+  };
+  return { compression, stream, sha256 };
 }
 
 /** A compression stage: pipe through `stream`; `done` settles when it has finished (rejects if zstd failed). */
@@ -231,8 +237,15 @@ export async function compressBuffer(data: Buffer, compression: Compression, opt
   return Buffer.concat(out);
 }
 
-/** A whole buffer decompressed. */
+/** A whole buffer decompressed (gzip inline: a small buffer is not worth a thread). */
 export async function decompressBuffer(data: Buffer, compression: Compression): Promise<Buffer> {
+  if (compression === 'gzip') {
+    try {
+      return await gunzipAsync(data);
+    } catch (err) {
+      throw new CompressionError(`gzip stream is corrupt or truncated: ${(err as Error).message}`, 'gzip', 'corrupt', err);
+    }
+  }
   const out: Buffer[] = [];
   for await (const chunk of decompress([data], compression)) out.push(chunk);
   return Buffer.concat(out);

@@ -25,3 +25,20 @@ export class TarFormatError extends TarError {}
 
 /** The stream ended before the archive did. */
 export class TarTruncatedError extends TarError {}
+
+export type Compression = 'gzip' | 'zstd' | 'none';
+
+/** Why a compression step failed: corrupt input, input not in the compression it was declared in, or no zstd program. */
+export type CompressionFailure = 'corrupt' | 'mismatch' | 'unavailable' | 'failed';
+
+export class CompressionError extends Error {
+  constructor(
+    message: string,
+    readonly compression: Compression,
+    readonly reason: CompressionFailure,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.name = 'CompressionError';
+  }
+}

@@ -31,5 +31,6 @@ export {
   type Compressor,
   type CompressorOptions,
   type Decompressed,
+  type DecompressOptions,
   type OpenOptions,
 } from './compression.js';

@@ -121,7 +121,7 @@ export class TarReader {
   /** The next member's header; null after the end-of-archive marker (the rest of the stream is drained). */
   async next(): Promise<TarHeader | null> {
     if (this.finished) return null;
-    await this.src.skip(this.remaining + this.pad, `the data of entry ${shownName(this.current)}`);
+    await this.src.skip(this.remaining + this.pad, this.describeData);
     this.remaining = 0;
     this.pad = 0;
     let pending: Pending | undefined;
@@ -156,11 +156,13 @@ export class TarReader {
 
   /** The current member's data, as slices valid until the next read. */
   async *body(): AsyncGenerator<Buffer> {
-    for await (const chunk of this.src.read(this.remaining, `the data of entry ${shownName(this.current)}`)) {
+    for await (const chunk of this.src.read(this.remaining, this.describeData)) {
       this.remaining -= chunk.length;
       yield chunk;
     }
   }
+
+  private readonly describeData = () => `the data of entry ${shownName(this.current)}`;
 
   /** Stops reading: ends the source iterator (closing files and decompressors behind it). */
   async close(): Promise<void> {

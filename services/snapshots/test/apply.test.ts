@@ -24,6 +24,7 @@ import {
   withMounted,
   type Layer,
   type Member,
+  type TreeEntry,
 } from './helpers.js';
 
 const roots = new TempRoots();
@@ -280,6 +281,104 @@ describe('layer apply (overlayfs)', () => {
     expect(bench.entriesPerSecond).toBeGreaterThan(0);
     expect(bench.mbPerSecond).toBeGreaterThan(0);
     expect(await sn.list()).toEqual([]);
+    sn.close();
+  });
+});
+
+describe('layer apply into a fresh snapshot (no existence checks where nothing can exist yet)', () => {
+  // Every path is named twice or more in one layer: a later entry must still find, replace or reuse what an earlier one made.
+  const renamed: Member[] = [
+    file('dup', 'first'),
+    file('dup', 'second'),
+    dir('was-dir'),
+    file('was-dir/inner', 'x'),
+    file('was-dir', 'now a file'),
+    file('was-file', 'x'),
+    dir('was-file'),
+    file('was-file/inner', 'y'),
+    symlink('was-link', 'somewhere'),
+    file('was-link', 'replaced'),
+    dir('kept', { mode: 0o700 }),
+    file('kept/a', 'a'),
+    dir('kept', { mode: 0o755, uid: 3, gid: 4 }),
+    dir('h'),
+    file('h/target', 'linked'),
+    hardlink('h/link', 'h/target'),
+    file('s/f', 'same layer'),
+    whiteout('s/f'),
+    { entry: { name: 'node', type: 'fifo', mode: 0o600 } },
+    file('node', 'a file now'),
+  ];
+
+  it('an entry naming a path this layer already wrote replaces it, or reuses a directory (overlay and native alike)', async () => {
+    const layer = makeLayer(renamed);
+    const trees: Record<string, TreeEntry>[] = [];
+    for (const driver of ['overlayfs', 'native'] as const) {
+      const { sn } = await openSnapshotter(roots, driver);
+      const res = await apply(sn, layer);
+      trees.push(
+        await withMounted(roots, await sn.view('v', res.chainId), (m) => {
+          expect(readFileSync(join(m, 'dup'), 'utf8')).toBe('second');
+          expect(readFileSync(join(m, 'was-dir'), 'utf8')).toBe('now a file');
+          expect(readdirSync(join(m, 'was-file'))).toEqual(['inner']);
+          expect(lstatSync(join(m, 'was-link')).isFile()).toBe(true);
+          expect(readFileSync(join(m, 'node'), 'utf8')).toBe('a file now');
+          expect(lstatSync(join(m, 'h/link')).ino).toBe(lstatSync(join(m, 'h/target')).ino);
+          expect(readFileSync(join(m, 's/f'), 'utf8')).toBe('same layer');
+          return describeTree(m);
+        }),
+      );
+      sn.close();
+    }
+    expect(trees[1]).toEqual(trees[0]);
+    expect(trees[0]!['kept']).toMatchObject({ type: 'dir', mode: 0o755, uid: 3, gid: 4 });
+    expect(trees[0]!['kept/a']).toMatchObject({ type: 'file' });
+    expect(Object.keys(trees[0]!).filter((k) => k.startsWith('was-dir/'))).toEqual([]);
+  });
+
+  it('owners are the entries’ own, also root:root inside a setgid directory, whose group new entries would otherwise take', async () => {
+    const { sn } = await openSnapshotter(roots);
+    const layer = makeLayer([
+      dir('shared', { mode: 0o2775, uid: 0, gid: 50 }),
+      file('shared/root-file', 'x', { uid: 0, gid: 0 }),
+      dir('shared/sub', { mode: 0o755, uid: 0, gid: 0 }),
+      file('shared/sub/deep', 'x', { uid: 0, gid: 0 }),
+      symlink('shared/link', 'root-file', { uid: 0, gid: 0 }),
+      { entry: { name: 'shared/fifo', type: 'fifo', mode: 0o644, uid: 0, gid: 0 } },
+      file('shared/implicit/f', 'parent made for it', { uid: 0, gid: 0 }),
+      file('shared/group-file', 'x', { uid: 0, gid: 50 }),
+      file('plain/f', 'x', { uid: 0, gid: 0 }),
+      file('user-file', 'x', { uid: 1000, gid: 1001, mode: 0o4755 }),
+      symlink('user-link', 'user-file', { uid: 1000, gid: 1001 }),
+      dir('user-dir', { uid: 1000, gid: 1001, mode: 0o750 }),
+    ]);
+    const res = await apply(sn, layer);
+    await withMounted(roots, await sn.view('v', res.chainId), async (m) => {
+      const t = await describeTree(m);
+      const owner = (k: string) => [t[k]?.uid, t[k]?.gid];
+      expect(t['shared']).toMatchObject({ mode: 0o2775, uid: 0, gid: 50 });
+      for (const k of ['shared/root-file', 'shared/sub', 'shared/sub/deep', 'shared/link', 'shared/fifo', 'shared/implicit/f', 'plain/f']) {
+        expect([k, ...owner(k)]).toEqual([k, 0, 0]);
+      }
+      expect(t['shared/sub']).toMatchObject({ mode: 0o755 }); // not the setgid bit mkdir gave it
+      expect(owner('shared/group-file')).toEqual([0, 50]);
+      expect(t['user-file']).toMatchObject({ uid: 1000, gid: 1001, mode: 0o4755 });
+      expect(owner('user-link')).toEqual([1000, 1001]);
+      expect(t['user-dir']).toMatchObject({ uid: 1000, gid: 1001, mode: 0o750 });
+    });
+    sn.close();
+  });
+
+  it('a layer applied over a parent (native: a copy of it, not empty) still finds and replaces what is there', async () => {
+    const { sn } = await openSnapshotter(roots, 'native');
+    const base = await apply(sn, makeLayer([dir('etc'), file('etc/passwd', 'old'), symlink('etc/link', 'passwd'), dir('var', { mode: 0o700 })]));
+    const top = await apply(sn, makeLayer([file('etc/passwd', 'new'), file('etc/link', 'a file'), dir('var', { mode: 0o755 }), file('var/log', 'x')]), base.chainId);
+    await withMounted(roots, await sn.view('v', top.chainId), (m) => {
+      expect(readFileSync(join(m, 'etc/passwd'), 'utf8')).toBe('new');
+      expect(lstatSync(join(m, 'etc/link')).isFile()).toBe(true);
+      expect(lstatSync(join(m, 'var')).mode & 0o7777).toBe(0o755);
+      expect(readdirSync(join(m, 'var'))).toEqual(['log']);
+    });
     sn.close();
   });
 });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -129,15 +128,16 @@ class LayerApplier {
     if (e.type === 'hardlink') return this.hardlink(parent, base, e);
     await this.tree.resolveDir(parent, true);
     const rel = joinRel(comps);
+    const dir = joinRel(parent);
     switch (e.type) {
       case 'dir':
-        return this.dir(rel, e);
+        return this.dir(rel, dir, e);
       case 'file':
-        return this.file(rel, e);
+        return this.file(rel, dir, e);
       case 'symlink':
-        return this.symlink(rel, e);
+        return this.symlink(rel, dir, e);
       default:
-        return this.special(rel, e);
+        return this.special(rel, dir, e);
     }
   }
 
@@ -147,7 +147,7 @@ class LayerApplier {
    * whiteout was replaced (a directory there must then be opaque).
    */
   private clearSlot(rel: string, forDir: boolean): { reuse: boolean; replacedWhiteout: boolean } {
-    const st = lstatOrNull(this.tree.abs(rel));
+    const st = this.tree.upperStat(rel);
     if (!st) return { reuse: false, replacedWhiteout: false };
     if (forDir && st.isDirectory()) return { reuse: true, replacedWhiteout: false };
     const replacedWhiteout = this.tree.overlay && isWhiteoutStat(st);
@@ -155,29 +155,30 @@ class LayerApplier {
     return { reuse: false, replacedWhiteout };
   }
 
-  private async dir(rel: string, e: TarHeader): Promise<void> {
+  private async dir(rel: string, parent: string, e: TarHeader): Promise<void> {
     const slot = this.clearSlot(rel, true);
     const path = this.tree.abs(rel);
     if (!slot.reuse) {
       mkdirSync(path, 0o700);
-      this.tree.noteDir(rel, false);
+      this.tree.madeDir(rel);
     }
     this.tree.written.add(rel);
     if (slot.replacedWhiteout) await this.tree.setOpaque(rel);
-    await this.metadata(rel, e);
+    await this.metadata(rel, e, !slot.reuse && this.tree.createdWithOwner(parent, e.uid, e.gid));
     this.tree.deferredTimes.push({ rel, atime: e.mtime, mtime: e.mtime });
     this.stats.dirs++;
   }
 
-  private async file(rel: string, e: TarHeader): Promise<void> {
+  private async file(rel: string, parent: string, e: TarHeader): Promise<void> {
     this.clearSlot(rel, false);
     const fd = openSync(this.tree.abs(rel), OPEN_NEW, 0o600);
+    this.tree.madeEntry(rel);
     try {
       for await (const chunk of this.reader.body()) {
         let off = 0;
         while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
       }
-      fchownSync(fd, e.uid, e.gid);
+      if (!this.tree.createdWithOwner(parent, e.uid, e.gid)) fchownSync(fd, e.uid, e.gid);
       fchmodSync(fd, e.mode); // after chown, which clears setuid/setgid
       futimesSync(fd, e.mtime, e.mtime);
     } finally {
@@ -189,25 +190,27 @@ class LayerApplier {
     this.stats.fileBytes += e.size;
   }
 
-  private async symlink(rel: string, e: TarHeader): Promise<void> {
+  private async symlink(rel: string, parent: string, e: TarHeader): Promise<void> {
     if (e.linkname === '') this.refuse('is a symlink with an empty target');
     if (e.linkname.includes('\0')) this.refuse('has a symlink target with a NUL byte');
     this.clearSlot(rel, false);
     const path = this.tree.abs(rel);
     symlinkSync(e.linkname, path);
-    lchownSync(path, e.uid, e.gid);
+    this.tree.madeEntry(rel);
+    if (!this.tree.createdWithOwner(parent, e.uid, e.gid)) lchownSync(path, e.uid, e.gid);
     await this.xattrs(rel, e);
     lutimesSync(path, e.mtime, e.mtime);
     this.tree.written.add(rel);
     this.stats.symlinks++;
   }
 
-  private async special(rel: string, e: TarHeader): Promise<void> {
+  private async special(rel: string, parent: string, e: TarHeader): Promise<void> {
     this.clearSlot(rel, false);
     const path = this.tree.abs(rel);
     const type = S_IF[e.type as keyof typeof S_IF];
     await this.helper.mknod(path, type | e.mode, e.devmajor, e.devminor);
-    lchownSync(path, e.uid, e.gid);
+    this.tree.madeEntry(rel);
+    if (!this.tree.createdWithOwner(parent, e.uid, e.gid)) lchownSync(path, e.uid, e.gid);
     chmodSync(path, e.mode); // the node was just made by mknodat, which does not follow: not a symlink
     await this.xattrs(rel, e);
     lutimesSync(path, e.mtime, e.mtime);
@@ -234,6 +237,7 @@ class LayerApplier {
     if (node.where === 'lower') {
       await this.tree.resolveDir(tParent, true);
       await copyPreserving(this.tree.lowerAbs(node.layer, node.rel), this.tree.abs(node.rel));
+      this.tree.madeEntry(node.rel);
     }
     await this.tree.resolveDir(parent, true);
     this.clearSlot(rel, false);
@@ -242,6 +246,7 @@ class LayerApplier {
     } catch (err) {
       this.refuse(`hardlink to ${JSON.stringify(e.linkname)} failed: ${(err as Error).message}`);
     }
+    this.tree.madeEntry(rel);
     this.tree.written.add(rel);
     this.stats.hardlinks++;
   }
@@ -271,6 +276,7 @@ class LayerApplier {
     if (node.where !== 'lower') return;
     await this.tree.resolveDir(parent, true);
     await this.helper.mknod(this.tree.abs(rel), S_IFCHR, 0, 0);
+    this.tree.madeEntry(rel);
   }
 
   /**
@@ -289,7 +295,10 @@ class LayerApplier {
           if (this.tree.written.has(name)) continue;
           const node = await this.tree.node([], name);
           if (node.where === 'upper') this.tree.removeUpper(name);
-          if ((await this.tree.node([], name)).where === 'lower') await this.helper.mknod(this.tree.abs(name), S_IFCHR, 0, 0);
+          if ((await this.tree.node([], name)).where === 'lower') {
+            await this.helper.mknod(this.tree.abs(name), S_IFCHR, 0, 0);
+            this.tree.madeEntry(name);
+          }
         }
       } else await this.tree.setOpaque(rel);
     }
@@ -309,10 +318,12 @@ class LayerApplier {
     }
   }
 
-  private async metadata(rel: string, e: TarHeader): Promise<void> {
+  /** A directory's owner, mode and xattrs; `owned`: it was just made with the entry's owner already. */
+  private async metadata(rel: string, e: TarHeader, owned = false): Promise<void> {
     const path = this.tree.abs(rel);
-    lchownSync(path, e.uid, e.gid);
+    if (!owned) lchownSync(path, e.uid, e.gid);
     chmodSync(path, e.mode); // a directory we verified (lstat) or made: not a symlink
+    this.tree.noteDirMode(rel, e.mode);
     await this.xattrs(rel, e);
   }
 
@@ -338,7 +349,7 @@ class LayerApplier {
   finish(): void {
     for (const { rel, atime, mtime } of this.tree.deferredTimes) {
       const path = this.tree.abs(rel);
-      if (lstatOrNull(path)?.isDirectory()) lutimesSync(path, atime, mtime);
+      if (this.tree.isUpperDir(rel) || lstatOrNull(path)?.isDirectory()) lutimesSync(path, atime, mtime);
     }
   }
 }
@@ -364,22 +375,19 @@ function asLayerError(err: unknown, entry: string | undefined, mediaType: string
  */
 export async function applyTar(target: ApplyTarget, input: AsyncIterable<Uint8Array>, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const stats = emptyStats();
-  const hash = createHash('sha256');
   const helper = new FsHelper();
+  let sha256: (() => string) | undefined;
   let applier: LayerApplier | undefined;
   let reader: TarReader | undefined;
   try {
-    const { compression, stream } = await openDecompressed(input, {
+    const opened = await openDecompressed(input, {
       declared: compressionOfMediaType(opts.mediaType),
       onCompressed: (n) => (stats.compressedBytes += n),
+      sha256: true, // the diff id, hashed beside decompressing (for gzip on its worker thread)
     });
-    stats.compression = compression;
-    reader = new TarReader(stream, {
-      onData: (chunk) => {
-        hash.update(chunk);
-        stats.tarBytes += chunk.length;
-      },
-    });
+    stats.compression = opened.compression;
+    sha256 = opened.sha256;
+    reader = new TarReader(opened.stream, { onData: (chunk) => (stats.tarBytes += chunk.length) });
     applier = new LayerApplier(target, helper, reader, opts, stats);
     for (;;) {
       applier.current = ''; // a header that fails to parse is not the previous entry's fault
@@ -394,7 +402,8 @@ export async function applyTar(target: ApplyTarget, input: AsyncIterable<Uint8Ar
     await reader?.close();
     await helper.close();
   }
-  const diffId = `sha256:${hash.digest('hex')}`;
+  // the reader has drained the stream to its end (trailing bytes included): the digest is there
+  const diffId = `sha256:${sha256!()}`;
   if (opts.expectedDiffId !== undefined && diffId !== opts.expectedDiffId) {
     throw new LayerError(`layer content does not match its diff_id: expected ${opts.expectedDiffId}, got ${diffId}`, undefined, { code: 'data_loss' });
   }

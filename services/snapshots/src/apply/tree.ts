@@ -2,9 +2,12 @@ import { chmodSync, lchownSync, lstatSync, mkdirSync, readdirSync, readlinkSync,
 import { LayerError, isErrno } from '../errors.js';
 import type { ApplyTarget } from '../drivers/driver.js';
 import type { FsHelper } from '../fsops/helper.js';
-import { joinRel } from './paths.js';
+import { joinRel, parentOf } from './paths.js';
 
 export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+
+/** Who owns what this process creates (unless a setgid directory gives the group). */
+const CREATOR = { uid: process.geteuid?.() ?? -1, gid: process.getegid?.() ?? -1 };
 
 /** Overlay keeps its own state in these; a layer must never set them. */
 export function isOverlayXattr(name: string): boolean {
@@ -17,12 +20,16 @@ export function isWhiteoutStat(st: Stats): boolean {
 
 export function lstatOrNull(path: string): Stats | null {
   try {
-    return lstatSync(path);
+    // throwIfNoEntry: an absent name is the common case, and a thrown error costs more than the syscall
+    return lstatSync(path, { throwIfNoEntry: false }) ?? null;
   } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return null;
+    if (isErrno(err, 'ENOTDIR')) return null;
     throw err;
   }
 }
+
+const S_ISGID = 0o2000;
+
 
 type LowerNode = { kind: 'absent' } | { kind: 'entry'; layer: number; st: Stats; dirLayers: number[] };
 const ABSENT: LowerNode = { kind: 'absent' };
@@ -48,6 +55,14 @@ export type Node =
  * layer), and the final component is created with O_EXCL|O_NOFOLLOW or an
  * l*-syscall, so no write follows a symlink. Nothing else writes into an
  * in-flight snapshot, so the checks cannot be raced.
+ *
+ * Fresh directories: one this apply made in root (or root itself, found
+ * empty) holds only what this apply has made in it since. A name in it that
+ * this apply did not make cannot exist, so `upperStat` answers "absent"
+ * without an lstat — for a layer unpacked into a new snapshot, that is every
+ * entry. Only that existence check is skipped: parents are still resolved
+ * and verified as above, and creation still uses O_EXCL / mkdir / l*-calls,
+ * which fail rather than follow or replace anything unexpected.
  */
 export class MergedTree {
   readonly root: string;
@@ -61,6 +76,12 @@ export class MergedTree {
   private readonly upperDirs = new Set<string>(['']);
   private readonly upperOpaque = new Map<string, boolean>();
   private readonly lowerMemo = new Map<string, Promise<LowerNode>>();
+  /** Directories of root that were empty when this apply made (or found) them. */
+  private readonly fresh = new Set<string>();
+  /** Names this apply made in root (kept after a removal: at worst an lstat too many). */
+  private readonly made = new Set<string>();
+  /** Whether a directory of root has the setgid bit (new entries in it take its group), where this apply knows. */
+  private readonly setgid = new Map<string, boolean>();
 
   constructor(
     target: ApplyTarget,
@@ -70,6 +91,47 @@ export class MergedTree {
     this.root = target.root;
     this.lowers = target.lowers;
     this.overlay = target.overlay;
+    if (readdirSync(this.root).length === 0) this.fresh.add('');
+    this.setgid.set('', (lstatSync(this.root).mode & S_ISGID) !== 0);
+  }
+
+  /** root/rel's lstat; null without a syscall where rel cannot exist yet (see Fresh directories). */
+  upperStat(rel: string): Stats | null {
+    if (rel !== '' && this.fresh.has(parentOf(rel)) && !this.made.has(rel)) return null;
+    return lstatOrNull(this.abs(rel));
+  }
+
+  /** Records that this apply made rel in root (any type). */
+  madeEntry(rel: string): void {
+    this.made.add(rel);
+  }
+
+  /** Records a directory this apply just made (empty) in root. */
+  madeDir(rel: string): void {
+    this.made.add(rel);
+    this.fresh.add(rel);
+    this.noteDir(rel, false);
+    this.setgid.delete(rel); // until its mode is known
+  }
+
+  /** Records the mode a directory of root now has (its setgid bit decides the group of new entries in it). */
+  noteDirMode(rel: string, mode: number): void {
+    this.setgid.set(rel, (mode & S_ISGID) !== 0);
+  }
+
+  /**
+   * Whether something just created in the directory `parent` already has
+   * owner uid:gid, so a chown would change nothing: this process creates as
+   * its effective uid/gid, or with the directory's group when it is setgid.
+   */
+  createdWithOwner(parent: string, uid: number, gid: number): boolean {
+    const groupFromParent = this.setgid.get(parent);
+    return groupFromParent === false && uid === CREATOR.uid && gid === CREATOR.gid;
+  }
+
+  /** Whether rel is a directory of root this apply verified or made (and has not removed since). */
+  isUpperDir(rel: string): boolean {
+    return this.upperDirs.has(rel);
   }
 
   abs(rel: string): string {
@@ -148,7 +210,7 @@ export class MergedTree {
     for (let i = 0; i <= comps.length; i++) {
       const rel = joinRel(comps.slice(0, i));
       if (!this.upperDirs.has(rel)) {
-        const st = lstatOrNull(this.abs(rel));
+        const st = this.upperStat(rel);
         if (!st) return true; // absent in upper from here down: lowers decide
         if (!st.isDirectory()) return false;
         this.upperDirs.add(rel);
@@ -170,7 +232,7 @@ export class MergedTree {
       const prefix = comps.slice(0, i);
       const rel = joinRel(prefix);
       if (this.upperDirs.has(rel)) continue;
-      const st = lstatOrNull(this.abs(rel));
+      const st = this.upperStat(rel);
       const upperWhiteout = st !== null && this.isUpperWhiteout(st);
       if (st && !upperWhiteout) {
         if (st.isDirectory()) {
@@ -190,8 +252,10 @@ export class MergedTree {
       if (!create) return false;
       if (upperWhiteout) rmSync(this.abs(rel));
       mkdirSync(this.abs(rel), 0o755);
-      this.upperDirs.add(rel);
-      this.upperOpaque.set(rel, false);
+      this.madeDir(rel);
+      // mkdir gives a new directory the setgid bit of its parent
+      const parentSetgid = this.setgid.get(joinRel(prefix.slice(0, -1)));
+      if (parentSetgid !== undefined) this.setgid.set(rel, parentSetgid);
       this.written.add(rel);
       // A directory made where this layer whited a lower one out must keep hiding it.
       if (upperWhiteout) await this.setOpaque(rel);
@@ -212,15 +276,15 @@ export class MergedTree {
       if (!isOverlayXattr(name)) await this.helper.setXattr(path, name, value);
     }
     this.deferredTimes.push({ rel, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
-    this.upperDirs.add(rel);
-    this.upperOpaque.set(rel, false);
+    this.madeDir(rel);
+    this.noteDirMode(rel, st.mode);
     this.written.add(rel);
   }
 
   /** The merged view's entry `name` inside the (resolved) directory parent. */
   async node(parent: readonly string[], name: string): Promise<Node> {
     const rel = joinRel([...parent, name]);
-    const st = lstatOrNull(this.abs(rel));
+    const st = this.upperStat(rel);
     if (st && !this.isUpperWhiteout(st)) return { where: 'upper', rel, st };
     if (st || !(await this.lowersVisible(parent))) return { where: 'none', rel };
     const lower = await this.lowerNode([...parent, name]);
@@ -242,6 +306,8 @@ export class MergedTree {
     const under = `${rel}/`;
     for (const d of this.upperDirs) if (d === rel || d.startsWith(under)) this.upperDirs.delete(d);
     for (const d of this.upperOpaque.keys()) if (d === rel || d.startsWith(under)) this.upperOpaque.delete(d);
+    for (const d of this.fresh) if (d === rel || d.startsWith(under)) this.fresh.delete(d);
+    for (const d of this.setgid.keys()) if (d === rel || d.startsWith(under)) this.setgid.delete(d);
   }
 
   noteDir(rel: string, opaque: boolean): void {
