@@ -1,5 +1,10 @@
-/** The live mount table of this process's mount namespace, by path. */
-import { readFile, realpath } from 'node:fs/promises';
+/**
+ * The live mount table of this process's mount namespace, by path.
+ * Read synchronously: mountinfo and realpath are cheap kernel answers, and
+ * they sit on every container create and delete, where a trip through
+ * libuv's busy threadpool per open/read/close costs more than the read.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { mountPointsUnder, overlayUsesUpper, parseMountInfo, type MountInfo } from './mountinfo.js';
 
@@ -14,13 +19,13 @@ export interface MountTools {
 }
 
 export async function readMountTable(tools: MountTools = {}): Promise<MountInfo[]> {
-  return parseMountInfo(await readFile(tools.mountinfoPath ?? '/proc/self/mountinfo', 'utf8'));
+  return parseMountInfo(readFileSync(tools.mountinfoPath ?? '/proc/self/mountinfo', 'utf8'));
 }
 
 /** The path as the mount table shows it: symlinks resolved; a missing path made absolute. */
 export async function canonicalPath(path: string): Promise<string> {
   try {
-    return await realpath(path);
+    return realpathSync.native(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return resolve(path);
     throw err;

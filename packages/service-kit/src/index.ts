@@ -4,3 +4,4 @@ export * from './grpc-server.js';
 export * from './grpc-client.js';
 export * from './grpc-tracing.js';
 export * from './run-service.js';
+export * from './settle.js';

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { OciSpec } from '@berth/runtime-spec';
+import { allSettledOrThrow } from '@berth/service-kit';
 import { removeTempLeftovers, writeFileAtomic } from '@berth/store';
 import { containerCgroupFromPath, containerCgroupFromProc, readCgroupSystem, type CgroupSystem } from '../cgroups/layout.js';
 import { readCgroupStats, type CgroupStats } from '../cgroups/stats.js';
@@ -353,15 +354,21 @@ export class ContainerRuntime {
       if ((state.status === 'running' || state.status === 'paused') && !opts.force) {
         throw new ContainerError('IS_RUNNING', `container ${id} is ${state.status}: stop it first or delete with force`, { containerId: id });
       }
-      try {
-        await this.runc.delete(id, state.status !== 'stopped');
-      } catch (err) {
+      const runcDelete = this.runc.delete(id, state.status !== 'stopped').catch((err: unknown) => {
         if (!(err instanceof RuncError && isNotExistMessage(err.runcMessage))) throw this.mapRuncError(id, err, 'delete');
-      }
+      });
+      // A stopped container's processes are gone, so its rootfs can be
+      // unmounted while runc removes its state (two spawns at once, on every
+      // `run --rm`); a live one's only once runc has killed it.
+      const unmountRootfs = async () => {
+        if (record.rootfsMounts.length > 0) await unmountAll(record.rootfs, this.mountTools);
+      };
+      if (state.status === 'stopped') await allSettledOrThrow([runcDelete, unmountRootfs()]);
+      else await runcDelete;
       let exit = state.exit;
       if (!exit) exit = await this.awaitMonitorExit(record, paths);
       await this.execs.killAll(id);
-      if (record.rootfsMounts.length > 0) await unmountAll(record.rootfs, this.mountTools);
+      if (state.status !== 'stopped') await unmountRootfs();
       // A seal still to write would put a file into the dir being removed (or into a new container's of the same id).
       await cancelSeal(paths.sealedExit);
       await this.removeStateDir(paths, record);

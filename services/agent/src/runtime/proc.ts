@@ -1,7 +1,6 @@
 // Process checks through /proc, with an identity check so a recycled pid is
 // never mistaken for a container's monitor.
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { errnoCode } from '../errors.js';
 
 const parsePid = (text: string): number | undefined => {
@@ -9,16 +8,13 @@ const parsePid = (text: string): number | undefined => {
   return /^\d+$/.test(t) && Number(t) > 0 ? Number(t) : undefined;
 };
 
+// Pid files and procfs entries are a few bytes, read on every state check:
+// synchronously, as a trip through libuv's busy threadpool costs more than the read.
+
 export async function readPidFile(path: string): Promise<number | undefined> {
-  try {
-    return parsePid(await readFile(path, 'utf8'));
-  } catch (err) {
-    if (errnoCode(err) === 'ENOENT') return undefined;
-    throw err;
-  }
+  return readPidFileSync(path);
 }
 
-/** readPidFile for the exit report: a few bytes, read without a trip through the busy threadpool. */
 export function readPidFileSync(path: string): number | undefined {
   try {
     return parsePid(readFileSync(path, 'utf8'));
@@ -28,9 +24,9 @@ export function readPidFileSync(path: string): number | undefined {
   }
 }
 
-async function readProc(pid: number, file: string): Promise<string | undefined> {
+function readProc(pid: number, file: string): string | undefined {
   try {
-    return await readFile(`/proc/${pid}/${file}`, 'utf8');
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ESRCH') return undefined;
@@ -41,7 +37,8 @@ async function readProc(pid: number, file: string): Promise<string | undefined> 
 /** True when `pid` is a live (not zombie) conmon started for this cuuid. */
 export async function isMonitorAlive(pid: number | undefined, cuuid: string): Promise<boolean> {
   if (pid === undefined) return false;
-  const [cmdline, stat] = await Promise.all([readProc(pid, 'cmdline'), readProc(pid, 'stat')]);
+  const cmdline = readProc(pid, 'cmdline');
+  const stat = readProc(pid, 'stat');
   if (cmdline === undefined || stat === undefined) return false;
   // The state field follows the parenthesised command name.
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);

@@ -1,7 +1,7 @@
 // The container record: how a container was created, written once
 // (atomically, fsynced) before conmon starts. Everything else about a
 // container is read from reality (runc state, conmon's files) when asked.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '@berth/store';
 import type { Mount as MountSpec } from '@berth/mount';
 import { errnoCode } from '../errors.js';
@@ -34,11 +34,16 @@ export function writeRecord(path: string, record: ContainerRecord): void {
   writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, 0o600);
 }
 
-/** The record, or undefined if there is none (a create that crashed before writing it). */
+/**
+ * The record, or undefined if there is none (a create that crashed before writing it).
+ * Read synchronously: a few hundred bytes, read on every operation, and each
+ * trip through libuv's busy threadpool (open, stat, read, close) costs more
+ * than the read itself.
+ */
 export async function readRecord(path: string): Promise<ContainerRecord | undefined> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw err;

@@ -10,6 +10,7 @@ import { errorMessage, grpcCode, GrpcStatus, isNotFound, TasksError, withContext
 import type { ContainerRecord, ExitInfo, NetworkAttachmentSummary } from '../records.js';
 import { decideRestart, type RestartPolicySpec } from '../restart-policy.js';
 import { withTaskEnvironment } from '@berth/runtime-spec';
+import { allSettledOrThrow } from '@berth/service-kit';
 import { networkMode, userOf } from '../container-spec.js';
 import { ContainerStore } from '../store/containers.js';
 import { ExitLog } from '../store/exits.js';
@@ -22,7 +23,6 @@ import { exitInfoFrom, exitKey, exitStatusFrom, UNKNOWN_EXIT_CODE } from './exit
 import { ExitWaiters } from './exit-waiters.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { OutboxPublisher } from './outbox-publisher.js';
-import { allSettledOrThrow } from './settle.js';
 
 const { RestartPolicyName: N } = tasks;
 
@@ -100,7 +100,7 @@ export class Runtime {
   readonly waiters = new ExitWaiters();
   readonly locks = new KeyedMutex();
   /** Starts in progress, by container id (see startSettled). */
-  private readonly starts = new Map<string, Promise<number>>();
+  private readonly starts = new Map<string, Promise<number | undefined>>();
   /** Task changes (see taskChangedSince): a counter, and its value at each container's last change. */
   private taskChangeSeq = 0;
   private readonly taskChanges = new Map<string, number>();
@@ -348,6 +348,14 @@ export class Runtime {
       rec = this.patch(id, { stoppedByUser: false, restartCount: 0, restartDelayMs: 0, restartAt: undefined });
     }
     const agent = this.agentFor(rec);
+    // A task this service just created (run; create then start) is started
+    // without first asking the agent what it is: the agent's start itself
+    // refuses anything but a created task, and only then is it asked.
+    if (rec.task === 'present' && rec.phase === 'created') {
+      const pid = await this.startCreatedTask(rec, agent, { fallBack: true });
+      if (pid !== undefined) return pid;
+      rec = this.current(id);
+    }
     if (rec.task === 'present') {
       const task = await agent.getTask(id).catch((err: unknown) => {
         throw withContext(err, `cannot reach the agent of node ${rec.nodeId}`);
@@ -358,13 +366,24 @@ export class Runtime {
       if (!task || task.status !== 'created') rec = await this.teardownTask(rec);
     }
     if (rec.task !== 'present') rec = await this.setupTask(rec);
-    const name = rec.name;
+    return (await this.startCreatedTask(rec, agent, { fallBack: false })) as number;
+  }
+
+  /**
+   * Starts the agent's created task and records the run. With fallBack, an
+   * agent answering that the task is not (or no longer) a created one gives
+   * undefined and nothing is recorded: the caller looks at the task first.
+   */
+  private async startCreatedTask(rec: ContainerRecord, agent: AgentPort, opts: { fallBack: boolean }): Promise<number | undefined> {
+    const { id, name } = rec;
     const start = this.changingTask(id, async () => {
       const startedAt = this.now();
       let pid: number;
       try {
         pid = await agent.startTask(id, '');
       } catch (error) {
+        const code = grpcCode(error);
+        if (opts.fallBack && (code === GrpcStatus.FAILED_PRECONDITION || code === GrpcStatus.NOT_FOUND)) return undefined;
         const failure = withContext(error, `cannot start container ${name}`);
         await this.recordStartFailure(id, failure);
         throw failure;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allSettledOrThrow } from '../src/lifecycle/settle.js';
+import { allSettledOrThrow } from '../src/settle.js';
 
 describe('allSettledOrThrow', () => {
   it('resolves with every value, in order', async () => {
