@@ -1,24 +1,26 @@
-// Bundles the built CLI (dist/bin.js, after tsc) into bundle/berth.js, the
-// package's "bin": the entry plus a chunk under bundle/chunks/ for each module
-// it imports lazily (commander, the command tree, each command with the gRPC
-// API it uses), so `berth ps` reads a few files instead of resolving and
-// loading hundreds of ES modules.
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+// Bundles the built CLI (dist/bin.js, after tsc) into bundle/, the package's
+// "bin":
+// - berth-cli.cjs: the whole CLI in one CommonJS file (lazy imports become
+//   lazily run module bodies, so `berth ps` still evaluates only what it uses);
+// - berth-cli.cache: V8's code cache for it, written by warm-up runs of a few
+//   commands against a stack that is not there;
+// - berth.js: the launcher (scripts/launcher.cjs) that runs the bundle with
+//   that cache. CommonJS, not ES modules: Node 20 can hand V8 a code cache
+//   only through vm.Script.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}bundle`;
+const bundleFile = `${outdir}/berth-cli.cjs`;
 const entry = `${outdir}/berth.js`;
+const cacheFile = `${outdir}/berth-cli.cache`;
 const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
 
-/**
- * Resolved from node_modules at run time instead of bundled:
- * - @berth/stack (`system up/down/status`): it starts the services, which are
- *   files of their own anyway, and needs better-sqlite3, a native addon.
- * - @grpc/proto-loader: grpc-js requires it only to serve channelz or ORCA,
- *   which the CLI never does; it and protobufjs read .proto files beside them.
- */
 const external = ['@berth/stack', 'better-sqlite3', '@grpc/proto-loader'];
 
 /**
@@ -38,21 +40,19 @@ const relativeToItself = new Map([
 rmSync(outdir, { recursive: true, force: true });
 const { metafile } = await build({
   absWorkingDir: root,
-  entryPoints: { berth: 'dist/bin.js' },
-  outdir,
-  chunkNames: 'chunks/[name]-[hash]',
+  entryPoints: ['dist/bin.js'],
+  outfile: bundleFile,
   bundle: true,
-  splitting: true,
-  format: 'esm',
+  format: 'cjs',
   platform: 'node',
   target: 'node20',
   external,
-  // chunks do not sit next to package.json, as dist/version.js does
+  // the bundle does not sit next to package.json, as dist/version.js does
   define: { BERTH_CLI_VERSION: JSON.stringify(version) },
-  // for the bundled CommonJS (commander, grpc-js, nats, pino), which require() Node's modules and each other
-  banner: { js: "import { createRequire as __berthCreateRequire } from 'node:module';\nconst require = __berthCreateRequire(import.meta.url);" },
   legalComments: 'none',
   logLevel: 'warning',
+  // import.meta.url is empty in CommonJS: the check below makes sure no bundled module needs it
+  logOverride: { 'empty-import-meta': 'silent' },
   metafile: true,
 });
 
@@ -64,6 +64,49 @@ if (relative.length > 0) {
   throw new Error(`bundled modules that find files relative to themselves (see relativeToItself in ${fileURLToPath(import.meta.url)}): ${relative.join(', ')}`);
 }
 
-// the entry keeps dist/bin.js's #! line: the kernel runs it as `berth`
-if (!readFileSync(entry, 'utf8').startsWith('#!')) throw new Error(`${entry} has no #! line`);
+// The launcher runs the bundle inside a function: no #! line in it. The
+// external ES modules are imported through the launcher's own import(): one
+// in code run by vm.Script fails in Node 20 once a code cache is used.
+const externalImport = /\bimport\(("[^"]+")\)/g;
+const code = readFileSync(bundleFile, 'utf8')
+  .replace(/^#!.*\n/, '')
+  .replace(externalImport, (call, id) => {
+    if (!external.includes(JSON.parse(id))) throw new Error(`the bundle imports ${id} at run time, which is not external`);
+    return `__berthImportExternal(${id})`;
+  });
+writeFileSync(bundleFile, code);
+// bundle/*.js are CommonJS, whatever this package's "type" says
+writeFileSync(`${outdir}/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
+copyFileSync(`${root}scripts/launcher.cjs`, entry);
 chmodSync(entry, 0o755);
+
+// Warm-up: each command runs against a runtime dir whose sockets are plain
+// files (no stack), so it loads and runs its code up to the first call and
+// fails there; the launcher adds what it compiled to the cache.
+const warmUps = [
+  ['--help'],
+  ['ps', '-a'],
+  ['images'],
+  ['run', '--rm', '--network', 'none', 'busybox', 'true'],
+  ['run', '-d', '-p', '8080:80', '-e', 'A=1', '-v', '/tmp:/tmp', 'busybox', 'true'],
+  ['exec', 'c', 'true'],
+  ['logs', 'c'],
+  ['inspect', 'c'],
+  ['stop', 'c'],
+  ['rm', '-f', 'c'],
+  ['pull', 'busybox'],
+  ['network', 'ls'],
+  ['volume', 'ls'],
+];
+const fakeRuntime = mkdtempSync(join(tmpdir(), 'berth-cli-warm-up-'));
+try {
+  for (const service of ['images', 'snapshots', 'tasks', 'networking', 'agent']) writeFileSync(join(fakeRuntime, `${service}.sock`), '');
+  const env = { ...process.env, BERTH_CLI_WRITE_CODE_CACHE: '1', BERTH_RUNTIME_DIR: fakeRuntime, BERTH_NATS_URL: 'nats://127.0.0.1:1' };
+  for (const args of warmUps) {
+    const r = spawnSync(process.execPath, [entry, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+    if (r.error) throw new Error(`warm-up \`berth ${args.join(' ')}\`: ${r.error.message}`);
+  }
+} finally {
+  rmSync(fakeRuntime, { recursive: true, force: true });
+}
+if (!existsSync(cacheFile)) throw new Error(`the warm-up runs wrote no ${cacheFile}`);

@@ -23,7 +23,11 @@ const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`${cliVersion()}\n`);
 } else {
-  await runProgram();
+  // not a top-level await: the bundle is CommonJS (see scripts/bundle.mjs)
+  runProgram().catch((err: unknown) => {
+    process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 125;
+  });
 }
 
 async function runProgram(): Promise<void> {
