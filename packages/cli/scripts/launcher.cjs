@@ -23,6 +23,10 @@ try {
 // CommonJS's own wrapper, on the first line so that line numbers stay right
 const wrapped = `(function (exports, require, module, __filename, __dirname, __berthImportExternal) {${readFileSync(file, 'utf8')}\n})`;
 const script = new vm.Script(wrapped, { filename: file, cachedData });
+if (process.env.BERTH_CLI_CODE_CACHE_REPORT === '1') {
+  const verdict = cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted';
+  process.stderr.write(`berth: code cache ${verdict}\n`);
+}
 
 if (process.env.BERTH_CLI_WRITE_CODE_CACHE === '1') {
   // The build's warm-up runs (scripts/bundle.mjs): each adds what its command compiled.

@@ -171,6 +171,12 @@ describe('the berth binary without a running stack', () => {
     ]);
   });
 
+  it('starts from the code cache its build wrote (this Node accepts it)', () => {
+    const r = spawnSync(BIN, ['--version'], { encoding: 'utf8', env: { ...process.env, BERTH_CLI_CODE_CACHE_REPORT: '1' }, timeout: 30_000 });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('berth: code cache accepted\n');
+  });
+
   it('logout without stored credentials says so', () => {
     const r = berth('logout', '127.0.0.1:5999');
     expect(r.code).toBe(0);
