@@ -21,6 +21,13 @@ const entry = `${outdir}/berth.js`;
 const cacheFile = `${outdir}/berth-cli.cache`;
 const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
 
+/**
+ * Resolved from node_modules at run time instead of bundled:
+ * - @berth/stack (`system up/down/status`): it starts the services, which are
+ *   files of their own anyway, and needs better-sqlite3, a native addon.
+ * - @grpc/proto-loader: grpc-js requires it only to serve channelz or ORCA,
+ *   which the CLI never does; it and protobufjs read .proto files beside them.
+ */
 const external = ['@berth/stack', 'better-sqlite3', '@grpc/proto-loader'];
 
 /**
