@@ -3,7 +3,7 @@
  * no mount(2)). mountAll is idempotent and all-or-nothing; the unmount
  * helpers say which mount point failed and why.
  */
-import { spawn } from 'node:child_process';
+import { runProcess, type ProcessOutput } from '@berth/process';
 import { mkdir, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { MountError } from './errors.js';
@@ -16,21 +16,17 @@ interface Outcome {
   detail: string;
 }
 
-function runTool(file: string, args: string[], cwd: string | undefined, target: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
-    let output = '';
-    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(new MountError(target, err.code === 'ENOENT' ? `${file} is not installed (util-linux)` : `cannot run ${file}: ${err.message}`, err)),
-    );
-    child.on('close', (code, signal) => {
-      const how = code !== null ? `exit code ${code}` : `signal ${signal ?? 'unknown'}`;
-      resolve({ ok: code === 0, detail: output.trim() ? `${how}: ${output.trim()}` : how });
-    });
-  });
+async function runTool(file: string, args: string[], cwd: string | undefined, target: string): Promise<Outcome> {
+  let r: ProcessOutput;
+  try {
+    r = await runProcess(file, args, cwd ? { cwd } : {});
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new MountError(target, e.code === 'ENOENT' ? `${file} is not installed (util-linux)` : `cannot run ${file}: ${e.message}`, e);
+  }
+  const how = r.code !== null ? `exit code ${r.code}` : `signal ${r.signal ?? 'unknown'}`;
+  const output = `${r.stdout}${r.stderr}`.trim().slice(-4000);
+  return { ok: r.code === 0, detail: output ? `${how}: ${output}` : how };
 }
 
 /** mount(8) reports a missing overlay layer as "special device overlay does not exist"; say which path is missing. */

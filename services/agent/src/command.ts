@@ -1,7 +1,8 @@
 // Runs a short-lived helper command (runc, mount, umount) and captures its
 // output. Never throws for a non-zero exit: callers map the result to errors
-// that name what they were doing.
-import { spawn } from 'node:child_process';
+// that name what they were doing. Run from @berth/process's worker thread,
+// so a fork never blocks the agent's event loop.
+import { runProcess } from '@berth/process';
 
 export interface CommandResult {
   /** Exit code, or null when the command died of a signal. */
@@ -19,36 +20,13 @@ export interface CommandOptions {
   timeoutMs?: number;
 }
 
-export function runCommand(file: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    let timer: NodeJS.Timeout | undefined;
-    if (opts.timeoutMs !== undefined) {
-      timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
-    }
-    child.on('error', (e) => {
-      if (timer) clearTimeout(timer);
-      reject(new Error(`cannot run ${file}: ${e.message}`, { cause: e }));
-    });
-    child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({
-        code,
-        signal,
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      });
-    });
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-  });
+export async function runCommand(file: string, args: readonly string[], opts: CommandOptions = {}): Promise<CommandResult> {
+  try {
+    const r = await runProcess(file, args, opts);
+    return { code: r.code, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    throw new Error(`cannot run ${file}: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** One line describing how a command ended, for error messages. */

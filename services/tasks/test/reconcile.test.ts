@@ -263,4 +263,19 @@ describe('a reconcile racing with starts', () => {
     expect(h.agent.tasks.get(late.id)?.status).toBe('running');
     expect(h.agent.kills).toEqual([]);
   });
+
+  it('leaves a create in progress alone (the agent registering while a `run` prepares its snapshot)', async () => {
+    const answer = h.snapshots.script.pauseAfterNext('prepare');
+    const creating = h.engine.containers.create(NS, { id: '', name: 'fresh', spec: spec() });
+    await eventually(() => h.snapshots.script.calls.some((c) => c.startsWith('prepare ')), 'the snapshot prepare');
+    expect(h.engine.runtime.store.all().map((r) => r.phase)).toEqual(['creating']);
+    const reconciling = h.engine.reconcileNode('node-1');
+    await settle();
+    answer();
+    const created = await creating;
+    const report = await reconciling;
+    expect(report.undone).toEqual([]);
+    expect(h.engine.containers.get(NS, 'fresh')).toMatchObject({ id: created.id, phase: 'created' });
+    expect(h.snapshots.snapshots.has(created.id)).toBe(true);
+  });
 });

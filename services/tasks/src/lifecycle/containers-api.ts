@@ -147,38 +147,43 @@ export class ContainersApi {
       error: '',
       keepLogsOnRemove: false,
     };
-    rt.store.insert(record);
-    let snapshotPrepared = false;
-    try {
-      // In the same synchronous stretch as the insert: a volume removal sees this container as a user.
-      for (const m of spec.mounts) {
-        if (m.type === 'volume') rt.volumes.ensure(namespace, m.source, { anonymous: anonymous.has(m.source) });
-      }
+    // Under the container's lock from the insert on: a reconcile meanwhile
+    // (the agent registering, say) waits, and finds the create finished, not
+    // a record in phase "creating" that a crash left behind.
+    return rt.locks.run(id, async () => {
+      rt.store.insert(record);
+      let snapshotPrepared = false;
       try {
-        await rt.deps.snapshots.prepare(namespace, {
-          snapshotter: spec.snapshotter,
-          key: snapshotKey,
-          parent: image.chainId,
-          labels: { [SNAPSHOT_CONTAINER_LABEL]: id },
-        });
-      } catch (err) {
-        throw withContext(err, `cannot prepare the snapshot ${snapshotKey} for container ${name}`);
+        // In the same synchronous stretch as the insert: a volume removal sees this container as a user.
+        for (const m of spec.mounts) {
+          if (m.type === 'volume') rt.volumes.ensure(namespace, m.source, { anonymous: anonymous.has(m.source) });
+        }
+        try {
+          await rt.deps.snapshots.prepare(namespace, {
+            snapshotter: spec.snapshotter,
+            key: snapshotKey,
+            parent: image.chainId,
+            labels: { [SNAPSHOT_CONTAINER_LABEL]: id },
+          });
+        } catch (err) {
+          throw withContext(err, `cannot prepare the snapshot ${snapshotKey} for container ${name}`);
+        }
+        snapshotPrepared = true;
+        const created = rt.patch(id, { phase: 'created' });
+        rt.publish(namespace, 'containers.created', { id, name, image: image.name, labels: spec.labels });
+        rt.logger.info({ container: id, name, image: image.name }, 'container created');
+        return created;
+      } catch (error) {
+        if (snapshotPrepared) {
+          await rt.deps.snapshots.remove(namespace, spec.snapshotter, snapshotKey).catch((err: unknown) => {
+            rt.logger.warn({ err, snapshot: snapshotKey }, 'removing the snapshot of a failed create failed; reconcile will retry');
+          });
+        }
+        rt.store.discard(id);
+        for (const name of anonymous) rt.volumes.remove(namespace, name);
+        throw error;
       }
-      snapshotPrepared = true;
-      const created = rt.patch(id, { phase: 'created' });
-      rt.publish(namespace, 'containers.created', { id, name, image: image.name, labels: spec.labels });
-      rt.logger.info({ container: id, name, image: image.name }, 'container created');
-      return created;
-    } catch (error) {
-      if (snapshotPrepared) {
-        await rt.deps.snapshots.remove(namespace, spec.snapshotter, snapshotKey).catch((err: unknown) => {
-          rt.logger.warn({ err, snapshot: snapshotKey }, 'removing the snapshot of a failed create failed; reconcile will retry');
-        });
-      }
-      rt.store.discard(id);
-      for (const name of anonymous) rt.volumes.remove(namespace, name);
-      throw error;
-    }
+    });
   }
 
   get(namespace: string, ref: string): ContainerRecord {

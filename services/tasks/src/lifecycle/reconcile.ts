@@ -79,11 +79,14 @@ export class Reconciler {
     for (const rec of ofNode()) {
       if (rec.phase === 'creating') {
         await guarded(rec.id, async (r) => {
+          // Under the lock, after any create in progress: only one a crash interrupted is still "creating".
+          if (r.phase !== 'creating') return;
           await rt.undoCreate(r);
           report.undone.push(r.id);
         });
       } else if (rec.phase === 'removing') {
         await guarded(rec.id, async (r) => {
+          if (r.phase !== 'removing') return;
           await rt.finishRemoval(r);
           report.removed.push(r.id);
         });

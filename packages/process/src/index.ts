@@ -1,0 +1,1 @@
+export { runProcess, type ProcessOutput, type RunOptions } from './run-process.js';
