@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import * as protoLoader from '@grpc/proto-loader';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { images, withUnimplemented } from '@berth/api';
@@ -44,7 +46,10 @@ function imagesSpec(name: string) {
           definition: images.ImagesService,
           handlers: withUnimplemented<images.ImagesServer>(images.ImagesService, {
             getImage: unary(async (req: images.GetImageRequest) => {
-              if (req.name !== 'known') throw notFound(`image "${req.name}" not found`);
+              // "slow:<ms>": answers after that long (for the drain test)
+              const slow = /^slow:(\d+)$/.exec(req.name);
+              if (slow) await new Promise((r) => setTimeout(r, Number(slow[1])));
+              else if (req.name !== 'known') throw notFound(`image "${req.name}" not found`);
               return images.GetImageResponse.fromPartial({ image: { name: 'known' } });
             }),
           }) as unknown as grpc.UntypedServiceImplementation,
@@ -171,5 +176,87 @@ describe('TCP with mTLS', () => {
     await expect(
       startService(imagesSpec('notls'), { argv: [...argvFor('notls'), '--grpc.tcp', '127.0.0.1:0'], env: {} }),
     ).rejects.toThrow(/grpc.tcp needs mTLS/);
+  });
+});
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('a running service', () => {
+  it('lists its APIs through gRPC server reflection', async () => {
+    const svc = await startService(imagesSpec('refl'), { argv: argvFor('refl'), env: {} });
+    const proto = createRequire(import.meta.url).resolve('@grpc/reflection/build/proto/grpc/reflection/v1/reflection.proto');
+    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(proto, { keepCase: true })) as unknown as {
+      grpc: { reflection: { v1: { ServerReflection: grpc.ServiceClientConstructor } } };
+    };
+    const client = new pkg.grpc.reflection.v1.ServerReflection(`unix:${join(dir, 'run', 'refl.sock')}`, grpc.credentials.createInsecure());
+    try {
+      const stream = (client as unknown as { ServerReflectionInfo(): grpc.ClientDuplexStream<object, { list_services_response?: { service: { name: string }[] } }> }).ServerReflectionInfo();
+      const answer = new Promise<string[]>((resolve, reject) => {
+        stream.on('data', (m: { list_services_response?: { service: { name: string }[] } }) => resolve((m.list_services_response?.service ?? []).map((x) => x.name)));
+        stream.on('error', reject);
+      });
+      stream.write({ list_services: '' });
+      const names = await answer;
+      stream.end();
+      expect(names).toContain('berth.images.v1.Images');
+    } finally {
+      client.close();
+      await svc.stop();
+    }
+  });
+
+  it('serves Prometheus metrics only on the port it is given, with service and node labels', async () => {
+    const port = await freePort();
+    const svc = await startService(imagesSpec('metrics'), { argv: [...argvFor('metrics'), '--metrics.port', String(port)], env: {} });
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toMatch(/^process_cpu_seconds_total\{[^}]*service="metrics"[^}]*\} /m);
+      expect(text).toMatch(/node="kit-node"/);
+    } finally {
+      await svc.stop();
+    }
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+    const quiet = await startService(imagesSpec('nometrics'), { argv: argvFor('nometrics'), env: {} });
+    try {
+      // the default: no listener anywhere for it
+      expect(quiet.ctx.config.metrics.port).toBeUndefined();
+    } finally {
+      await quiet.stop();
+    }
+  });
+
+  it('stop() lets a call in flight finish and refuses new ones; a call outliving the drain timeout is cancelled', async () => {
+    const svc = await startService(imagesSpec('drain'), { argv: argvFor('drain'), env: {} });
+    const sock = join(dir, 'run', 'drain.sock');
+    const client = createClient(images.ImagesClient, sock);
+    const other = createClient(images.ImagesClient, sock);
+    try {
+      const inFlight = call<images.GetImageResponse>((cb) => client.getImage({ name: 'slow:500' }, cb));
+      const tooLong = call<images.GetImageResponse>((cb) => client.getImage({ name: 'slow:10000' }, cb)).then(
+        () => 'answered',
+        (err: grpc.ServiceError) => err.code,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      const started = Date.now();
+      const stopping = svc.stop();
+      // a new client cannot reach it any more
+      await expect(call((cb) => other.getImage({ name: 'known' }, cb))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      expect((await inFlight).image).toBeDefined();
+      await stopping;
+      // drain timeout is 2000 ms (argvFor): the 10 s call was cut, not waited for
+      expect(Date.now() - started).toBeLessThan(6000);
+      expect([grpc.status.CANCELLED, grpc.status.UNAVAILABLE, grpc.status.INTERNAL]).toContain(await tooLong);
+    } finally {
+      client.close();
+      other.close();
+    }
   });
 });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, makeStateRoot } from '@berth/testkit';
+import { freePort, makeStateRoot, startNats } from '@berth/testkit';
 import { SERVICE_NAMES, systemDown, systemStatus, systemUp, type StackOptions, type UpEvent } from '../src/index.js';
 import { pidAlive } from '../src/processes.js';
 
@@ -93,5 +93,25 @@ describe('berth system up/status/down', () => {
     const after = await systemStatus(opts);
     expect(after.every((c) => !c.running)).toBe(true);
     for (const n of SERVICE_NAMES) expect(existsSync(join(opts.runtimeDir, `${n}.sock`)), n).toBe(false);
+  });
+});
+
+describe('berth system up with an external NATS (BERTH_NATS_URL)', () => {
+  it('starts no nats-server of its own; the services use the given one; status says EXTERNAL', async () => {
+    const nats = await startNats({ jetstream: true });
+    const ext: StackOptions = { ...opts, root: join(opts.root, 'ext'), runtimeDir: join(opts.runtimeDir, 'ext'), natsUrl: nats.url, node: 'stack-ext' };
+    try {
+      const events: UpEvent[] = [];
+      const list = await systemUp(ext, (e) => events.push(e));
+      expect(events[0]).toEqual({ name: 'nats', action: 'external' });
+      expect(list.find((c) => c.name === 'nats')).toMatchObject({ health: 'EXTERNAL' });
+      expect(list.filter((c) => c.kind === 'service').every((c) => c.health === 'SERVING')).toBe(true);
+      expect(existsSync(join(ext.runtimeDir, 'nats.pid'))).toBe(false);
+      const log = readFileSync(join(ext.root, 'logs', 'tasks.log'), 'utf8');
+      expect(log).toContain(nats.url.replace(/^nats:\/\//, ''));
+    } finally {
+      await systemDown(ext).catch(() => undefined);
+      await nats.stop();
+    }
   });
 });
