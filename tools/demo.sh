@@ -3,7 +3,8 @@
 # on its embedded defaults, build a small image locally, load it, run a container.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup.sh
+# tools/test.sh runs this demo too, after its own setup, on a private stack
+[ "${BERTH_DEMO_SKIP_SETUP:-}" = 1 ] || bash tools/setup.sh
 berth() { packages/cli/bundle/berth.js "$@"; }
 
 berth system up
