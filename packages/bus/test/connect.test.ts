@@ -1,4 +1,4 @@
-// Connecting: token, user/password, nkey and TLS against real nats-servers;
+// Connecting: token, user/password, nkey, creds file and TLS against real nats-servers;
 // wrong credentials and missing files fail with errors that say so.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { nkeys } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusConnectError, connectBus, nodeRpcSubject, type Bus } from '../src/index.js';
 import { captureLogger, startNats, type TestNats } from './helpers.js';
+import { makeJwtAuth } from './creds.js';
 import { makeTlsFiles, type TlsFiles } from './tls.js';
 
 let dir: string;
@@ -90,6 +91,39 @@ describe('user/password auth', () => {
     const err = await connectError(connectBus({ ...base, servers: nats.url, user: 'berth' }));
     expect(err.code).toBe('INVALID_OPTION');
     expect(err.message).toMatch(/user and pass go together/);
+  });
+});
+
+describe('creds file (decentralised JWT) auth', () => {
+  let nats: TestNats;
+  const auth = makeJwtAuth();
+  beforeAll(async () => {
+    const operatorFile = join(dir, 'operator.jwt');
+    await writeFile(operatorFile, auth.operatorJwt);
+    nats = await startNats({ jetstream: false, config: auth.config(operatorFile) });
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  it('connects with the creds file of a user of the trusted account, not with a stranger\'s', async () => {
+    const credsFile = join(dir, 'user.creds');
+    await writeFile(credsFile, auth.userCreds(), { mode: 0o600 });
+    const bus = await connectBus({ ...base, servers: nats.url, credsFile, logger: captureLogger().logger });
+    await roundTrip(bus);
+    await bus.close();
+
+    const strangerFile = join(dir, 'stranger.creds');
+    await writeFile(strangerFile, auth.strangerCreds(), { mode: 0o600 });
+    const err = await connectError(connectBus({ ...base, servers: nats.url, credsFile: strangerFile }));
+    expect(err.code).toBe('AUTHORIZATION_VIOLATION');
+  });
+
+  it('names a missing creds file', async () => {
+    const missing = join(dir, 'absent.creds');
+    const err = await connectError(connectBus({ ...base, servers: nats.url, credsFile: missing }));
+    expect(err.code).toBe('INVALID_OPTION');
+    expect(err.message).toMatch(new RegExp(`credsFile ${missing} cannot be read: ENOENT`));
   });
 });
 
