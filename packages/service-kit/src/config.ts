@@ -243,15 +243,14 @@ export function loadConfig<S extends z.ZodTypeAny>(service: string, schema: S, o
   }
   for (const [k, v] of flags.origins) origins.set(k, v);
 
-  if (problems.length === 0) {
-    const merged = deepMerge(deepMerge(fileValues, envValues), flags.values);
-    const parsed = schema.safeParse(merged);
-    if (parsed.success) return parsed.data;
-    for (const issue of parsed.error.issues) {
-      const key = issue.path.join('.');
-      const from = origins.get(key);
-      problems.push(`${key || '(root)'}: ${issue.message}${from ? ` (from ${from})` : ''}`);
-    }
+  // Validated even when a flag or the file was bad already: every problem is reported at once.
+  const merged = deepMerge(deepMerge(fileValues, envValues), flags.values);
+  const parsed = schema.safeParse(merged);
+  if (parsed.success && problems.length === 0) return parsed.data;
+  for (const issue of parsed.success ? [] : parsed.error.issues) {
+    const key = issue.path.join('.');
+    const from = origins.get(key);
+    problems.push(`${key || '(root)'}: ${issue.message}${from ? ` (from ${from})` : ''}`);
   }
   throw new ConfigError(service, problems);
 }

@@ -66,6 +66,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reports a bad flag and bad fields together', () => {
+    let msg = '';
+    try {
+      loadConfig('x', schema, { argv: ['--nope=1'], env: { BERTH_NODE: 'bad.node' } });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/unknown flag --nope/);
+    expect(msg).toMatch(/node: only letters.*\(from env BERTH_NODE\)/);
+  });
+
   it('refuses unknown keys in a config file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
     const file = join(dir, 'c.json');
