@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 berth() { packages/cli/bundle/berth.js "$@"; }
 
 berth system up
-archive=$(mktemp -d)/busybox.tar
-node tools/make-busybox-archive.mjs "$archive" busybox:latest >/dev/null
-berth load -i "$archive"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+node tools/make-busybox-archive.mjs "$work/busybox.tar" busybox:latest >/dev/null
+berth load -i "$work/busybox.tar"
 berth images
 berth run --rm --name berth-demo busybox:latest echo "hello from a berth container"
 berth system status

@@ -7,6 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { images, tasks, timestampFromDate, withUnimplemented, type types } from '@berth/api';
+import { ERROR_REASON_METADATA_KEY, ErrorReason } from '@berth/api/metadata';
+import { resolveReference } from '../src/parse/reference.js';
 
 export const KNOWN_IMAGE = 'docker.io/library/busybox:latest';
 const SIGNALS: Record<string, number> = { SIGINT: 2, SIGTERM: 15, SIGKILL: 9, SIGHUP: 1 };
@@ -175,6 +177,13 @@ export async function startFakeStack(options: FakeOptions): Promise<FakeStack> {
   });
   const containersServer = withUnimplemented<tasks.ContainersServer>(tasks.ContainersService, {
     createContainer: unary('CreateContainer', (req: tasks.CreateContainerRequest) => {
+      // As the tasks service: a missing image is NOT_FOUND with the reason that makes the CLI pull it.
+      const image = resolveReference(req.spec?.image ?? '').string();
+      if (!knownImages.has(image)) {
+        const metadata = new grpc.Metadata();
+        metadata.set(ERROR_REASON_METADATA_KEY, ErrorReason.IMAGE_NOT_FOUND);
+        throw Object.assign(status(grpc.status.NOT_FOUND, `no such image: ${image} (pull it first)`), { metadata });
+      }
       const name = req.name || `fake_${++counter}`;
       if ([...containers.values()].some((c) => c.name === name)) throw status(grpc.status.ALREADY_EXISTS, `name ${name} is taken`);
       const id = (++counter).toString(16).padStart(64, '0');

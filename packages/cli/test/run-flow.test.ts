@@ -43,8 +43,9 @@ describe.each([true, false])('run with the attachment confirmed: %s', (confirmAt
     expect(fake.containers.size).toBe(0);
     // confirmed: output through the attachment; unconfirmed: from the logs
     expect(fake.calls.includes('ReadLogs')).toBe(!confirmAttach);
-    const order = fake.calls.filter((c) => ['CreateTask', 'AttachTask', 'StartTask', 'DeleteContainer'].includes(c));
-    expect(order).toEqual(['CreateTask', 'AttachTask', 'StartTask', 'DeleteContainer']);
+    const order = fake.calls.filter((c) => ['CreateContainer', 'PullImage', 'CreateTask', 'AttachTask', 'StartTask', 'DeleteContainer'].includes(c));
+    // As docker run: create, told the image is missing, pull, create again
+    expect(order).toEqual(['CreateContainer', 'PullImage', 'CreateContainer', 'CreateTask', 'AttachTask', 'StartTask', 'DeleteContainer']);
   });
 
   it('exits with the container\'s code, stdout and stderr apart, and keeps the container without --rm', async () => {
@@ -56,6 +57,8 @@ describe.each([true, false])('run with the attachment confirmed: %s', (confirmAt
     expect(r.stderr).toBe('failing\n');
     expect([...fake.containers.values()].map((c) => c.name)).toEqual(['f3']);
     expect(fake.calls).not.toContain('PullImage');
+    // a present image costs no call to the images service
+    expect(fake.calls.filter((c) => c === 'CreateContainer')).toHaveLength(1);
   });
 });
 

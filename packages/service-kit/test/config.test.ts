@@ -1,9 +1,16 @@
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, baseConfigSchema, envName, flagName, loadConfig, peerAddress, servicePaths } from '../src/config.js';
+
+/** A fresh directory, removed when the test ends. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 const schema = baseConfigSchema.extend({ driver: z.enum(['overlayfs', 'native']).default('overlayfs') });
 
@@ -19,7 +26,7 @@ describe('loadConfig', () => {
   });
 
   it('layers file < env < flags', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
+    const dir = tempDir('berth-cfg-');
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ root: '/from/file', nats: { url: 'nats://file:1' }, log: { level: 'debug' } }));
     const c = loadConfig('x', schema, {
@@ -78,7 +85,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses unknown keys in a config file', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
+    const dir = tempDir('berth-cfg-');
     const file = join(dir, 'c.json');
     writeFileSync(file, JSON.stringify({ nats: { uri: 'x' } }));
     expect(() => loadConfig('x', schema, { argv: ['--config', file], env: {} })).toThrow(/nats: Unrecognized key\(s\) in object: 'uri'/);

@@ -15,19 +15,34 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** A temp name beside `path` that removeTempLeftovers recognises. */
+function tempPathFor(path: string): string {
+  return join(dirname(path), `${TMP_MARK}${basename(path)}.${randomBytes(6).toString('hex')}`);
+}
+
+export interface AtomicWriteOptions {
+  /**
+   * fsync the file and its directory (default), so the new content also
+   * survives a power loss. Without, a killed process still leaves the old or
+   * the new content whole, never a half: enough for files rebuilt whenever
+   * they are needed (a container's /etc/hosts), and two fsyncs cheaper.
+   */
+  durable?: boolean;
+}
+
 /**
  * Writes a file so readers see either the old or the new content, never a
  * half: temp file in the same directory, fsync, rename, fsync the directory.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  const dir = dirname(path);
-  const tmp = join(dir, `${TMP_MARK}${basename(path)}.${randomBytes(6).toString('hex')}`);
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, opts: AtomicWriteOptions = {}): void {
+  const durable = opts.durable !== false;
+  const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'w', mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     rmSync(tmp, { force: true });
@@ -35,13 +50,12 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   }
   closeSync(fd);
   renameSync(tmp, path);
-  fsyncDir(dir);
+  if (durable) fsyncDir(dirname(path));
 }
 
 /** writeFileAtomic without blocking the event loop on its two fsyncs. */
 export async function writeFileAtomicAsync(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const dir = dirname(path);
-  const tmp = join(dir, `${TMP_MARK}${basename(path)}.${randomBytes(6).toString('hex')}`);
+  const tmp = tempPathFor(path);
   const file = await open(tmp, 'w', mode);
   try {
     await file.writeFile(data);
@@ -53,7 +67,7 @@ export async function writeFileAtomicAsync(path: string, data: string | Uint8Arr
   }
   await file.close();
   await rename(tmp, path);
-  const d = await open(dir, 'r');
+  const d = await open(dirname(path), 'r');
   try {
     await d.sync();
   } finally {

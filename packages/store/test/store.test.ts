@@ -1,12 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { mkdtempSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, removeTempLeftovers, writeFileAtomic, writeFileAtomicAsync } from '../src/index.js';
 
+/** A fresh directory, removed when the test ends. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
 describe('openStore', () => {
   it('applies migrations once and keeps data across reopen', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
+    const dir = tempDir('berth-store-');
     const path = join(dir, 'meta.db');
     const migrations = ['CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)'];
     const db = openStore(path, migrations);
@@ -20,7 +27,7 @@ describe('openStore', () => {
   });
 
   it('rolls back a failing migration whole', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
+    const dir = tempDir('berth-store-');
     const path = join(dir, 'meta.db');
     expect(() => openStore(path, ['CREATE TABLE a (x); CREATE TABLE a (y)'])).toThrow(/already exists/);
     const db = openStore(path, []);
@@ -30,7 +37,7 @@ describe('openStore', () => {
   });
 
   it('refuses a store written by a newer schema', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-store-'));
+    const dir = tempDir('berth-store-');
     const path = join(dir, 'meta.db');
     openStore(path, ['CREATE TABLE a (x)', 'CREATE TABLE b (x)']).close();
     expect(() => openStore(path, ['CREATE TABLE a (x)'])).toThrow(/newer than this build/);
@@ -39,7 +46,7 @@ describe('openStore', () => {
 
 describe('writeFileAtomic', () => {
   it('replaces content whole and leaves no temp files', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
+    const dir = tempDir('berth-atomic-');
     const path = join(dir, 'f.json');
     writeFileAtomic(path, 'old');
     writeFileAtomic(path, 'new');
@@ -47,8 +54,19 @@ describe('writeFileAtomic', () => {
     expect(readdirSync(dir)).toEqual(['f.json']);
   });
 
+  it('without durability (no fsync) still replaces content whole, with the mode asked', () => {
+    const dir = tempDir('berth-atomic-');
+    const path = join(dir, 'hosts');
+    writeFileAtomic(path, 'old', 0o600, { durable: false });
+    writeFileAtomic(path, 'new', 0o644, { durable: false });
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    expect(statSync(path).mode & 0o777).toBe(0o644);
+    expect(readdirSync(dir)).toEqual(['hosts']);
+    expect(() => writeFileAtomic(join(dir, 'missing', 'f'), 'x', 0o644, { durable: false })).toThrow(/ENOENT/);
+  });
+
   it('the async form: replaces content whole with the mode asked, leaves no temp files, and fails cleanly in a missing directory', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
+    const dir = tempDir('berth-atomic-');
     const path = join(dir, 'f.json');
     await writeFileAtomicAsync(path, 'old', 0o600);
     await Promise.all([writeFileAtomicAsync(path, 'new'), writeFileAtomicAsync(path, 'new')]);
@@ -59,7 +77,7 @@ describe('writeFileAtomic', () => {
   });
 
   it('cleans leftovers of an interrupted write', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-atomic-'));
+    const dir = tempDir('berth-atomic-');
     writeFileSync(join(dir, '.tmp-berth-f.json.abc'), 'half');
     writeFileSync(join(dir, 'keep'), 'x');
     expect(removeTempLeftovers(dir)).toBe(1);

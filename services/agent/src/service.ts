@@ -114,6 +114,7 @@ async function setup(ctx: ServiceContext<AgentConfig>) {
       stopRotation();
       stopExits();
       execExits.close();
+      runtime.close();
       await taskEvents.close();
     },
   };

@@ -1,7 +1,8 @@
 // Errors that know the gRPC status they travel as. The service kit's handler
 // adapters keep any error carrying a numeric gRPC `code`, so these reach the
 // caller with their code and message unchanged.
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
+import { ERROR_REASON_METADATA_KEY, ErrorReason } from '@berth/api/metadata';
 
 export { status as GrpcStatus };
 
@@ -11,21 +12,35 @@ export class TasksError extends Error {
   readonly details: string;
   /** The exit code a failed start means (Docker's 127 not found, 126 not executable), as the agent said; else undefined. */
   readonly exitCode: number | undefined;
+  /** grpc-js sends it as the status's trailing metadata: the error reason, when there is one. */
+  readonly metadata: Metadata | undefined;
 
   constructor(
     readonly code: status,
     message: string,
-    options?: { cause?: unknown; exitCode?: number | undefined },
+    options?: { cause?: unknown; exitCode?: number | undefined; reason?: ErrorReason | undefined },
   ) {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'TasksError';
     this.details = message;
     this.exitCode = options?.exitCode;
+    if (options?.reason !== undefined) {
+      this.metadata = new Metadata();
+      this.metadata.set(ERROR_REASON_METADATA_KEY, options.reason);
+    }
+  }
+
+  /** The reason this error carries to the caller, if any. */
+  get reason(): ErrorReason | undefined {
+    return this.metadata?.get(ERROR_REASON_METADATA_KEY)[0] as ErrorReason | undefined;
   }
 }
 
 export const invalidArgument = (message: string) => new TasksError(status.INVALID_ARGUMENT, message);
 export const notFound = (message: string) => new TasksError(status.NOT_FOUND, message);
+/** NOT_FOUND saying the image is missing, which a client can pull and retry. */
+export const imageNotFound = (message: string, cause?: unknown) =>
+  new TasksError(status.NOT_FOUND, message, { cause, reason: ErrorReason.IMAGE_NOT_FOUND });
 export const alreadyExists = (message: string) => new TasksError(status.ALREADY_EXISTS, message);
 export const failedPrecondition = (message: string) => new TasksError(status.FAILED_PRECONDITION, message);
 export const unavailable = (message: string, cause?: unknown) =>
@@ -57,5 +72,6 @@ export function withContext(error: unknown, doing: string): TasksError {
   if (error instanceof TasksError && error.message.startsWith(doing)) return error;
   const code = grpcCode(error) ?? status.INTERNAL;
   const exitCode = error instanceof TasksError ? error.exitCode : undefined;
-  return new TasksError(code, `${doing}: ${errorMessage(error)}`, { cause: error, exitCode });
+  const reason = error instanceof TasksError ? error.reason : undefined;
+  return new TasksError(code, `${doing}: ${errorMessage(error)}`, { cause: error, exitCode, reason });
 }

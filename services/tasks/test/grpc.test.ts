@@ -1,5 +1,6 @@
 // The gRPC surface over a real grpc-js server on a unix socket (neighbours
 // faked): namespaces from metadata, status codes, the logs and attach streams.
+import { ERROR_REASON_METADATA_KEY, ErrorReason } from '@berth/api/metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -59,7 +60,7 @@ function call<Req, Res>(
   return new Promise((resolve, reject) => method(req, md(ns), {}, (e, res) => (e ? reject(e) : resolve(res))));
 }
 
-async function code(p: Promise<unknown>): Promise<{ code: grpc.status; details: string }> {
+async function code(p: Promise<unknown>): Promise<{ code: grpc.status; details: string; metadata?: grpc.Metadata }> {
   try {
     await p;
   } catch (err) {
@@ -88,6 +89,9 @@ describe('Containers over gRPC', () => {
     const missing = await code(call(containers.createContainer.bind(containers), tasks.CreateContainerRequest.fromPartial({ spec: { image: 'ghost:9' } })));
     expect(missing.code).toBe(grpc.status.NOT_FOUND);
     expect(missing.details).toContain('ghost:9');
+    // the reason a client pulls on (docker run's create, pull, create again); a duplicate name has none
+    expect(missing.metadata?.get(ERROR_REASON_METADATA_KEY)).toEqual([ErrorReason.IMAGE_NOT_FOUND]);
+    expect((dup as { metadata?: grpc.Metadata }).metadata?.get(ERROR_REASON_METADATA_KEY) ?? []).toEqual([]);
   });
 });
 

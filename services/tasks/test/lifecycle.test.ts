@@ -181,6 +181,19 @@ describe('start, stop, kill', () => {
     expect(h.networking.dns.get(c.id)?.hostNetwork).toBe(true);
   });
 
+  it('with --network none leaves the namespace to runc: no agent netns, no attachment, none to tear down', async () => {
+    const c = await run('nn', { networks: [{ network: 'none', aliases: [], ipAddress: '' }] });
+    expect(h.agent.script.calls.filter((x) => x.startsWith('createNetns'))).toEqual([]);
+    expect(h.networking.attachments.has(c.id)).toBe(false);
+    // A network namespace of its own, without a path: runc makes it, with loopback up.
+    expect(h.agent.tasks.get(c.id)!.spec.linux.namespaces.filter((n) => n.type === 'network')).toEqual([{ type: 'network' }]);
+    expect(h.networking.dns.get(c.id)?.hostNetwork).toBe(false);
+    await h.engine.tasks.stopTask(NS, tasks.StopTaskRequest.fromPartial({ containerId: 'nn' }));
+    await eventually(() => !h.agent.tasks.has(c.id) && !h.networking.dns.has(c.id), 'teardown');
+    expect(h.agent.script.calls.filter((x) => x.startsWith('removeNetns'))).toEqual([]);
+    expect(h.networking.script.calls.filter((x) => x.startsWith('detach'))).toEqual([]);
+  });
+
   it('stops with the stop signal, records the exit durably once and tears the task down', async () => {
     const c = await run('web');
     const exit = await h.engine.tasks.stopTask(NS, tasks.StopTaskRequest.fromPartial({ containerId: 'web' }));

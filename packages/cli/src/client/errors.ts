@@ -1,5 +1,6 @@
 // gRPC failures as errors a user can act on. Pure: no gRPC import, so it
 // loads with nothing and every rule has a unit test.
+import { ERROR_REASON_METADATA_KEY } from '@berth/api/metadata';
 import { BerthError } from '../output.js';
 
 /** The gRPC status codes the CLI tells apart. */
@@ -28,6 +29,8 @@ export class CallError extends BerthError {
     readonly code: number,
     readonly service: string,
     options?: ErrorOptions,
+    /** The service's berth-error-reason, when it gave one (see ErrorReason in @berth/api/metadata). */
+    readonly reason?: string,
   ) {
     super(message, 125, options);
   }
@@ -52,7 +55,7 @@ const CONNECT_FAILURE = /^(No connection established|Failed to connect|connect E
 
 /** The error a failed call stands for: stack not running, not implemented yet, or the service's own message. */
 export function callError(err: unknown, service: string, socket: string, method: string): BerthError {
-  const e = err as { code?: unknown; details?: unknown; message?: unknown };
+  const e = err as { code?: unknown; details?: unknown; message?: unknown; metadata?: unknown };
   const code = typeof e?.code === 'number' ? e.code : Code.UNKNOWN;
   const details = typeof e?.details === 'string' && e.details !== '' ? e.details : String(e?.message ?? err);
   const options = { cause: err };
@@ -65,7 +68,14 @@ export function callError(err: unknown, service: string, socket: string, method:
   if (code === Code.DEADLINE_EXCEEDED) {
     return new CallError(`the ${service} service did not answer ${method} in time: ${details}`, code, service, options);
   }
-  return new CallError(details, code, service, options);
+  return new CallError(details, code, service, options, reasonOf(e));
+}
+
+/** The berth-error-reason of a failed call's trailing metadata (grpc-js puts it on the error). */
+function reasonOf(e: { metadata?: unknown } | null | undefined): string | undefined {
+  const md = e?.metadata as { get?: (key: string) => unknown[] } | undefined;
+  const value = typeof md?.get === 'function' ? md.get(ERROR_REASON_METADATA_KEY)[0] : undefined;
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** True when err is a CallError with one of the codes. */

@@ -1,6 +1,7 @@
 // `run` and `create`: pull when needed (per --pull), create the container,
 // and for a foreground run attach, start, relay stdio and exit with the
 // container's exit code.
+import { ErrorReason } from '@berth/api/metadata';
 import * as tasks from '@berth/api/tasks';
 import { Code, hasCode } from '../client/errors.js';
 import { withSession, type Session } from '../client/session.js';
@@ -18,19 +19,36 @@ export interface RunCommandFlags extends RunFlags {
   plainHttp?: boolean;
 }
 
-/** Creates the container (pulling its image per --pull first); ALREADY_EXISTS becomes "name in use". */
+/**
+ * Creates the container, pulling its image per --pull. As `docker run` does,
+ * the tasks service is asked first and the image pulled only when it has
+ * none (one call instead of two on every run); --pull always and --platform
+ * settle the image with the images service first and pin its digest.
+ */
 async function createContainer(s: Session, image: string, command: string[], f: RunCommandFlags): Promise<tasks.Container> {
   const policy = checkPullPolicy(f.pull);
   const request = buildCreateRequest(image, command, f);
-  const platform = apiPlatform(f.platform);
+  request.spec!.platform = apiPlatform(f.platform);
+  if (policy !== 'always' && f.platform === undefined) {
+    try {
+      return await createFromImage(s, request, f);
+    } catch (err) {
+      if (!(hasCode(err, Code.NOT_FOUND) && err.reason === ErrorReason.IMAGE_NOT_FOUND)) throw err;
+      // missing: ensureImage says so and pulls it (or refuses, with --pull never)
+    }
+  }
   const pulled = await ensureImage(s, image, policy, {
     platform: f.platform,
     quiet: f.quiet === true,
     out: process.stderr,
     plainHttp: f.plainHttp === true,
   });
-  request.spec!.platform = platform;
   request.spec!.imageTarget = pulled.target;
+  return createFromImage(s, request, f);
+}
+
+/** CreateContainer; ALREADY_EXISTS becomes "name in use". */
+async function createFromImage(s: Session, request: tasks.CreateContainerRequest, f: RunCommandFlags): Promise<tasks.Container> {
   try {
     const created = (await s.unary(s.api(tasks.ContainersClient), 'createContainer', request)).container;
     if (!created) throw new BerthError('the tasks service answered CreateContainer without a container');

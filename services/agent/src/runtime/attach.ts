@@ -10,9 +10,11 @@
 // (perl-base is Essential). socat would work
 // too but is not installed; log files cannot carry stdin, and `-it` needs it.
 //
-// Bridge protocol on the helper's stdout: frames of [type u8][length u32 BE]
-// [bytes], type 0 = connected, 2 = stdout, 3 = stderr. Its stdin is forwarded
-// to the socket in packets of at most 8 KiB; EOF half-closes the socket.
+// The helper reads its target from its stdin first, one line "<0|1> <dir>"
+// (1: forward stdin), so a BridgePool can start it before anyone attaches.
+// Then, on its stdout: frames of [type u8][length u32 BE][bytes], type 0 =
+// connected, 2 = stdout, 3 = stderr. With stdin forwarded, the rest of its
+// stdin goes to the socket in packets of at most 8 KiB; EOF half-closes it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 
@@ -21,7 +23,9 @@ import { PassThrough, Writable, type Readable } from 'node:stream';
 // EINTR 4 — and select() on a bit vector.
 const BRIDGE = String.raw`
 $SIG{PIPE} = 'IGNORE';
-my ($dir, $in) = @ARGV;
+my $line = '';
+while (1) { my $c = ''; my $r = sysread(STDIN, $c, 1); next if !defined($r) && $! == 4; exit 0 unless $r; last if $c eq "\n"; $line .= $c; }
+my ($in, $dir) = ($line =~ /^([01]) (.*)$/s) or do { print STDERR "bad target line\n"; exit 2 };
 chdir($dir) or do { print STDERR "cannot enter $dir: $!\n"; exit 2 };
 socket(my $s, 1, 5, 0) or do { print STDERR "socket: $!\n"; exit 2 };
 connect($s, pack('S Z108', 1, 'attach')) or do { print STDERR "cannot connect to $dir/attach: $!\n"; exit 3 };
@@ -52,8 +56,79 @@ while (1) {
 export interface AttachOptions {
   /** Forward stdin (the container must have been created with stdin open). */
   stdin?: boolean;
-  /** Path of perl; default /usr/bin/perl. */
-  perlPath?: string;
+  /** Where the bridge comes from; default: a new one run by /usr/bin/perl. */
+  bridges?: BridgePool;
+}
+
+const DEFAULT_PERL = '/usr/bin/perl';
+
+function spawnBridge(perlPath: string): ChildProcess {
+  return spawn(perlPath, ['-e', BRIDGE], { stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** True while a bridge has not exited (nor failed to start). */
+const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null && child.pid !== undefined;
+
+/**
+ * Keeps one bridge started ahead of need: an attach (on every foreground
+ * `run`) then waits for neither a fork of the agent nor Perl's start-up. The
+ * spare is replaced a little after it is taken, off the attach's path; it
+ * holds nothing but its pipes, and ends when the agent does (its stdin closes).
+ */
+export class BridgePool {
+  private spare: ChildProcess | undefined;
+  private refill: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    readonly perlPath = DEFAULT_PERL,
+    private readonly refillDelayMs = 200,
+  ) {}
+
+  /** A started bridge waiting for its target line. */
+  take(): ChildProcess {
+    const spare = this.spare;
+    this.spare = undefined;
+    this.scheduleRefill();
+    if (spare && alive(spare)) {
+      ref(spare);
+      return spare;
+    }
+    return spawnBridge(this.perlPath);
+  }
+
+  private scheduleRefill(): void {
+    if (this.closed || this.refill) return;
+    this.refill = setTimeout(() => {
+      this.refill = undefined;
+      if (this.closed || this.spare) return;
+      const child = spawnBridge(this.perlPath);
+      child.on('error', () => undefined); // no perl: take() spawns afresh and reports it
+      unref(child);
+      this.spare = child;
+    }, this.refillDelayMs);
+    this.refill.unref();
+  }
+
+  /** Ends the spare; later takes spawn bridges one by one. */
+  close(): void {
+    this.closed = true;
+    if (this.refill) clearTimeout(this.refill);
+    this.refill = undefined;
+    this.spare?.kill('SIGKILL');
+    this.spare = undefined;
+  }
+}
+
+/** A spare must not keep the agent's event loop alive; a bridge in use must. */
+function unref(child: ChildProcess): void {
+  child.unref();
+  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+}
+
+function ref(child: ChildProcess): void {
+  child.ref();
+  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { ref?: () => void } | null)?.ref?.();
 }
 
 export interface AttachSession {
@@ -70,9 +145,11 @@ export interface AttachSession {
 
 /** Connects to `<dir>/attach`; resolves once conmon accepted the connection. */
 export function attachSocket(dir: string, opts: AttachOptions = {}): Promise<AttachSession> {
-  const child = spawn(opts.perlPath ?? '/usr/bin/perl', ['-e', BRIDGE, dir, opts.stdin ? '1' : '0'], {
-    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-  });
+  const perlPath = opts.bridges?.perlPath ?? DEFAULT_PERL;
+  const child = opts.bridges ? opts.bridges.take() : spawnBridge(perlPath);
+  child.stdin?.on('error', () => undefined); // a bridge that failed to start; 'close' reports it
+  child.stdin?.write(`${opts.stdin ? '1' : '0'} ${dir}\n`);
+  if (!opts.stdin) child.stdin?.end();
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let helperErr = '';
@@ -102,7 +179,7 @@ export function attachSocket(dir: string, opts: AttachOptions = {}): Promise<Att
       }
     });
     child.on('error', (err) => {
-      if (!connected) reject(new Error(`cannot start the attach helper (${opts.perlPath ?? '/usr/bin/perl'}): ${err.message}`));
+      if (!connected) reject(new Error(`cannot start the attach helper (${perlPath}): ${err.message}`));
     });
     child.on('close', (code) => {
       stdout.end();

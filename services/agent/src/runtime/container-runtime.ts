@@ -17,7 +17,7 @@ import { readCgroupStats, type CgroupStats } from '../cgroups/stats.js';
 import { ContainerError, errnoCode, isContainerError, MountError } from '../errors.js';
 import { rotateIfNeeded, writeControl } from '../logs/rotate.js';
 import { mountAll, mountsUnder, unmountAll, type MountTools } from '@berth/mount';
-import { attachSocket, type AttachSession } from './attach.js';
+import { attachSocket, BridgePool, type AttachSession } from './attach.js';
 import { requireDirectory, resizeMessage, validateCreateOptions, type TerminalSize } from './checks.js';
 import { awaitConmonStart, spawnConmon, type ConmonLaunch } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
@@ -70,7 +70,8 @@ export class ContainerRuntime {
   private readonly runc: Runc;
   private readonly conmonPath: string;
   private readonly runtimePath: string;
-  private readonly perlPath: string;
+  /** Attach bridges, one kept started ahead of need. */
+  private readonly bridges: BridgePool;
   private readonly mountTools: MountTools;
   private readonly logger: RuntimeLogger;
   private readonly startTimeoutMs: number;
@@ -87,7 +88,7 @@ export class ContainerRuntime {
     this.layout = runtimeLayout(opts.root, opts.runtimeRoot);
     this.runtimePath = opts.runtimePath ?? '/usr/sbin/runc';
     this.conmonPath = opts.conmonPath ?? '/usr/bin/conmon';
-    this.perlPath = opts.perlPath ?? '/usr/bin/perl';
+    this.bridges = new BridgePool(opts.perlPath);
     this.runc = new Runc({ path: this.runtimePath, root: this.layout.runcRoot });
     this.mountTools = opts.mountTools ?? {};
     this.logger = opts.logger ?? NOOP_LOGGER;
@@ -100,7 +101,7 @@ export class ContainerRuntime {
       layout: this.layout,
       conmonPath: this.conmonPath,
       runtimePath: this.runtimePath,
-      perlPath: this.perlPath,
+      bridges: this.bridges,
       pollMs: this.pollMs,
       startTimeoutMs: this.startTimeoutMs,
       runningContainer: async (id) => {
@@ -609,7 +610,7 @@ export class ContainerRuntime {
       throw new ContainerError('INVALID_ARGUMENT', `container ${id} was created without stdin`, { containerId: id });
     }
     try {
-      return await attachSocket(record.bundle, { stdin: opts.stdin === true, perlPath: this.perlPath });
+      return await attachSocket(record.bundle, { stdin: opts.stdin === true, bridges: this.bridges });
     } catch (err) {
       throw new ContainerError('RUNTIME_FAILED', (err as Error).message, { containerId: id, cause: err });
     }
@@ -630,6 +631,11 @@ export class ContainerRuntime {
   }
 
   /** Rotates logs every `intervalMs` until the returned function is called. */
+  /** Ends what the runtime keeps running for itself (the spare attach bridge); containers are untouched. */
+  close(): void {
+    this.bridges.close();
+  }
+
   startLogRotation(intervalMs = 1000): () => void {
     let busy = false;
     const timer = setInterval(() => {

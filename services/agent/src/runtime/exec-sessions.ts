@@ -10,7 +10,7 @@ import { writeFileAtomic } from '@berth/store';
 import { ContainerError, errnoCode } from '../errors.js';
 import { parseLogRecord } from '../logs/k8s-log.js';
 import { writeControl } from '../logs/rotate.js';
-import { attachSocket, type AttachSession } from './attach.js';
+import { attachSocket, type AttachSession, type BridgePool } from './attach.js';
 import { resizeMessage, type TerminalSize } from './checks.js';
 import { awaitConmonStart, meaningfulStderr, spawnConmon, type ConmonProcess, type SyncMessage } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
@@ -29,7 +29,7 @@ export interface ExecSessionsDeps {
   layout: RuntimeLayout;
   conmonPath: string;
   runtimePath: string;
-  perlPath: string;
+  bridges: BridgePool;
   pollMs: number;
   startTimeoutMs: number;
   /** The record of `id` if it is running; throws NOT_FOUND / NOT_RUNNING otherwise. */
@@ -144,7 +144,7 @@ export class ExecSessions {
     if (!ready || ready.data !== 0) {
       throw new Error(`conmon did not open the attach socket: ${ready?.message || meaningfulStderr(conmon.stderr()) || 'no message'}`);
     }
-    const session = await attachSocket(dir, { stdin, perlPath: this.deps.perlPath });
+    const session = await attachSocket(dir, { stdin, bridges: this.deps.bridges });
     conmon.startPipe.write('1');
     return session;
   }
@@ -223,7 +223,7 @@ export class ExecSessions {
     if (!st) throw new ContainerError('NOT_FOUND', `no exec ${execId} in container ${id}`, { containerId: id });
     if (st.status !== 'running') throw new ContainerError('NOT_RUNNING', `cannot attach to exec ${execId} in ${id}: it is ${st.status}`, { containerId: id });
     try {
-      return await attachSocket(execPaths(this.deps.layout, id, execId).dir, { stdin: opts.stdin === true, perlPath: this.deps.perlPath });
+      return await attachSocket(execPaths(this.deps.layout, id, execId).dir, { stdin: opts.stdin === true, bridges: this.deps.bridges });
     } catch (err) {
       throw new ContainerError('RUNTIME_FAILED', (err as Error).message, { containerId: id, cause: err });
     }

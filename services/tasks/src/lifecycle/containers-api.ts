@@ -8,6 +8,7 @@ import {
   failedPrecondition,
   grpcCode,
   GrpcStatus,
+  imageNotFound,
   invalidArgument,
   isNotFound,
   notFound,
@@ -55,7 +56,7 @@ export class ContainersApi {
     try {
       image = await this.rt.deps.images.resolve(namespace, spec.image, spec.platform);
     } catch (err) {
-      if (isNotFound(err)) throw notFound(`no such image: ${spec.image} (pull it first): ${errorMessage(err)}`);
+      if (isNotFound(err)) throw imageNotFound(`no such image: ${spec.image} (pull it first): ${errorMessage(err)}`, err);
       throw withContext(err, `cannot resolve image ${JSON.stringify(spec.image)}`);
     }
     const wanted = spec.imageTarget?.digest;

@@ -257,12 +257,16 @@ export class Runtime {
     }
   }
 
-  /** The container's network namespace and, in bridge mode, its attachments (recorded one by one). */
+  /**
+   * In bridge mode, the container's network namespace and its attachments
+   * (recorded one by one). With "none" runc makes the namespace itself, with
+   * only loopback (up), as `ctr run` does: nothing can join it later (connect
+   * refuses "none"), so a named one would only cost two agent calls a run.
+   */
   private async setupNetworks(record: ContainerRecord, mode: ReturnType<typeof networkMode>): Promise<void> {
-    if (mode === 'host') return;
+    if (mode !== 'bridge') return;
     const { id, namespace } = record;
     const rec = this.patch(id, { netnsPath: await this.agentFor(record).createNetns(id) });
-    if (mode !== 'bridge') return;
     const endpoints = rec.spec.networks.length > 0 ? rec.spec.networks : [{ network: '', aliases: [], ipAddress: '' }];
     const ports = portsToPublish(rec);
     for (const [i, endpoint] of endpoints.entries()) {
@@ -315,14 +319,17 @@ export class Runtime {
       }
     };
     // Independent steps at once; the namespace goes only after the attachments in it.
+    // Only bridge mode makes a namespace (a crash may have made it before it was
+    // recorded); one recorded by an older berth in "none" mode goes too.
+    const bridged = networkMode(record.spec) === 'bridge';
     await Promise.all([
       step('delete the agent task', () => agent.deleteTask(id, '', true)),
       step('remove name files', () => this.deps.networking.removeDns(namespace, id)),
-      step('detach networks', () => this.deps.networking.detach(namespace, id)).then(() =>
-        networkMode(record.spec) !== 'host' || record.netnsPath !== ''
-          ? step('remove the network namespace', () => agent.removeNetns(id))
-          : undefined,
-      ),
+      bridged || record.netnsPath !== ''
+        ? step('detach networks', () => this.deps.networking.detach(namespace, id)).then(() =>
+            step('remove the network namespace', () => agent.removeNetns(id)),
+          )
+        : undefined,
     ]);
     if (failures.length > 0) {
       throw new TasksError(
