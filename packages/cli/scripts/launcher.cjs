@@ -20,8 +20,9 @@ try {
 } catch {
   // not built (or removed): compile as Node would
 }
-// CommonJS's own wrapper, on the first line so that line numbers stay right
-const wrapped = `(function (exports, require, module, __filename, __dirname, __berthImportExternal) {${readFileSync(file, 'utf8')}\n})`;
+// CommonJS's own wrapper, on the first line so that line numbers stay right.
+// latin1: the build makes sure the bundle is ASCII, and latin1 is a plain copy (utf8 decoding cost 5 ms).
+const wrapped = `(function (exports, require, module, __filename, __dirname, __berthImportExternal) {${readFileSync(file, 'latin1')}\n})`;
 const script = new vm.Script(wrapped, { filename: file, cachedData });
 if (process.env.BERTH_CLI_CODE_CACHE_REPORT === '1') {
   const verdict = cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted';

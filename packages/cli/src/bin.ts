@@ -32,7 +32,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
 
 async function runProgram(): Promise<void> {
   const [{ CommanderError }, { buildProgram }] = await Promise.all([import('commander'), import('./program/index.js')]);
-  const program = buildProgram();
+  const program = buildProgram(args);
 
   function report(err: unknown): number {
     if (err instanceof CommanderError) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argKind, bashCompletion } from '../src/commands/completion.js';
-import { buildProgram } from '../src/program/index.js';
+import { buildProgram, commandWord } from '../src/program/index.js';
 import { assertBuilt, BIN } from './built-bin.js';
 
 let runtimeDir: string;
@@ -31,6 +31,41 @@ function leaves(cmd: Command, path: string[] = []): { path: string[]; cmd: Comma
   if (cmd.commands.length === 0) return [{ path, cmd }];
   return cmd.commands.filter((c) => c.name() !== 'help').flatMap((c) => leaves(c, [...path, c.name()]));
 }
+
+describe('building only what a command line reaches', () => {
+  const groupSizes = (args?: string[]) => {
+    const program = buildProgram(args);
+    const size = (name: string) => program.commands.find((c) => c.name() === name)!.commands.length;
+    return { container: size('container'), image: size('image') };
+  };
+
+  it('finds the command word past global options and their values', () => {
+    expect(commandWord(['ps', '-a'])).toBe('ps');
+    expect(commandWord(['--debug', '-n', 'team', 'run', '--rm', 'busybox'])).toBe('run');
+    expect(commandWord(['--root', '/r', '--runtime-dir', '/x', 'images'])).toBe('images');
+    expect(commandWord(['--namespace=team', 'container', 'ls'])).toBe('container');
+    expect(commandWord(['--', 'ps'])).toBe('ps');
+    expect(commandWord(['--help'])).toBeUndefined();
+    expect(commandWord([])).toBeUndefined();
+  });
+
+  it('leaves the container and image groups empty for a top-level command, and fills the one named', () => {
+    const full = groupSizes();
+    expect(full.container).toBeGreaterThan(10);
+    expect(full.image).toBeGreaterThan(5);
+    expect(groupSizes(['run', '--rm', 'busybox'])).toEqual({ container: 0, image: 0 });
+    expect(groupSizes(['-n', 'team', 'ps'])).toEqual({ container: 0, image: 0 });
+    expect(groupSizes(['container', 'ls'])).toEqual({ container: full.container, image: 0 });
+    expect(groupSizes(['image', 'ls'])).toEqual({ container: 0, image: full.image });
+  });
+
+  it('builds the whole tree for help, completion and words it does not know (to suggest the right one)', () => {
+    const full = groupSizes();
+    for (const args of [['--help'], ['help', 'container'], ['completion', 'bash'], ['contianer', 'ls'], []]) {
+      expect(groupSizes(args), args.join(' ')).toEqual(full);
+    }
+  });
+});
 
 describe('command tree', () => {
   const program = buildProgram();

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, removeTempLeftovers, writeFileAtomic, writeFileAtomicAsync } from '../src/index.js';
+import { STATEMENT_CACHE_LIMIT } from '../src/sqlite.js';
 
 /** A fresh directory, removed when the test ends. */
 function tempDir(prefix: string): string {
@@ -41,6 +42,42 @@ describe('openStore', () => {
     const path = join(dir, 'meta.db');
     openStore(path, ['CREATE TABLE a (x)', 'CREATE TABLE b (x)']).close();
     expect(() => openStore(path, ['CREATE TABLE a (x)'])).toThrow(/newer than this build/);
+  });
+});
+
+describe('prepared statements', () => {
+  it('compiles each SQL text once and the shared statement keeps working', () => {
+    const db = openStore(':memory:', ['CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)']);
+    onTestFinished(() => void db.close());
+    const insert = db.prepare('INSERT INTO kv VALUES (?, ?)');
+    expect(db.prepare('INSERT INTO kv VALUES (?, ?)')).toBe(insert);
+    expect(db.prepare('SELECT v FROM kv WHERE k = ?')).not.toBe(insert);
+    db.transaction(() => {
+      for (const k of ['a', 'b', 'c']) db.prepare('INSERT INTO kv VALUES (?, ?)').run(k, k.toUpperCase());
+    })();
+    expect(db.prepare('SELECT v FROM kv WHERE k = ?').get('b')).toEqual({ v: 'B' });
+    expect(db.prepare('SELECT v FROM kv WHERE k = ?').get('c')).toEqual({ v: 'C' });
+    // a failing run leaves the shared statement usable
+    expect(() => db.prepare('INSERT INTO kv VALUES (?, ?)').run('a', 'again')).toThrow(/UNIQUE/);
+    db.prepare('INSERT INTO kv VALUES (?, ?)').run('d', 'D');
+    expect(db.prepare('SELECT count(*) AS n FROM kv').get()).toEqual({ n: 4 });
+  });
+
+  it('stops keeping new texts at the limit, so SQL built from values cannot grow it without bound', () => {
+    const db = openStore(':memory:', ['CREATE TABLE t (x INTEGER)']);
+    onTestFinished(() => void db.close());
+    for (let i = 0; i < STATEMENT_CACHE_LIMIT; i++) db.prepare(`SELECT ${i} AS x`);
+    expect(db.prepare('SELECT 0 AS x')).toBe(db.prepare('SELECT 0 AS x'));
+    const past = 'SELECT x FROM t WHERE x = 1';
+    expect(db.prepare(past)).not.toBe(db.prepare(past));
+    expect(db.prepare(past).all()).toEqual([]);
+  });
+
+  it('reports bad SQL at prepare, and caches nothing for it', () => {
+    const db = openStore(':memory:', []);
+    onTestFinished(() => void db.close());
+    expect(() => db.prepare('SELEC 1')).toThrow(/syntax error/);
+    expect(() => db.prepare('SELEC 1')).toThrow(/syntax error/);
   });
 });
 
