@@ -10,14 +10,16 @@ export type Migration = string | ((db: Store) => void);
 /** Distinct SQL texts kept compiled per store; berth's are constants, far fewer. */
 export const STATEMENT_CACHE_LIMIT = 256;
 
+/** What a shared statement refuses: iterate leaves it busy, the toggles would carry over to its next user. */
+const UNSHAREABLE = ['iterate', 'pluck', 'raw', 'expand'] as const;
+
 /**
  * Makes db.prepare hand back one compiled statement per SQL text. Compiling
  * cost more than running most of berth's queries (in the tasks service, about
- * a third of a container update). Sharing a statement is safe because berth
- * runs them with run/get/all/columns only: never iterate (which leaves a
- * statement busy) nor the pluck/raw/expand toggles (which would carry over to
- * the next user of the same text). Past the limit, texts are compiled each
- * time, so SQL built from values cannot grow the cache without bound.
+ * a third of a container update). A statement is shared by every caller of
+ * its text, so it runs with run/get/all only: iterate and the pluck/raw/expand
+ * toggles throw. Past the limit, texts are compiled each time, so SQL built
+ * from values cannot grow the cache without bound.
  */
 export function reusePreparedStatements(db: Store): void {
   const compile = db.prepare.bind(db);
@@ -26,6 +28,11 @@ export function reusePreparedStatements(db: Store): void {
     let statement = compiled.get(sql);
     if (statement === undefined) {
       statement = compile(sql);
+      for (const method of UNSHAREABLE) {
+        statement[method] = () => {
+          throw new Error(`${method}() on a shared prepared statement of a berth store (${sql}): use all() or get()`);
+        };
+      }
       if (compiled.size < STATEMENT_CACHE_LIMIT) compiled.set(sql, statement);
     }
     return statement;

@@ -73,6 +73,17 @@ describe('prepared statements', () => {
     expect(db.prepare(past).all()).toEqual([]);
   });
 
+  it('refuses what would leave a shared statement busy or changed for its next user', () => {
+    const db = openStore(':memory:', ['CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)']);
+    onTestFinished(() => void db.close());
+    const select = db.prepare('SELECT k, v FROM kv');
+    expect(() => select.iterate()).toThrow(/iterate\(\) on a shared prepared statement .*SELECT k, v FROM kv/);
+    expect(() => select.pluck()).toThrow(/pluck\(\) on a shared/);
+    expect(() => select.raw()).toThrow(/raw\(\) on a shared/);
+    expect(() => select.expand()).toThrow(/expand\(\) on a shared/);
+    expect(select.all()).toEqual([]);
+  });
+
   it('reports bad SQL at prepare, and caches nothing for it', () => {
     const db = openStore(':memory:', []);
     onTestFinished(() => void db.close());
