@@ -1,7 +1,7 @@
 // A command's connection to the berth services: one gRPC client per API on
 // <runtimeDir>/<component>.sock, the clients of one socket sharing one
 // channel (a second channel to the same service would start its own name
-// resolution and load balancer before its first call: ≈ 5 ms of a `run`),
+// resolution and load balancer before its first call: 3-5 ms of CPU a `run`),
 // every call carrying the namespace and the command's traceparent, failures
 // turned into errors a user can act on.
 //
