@@ -91,7 +91,7 @@ export class BridgePool {
     this.spare = undefined;
     this.scheduleRefill();
     if (spare && alive(spare)) {
-      ref(spare);
+      holdLoop(spare, true);
       return spare;
     }
     return spawnBridge(this.perlPath);
@@ -104,7 +104,7 @@ export class BridgePool {
       if (this.closed || this.spare) return;
       const child = spawnBridge(this.perlPath);
       child.on('error', () => undefined); // no perl: take() spawns afresh and reports it
-      unref(child);
+      holdLoop(child, false);
       this.spare = child;
     }, this.refillDelayMs);
     this.refill.unref();
@@ -120,15 +120,11 @@ export class BridgePool {
   }
 }
 
-/** A spare must not keep the agent's event loop alive; a bridge in use must. */
-function unref(child: ChildProcess): void {
-  child.unref();
-  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void } | null)?.unref?.();
-}
-
-function ref(child: ChildProcess): void {
-  child.ref();
-  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { ref?: () => void } | null)?.ref?.();
+/** A spare must not keep the agent's event loop alive (held: false); a bridge in use must (held: true). */
+function holdLoop(child: ChildProcess, held: boolean): void {
+  const method = held ? 'ref' : 'unref';
+  child[method]();
+  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as Partial<Record<typeof method, () => void>> | null)?.[method]?.();
 }
 
 export interface AttachSession {

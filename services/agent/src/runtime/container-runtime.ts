@@ -630,12 +630,12 @@ export class ContainerRuntime {
     return rotated;
   }
 
-  /** Rotates logs every `intervalMs` until the returned function is called. */
   /** Ends what the runtime keeps running for itself (the spare attach bridge); containers are untouched. */
   close(): void {
     this.bridges.close();
   }
 
+  /** Rotates logs every `intervalMs` until the returned function is called. */
   startLogRotation(intervalMs = 1000): () => void {
     let busy = false;
     const timer = setInterval(() => {
