@@ -144,16 +144,18 @@ describe('cachedBuild', () => {
     process.env.BERTH_TEST_CACHE = root;
     try {
       const id = `ext-${cacheKey({ k: 'ext' })}`;
-      // another process holds the entry's lock for a while
-      const holder = spawn('flock', ['--exclusive', join(root, `${id}.lock`), '-c', 'echo held; sleep 1'], {
+      // another process holds the entry's lock for a while, and marks the end
+      // of its work while still holding it (its exit, seen by this process,
+      // may come after the lock is free: no order between the two)
+      const done = join(root, 'holder-done');
+      const holder = spawn('flock', ['--exclusive', join(root, `${id}.lock`), '-c', `echo held; sleep 1; touch '${done}'`], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
+      const holderExited = new Promise<void>((resolve) => holder.on('close', () => resolve()));
       await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
-      const holderDone = new Promise<void>((resolve) => holder.on('close', () => resolve()));
-      let holderFinished = false;
-      void holderDone.then(() => (holderFinished = true));
-      const entry = await cachedBuild('ext', { k: 'ext' }, async () => ({ builtAfterHolder: holderFinished }));
+      const entry = await cachedBuild('ext', { k: 'ext' }, async () => ({ builtAfterHolder: existsSync(done) }));
       expect(entry.value).toEqual({ builtAfterHolder: true });
+      await holderExited;
     } finally {
       if (previous === undefined) delete process.env.BERTH_TEST_CACHE;
       else process.env.BERTH_TEST_CACHE = previous;
