@@ -1,2 +1,2 @@
-export { openStore, type Store, type Migration } from './sqlite.js';
+export { openStore, durableTransaction, type Store, type Migration, type StoreOptions } from './sqlite.js';
 export { writeFileAtomic, writeFileAtomicAsync, fsyncDir, removeTempLeftovers, type AtomicWriteOptions } from './atomic-file.js';

@@ -2,7 +2,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { mkdtempSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, removeTempLeftovers, writeFileAtomic, writeFileAtomicAsync } from '../src/index.js';
+import { durableTransaction, openStore, removeTempLeftovers, writeFileAtomic, writeFileAtomicAsync } from '../src/index.js';
 import { STATEMENT_CACHE_LIMIT } from '../src/sqlite.js';
 
 /** A fresh directory, removed when the test ends. */
@@ -42,6 +42,52 @@ describe('openStore', () => {
     const path = join(dir, 'meta.db');
     openStore(path, ['CREATE TABLE a (x)', 'CREATE TABLE b (x)']).close();
     expect(() => openStore(path, ['CREATE TABLE a (x)'])).toThrow(/newer than this build/);
+  });
+});
+
+describe('synchronous and durableTransaction', () => {
+  const FULL = 2;
+  const NORMAL = 1;
+  const migrations = ['CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT NOT NULL)'];
+
+  it('fsyncs every commit by default; "normal" applies after the migrations', () => {
+    const dir = tempDir('berth-store-sync-');
+    const full = openStore(join(dir, 'full.db'), migrations);
+    expect(full.pragma('synchronous', { simple: true })).toBe(FULL);
+    full.close();
+    const normal = openStore(join(dir, 'normal.db'), migrations, { synchronous: 'normal' });
+    expect(normal.pragma('synchronous', { simple: true })).toBe(NORMAL);
+    expect(normal.pragma('user_version', { simple: true })).toBe(1);
+    normal.close();
+  });
+
+  it('commits a durable transaction with FULL, then restores the store\'s setting, also when it throws', () => {
+    const db = openStore(join(tempDir('berth-store-durable-'), 'meta.db'), migrations, { synchronous: 'normal' });
+    onTestFinished(() => db.close());
+    const seen = durableTransaction(db, () => {
+      db.prepare('INSERT INTO kv VALUES (?, ?)').run('exit', '0');
+      return db.pragma('synchronous', { simple: true });
+    });
+    expect(seen).toBe(FULL);
+    expect(db.pragma('synchronous', { simple: true })).toBe(NORMAL);
+    expect(() =>
+      durableTransaction(db, () => {
+        db.prepare('INSERT INTO kv VALUES (?, ?)').run('half', '1');
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(db.pragma('synchronous', { simple: true })).toBe(NORMAL);
+    // the failed one rolled back whole; the first one is there
+    expect(db.prepare('SELECT k FROM kv ORDER BY k').all()).toEqual([{ k: 'exit' }]);
+  });
+
+  it('leaves a FULL store as it is, and refuses to nest in another transaction', () => {
+    const db = openStore(join(tempDir('berth-store-nest-'), 'meta.db'), migrations);
+    onTestFinished(() => db.close());
+    durableTransaction(db, () => db.prepare('INSERT INTO kv VALUES (?, ?)').run('a', '1'));
+    expect(db.pragma('synchronous', { simple: true })).toBe(FULL);
+    expect(() => db.transaction(() => durableTransaction(db, () => undefined))()).toThrow(/inside another transaction/);
+    expect(db.prepare('SELECT count(*) AS n FROM kv').get()).toEqual({ n: 1 });
   });
 });
 

@@ -148,7 +148,8 @@ export class ContainerRuntime {
         }
         for (const c of opts.copyUps ?? []) await this.copyUp(id, rootfs, c);
         const spec = await specForNode(id, given, rootfs, { user: opts.user, privileged: opts.privileged });
-        writeFileAtomic(join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`, 0o600);
+        // Not fsynced, like the record: runc reads it only while the container's processes live.
+        writeFileAtomic(join(bundle, 'config.json'), `${JSON.stringify(spec, null, 2)}\n`, 0o600, { durable: false });
         await mkdir(paths.persistDir);
         record = {
           version: 1,

@@ -31,7 +31,8 @@ export class ExecRequests {
   async add(id: string, execId: string, options: ExecDefinition): Promise<void> {
     await mkdir(containerPaths(this.layout, id).execRequestsDir, { recursive: true });
     const body: ExecRequestFile = { version: 1, execId, createdAt: new Date().toISOString(), options };
-    writeFileAtomic(this.file(id, execId), `${JSON.stringify(body)}\n`, 0o600);
+    // Not fsynced: a killed agent finds it as it is; a power loss ends the container it would run in.
+    writeFileAtomic(this.file(id, execId), `${JSON.stringify(body)}\n`, 0o600, { durable: false });
   }
 
   /** The definition of a created exec, or undefined if there is none (never created, or started). */

@@ -56,7 +56,8 @@ export class ExecSessions {
       throw err;
     }
     await mkdir(ep.exitDir);
-    writeFileAtomic(ep.processSpec, JSON.stringify(processSpec), 0o600);
+    // runc reads it once, now: no fsync.
+    writeFileAtomic(ep.processSpec, JSON.stringify(processSpec), 0o600, { durable: false });
     const attach = opts.attach === true;
     const conmon = spawnConmon({
       conmonPath: this.deps.conmonPath,

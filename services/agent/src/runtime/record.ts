@@ -1,6 +1,6 @@
 // The container record: how a container was created, written once
-// (atomically, fsynced) before conmon starts. Everything else about a
-// container is read from reality (runc state, conmon's files) when asked.
+// (atomically) before conmon starts. Everything else about a container is
+// read from reality (runc state, conmon's files) when asked.
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '@berth/store';
 import type { Mount as MountSpec } from '@berth/mount';
@@ -31,7 +31,9 @@ export interface ContainerRecord {
 }
 
 export function writeRecord(path: string, record: ContainerRecord): void {
-  writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, 0o600);
+  // Not fsynced: it outlives a killed agent as it is, and a power loss also
+  // ends the container it describes (recover() discards a record it cannot read).
+  writeFileAtomic(path, `${JSON.stringify(record, null, 2)}\n`, 0o600, { durable: false });
 }
 
 /**

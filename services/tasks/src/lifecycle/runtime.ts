@@ -495,7 +495,7 @@ export class Runtime {
   recordInitExit(id: string, status: types.ExitStatus, lostReason?: string): boolean {
     const now = this.now();
     let recorded: { exit: ExitInfo; namespace: string } | undefined;
-    this.store.transaction(() => {
+    this.store.durableTransaction(() => {
       const rec = this.store.get(id);
       if (!rec) return;
       const exit = exitInfoFrom(status, now);
@@ -572,7 +572,7 @@ export class Runtime {
     if (!rec) return false;
     const exit = exitInfoFrom(status, this.now());
     const key = exitKey(status, undefined);
-    const fresh = this.store.transaction(() => {
+    const fresh = this.store.durableTransaction(() => {
       if (!this.exits.record(id, execId, key, exit)) return false;
       this.outbox.add(
         this.exitEventId(id, execId, key),

@@ -1,6 +1,6 @@
 // Container records in SQLite: CRUD, docker-style lookup (id, name, unique
 // id prefix) within a namespace, and tombstones of removed containers.
-import type { Store } from '@berth/store';
+import { durableTransaction, type Store } from '@berth/store';
 import { tasks, types } from '@berth/api';
 import { alreadyExists, invalidArgument, notFound } from '../errors.js';
 import type { ContainerPhase, ContainerRecord, TaskPresence } from '../records.js';
@@ -148,9 +148,14 @@ export class ContainerStore {
       .map((c) => c.name);
   }
 
-  /** Runs `fn` in one transaction. */
+  /** Runs `fn` in one transaction (which a power loss may take back; see openTasksStore). */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
+  }
+
+  /** Runs `fn` in one transaction that is on disk when this returns: for exits, which are never lost. */
+  durableTransaction<T>(fn: () => T): T {
+    return durableTransaction(this.db, fn);
   }
 
   /** Inserts a new record; ALREADY_EXISTS naming the holder when the name or id is taken. */
