@@ -7,6 +7,7 @@ import { parseBenchArgs, parseScenarioList, UsageError } from '../src/options.js
 import { withoutBerthEnv } from '../src/peers/berth.js';
 import { containerdConfig, containerdPaths, DISABLED_PLUGINS } from '../src/peers/containerd.js';
 import { floorSpec, layerTarFlags } from '../src/peers/runc.js';
+import { parseRunRmEvent } from '../src/scenarios/s1-run-rm.js';
 import { leafSnapshots, parseCtrSnapshots, unpackThroughput } from '../src/scenarios/s2-cold-pull.js';
 import { awaitAllRunning, notRunning, parseCtrTasks } from '../src/scenarios/s3-fan-out.js';
 import { berthExitSubjects, EventBook, exitScript, parseBerthExit, parseCtrEventLine, rfc3339ToMs } from '../src/scenarios/s5-exit-events.js';
@@ -150,6 +151,22 @@ describe('berth exit events', () => {
 
   it('writes the FIFO as the container’s last act before exiting', () => {
     expect(exitScript('x.fifo')).toEqual(['sh', '-c', 'sleep 0.3; echo x > /out/x.fifo; exit 3']);
+  });
+});
+
+describe('run --rm over the bus: the events waited for', () => {
+  it('takes the removed container of containers.deleted and the init exit code of tasks.exit', () => {
+    expect(parseRunRmEvent(JSON.stringify({ type: 'containers.deleted', payload: { id: 'c1', name: 'bench-run-1' } }))).toEqual({ type: 'containers.deleted', containerId: 'c1' });
+    expect(parseRunRmEvent(JSON.stringify({ type: 'tasks.exit', payload: { containerId: 'c1', exitStatus: { exitCode: 3 } } }))).toEqual({ type: 'tasks.exit', containerId: 'c1', exitCode: 3 });
+    // proto JSON leaves a zero exit code out
+    expect(parseRunRmEvent(JSON.stringify({ type: 'tasks.exit', payload: { containerId: 'c1', exitStatus: {} } }))?.exitCode).toBe(0);
+  });
+
+  it('ignores exec exits, other types, events without an id and what is not JSON', () => {
+    expect(parseRunRmEvent(JSON.stringify({ type: 'tasks.exit', payload: { containerId: 'c1', execId: 'e1', exitStatus: { exitCode: 1 } } }))).toBeUndefined();
+    expect(parseRunRmEvent(JSON.stringify({ type: 'containers.created', payload: { id: 'c1' } }))).toBeUndefined();
+    expect(parseRunRmEvent(JSON.stringify({ type: 'containers.deleted', payload: {} }))).toBeUndefined();
+    expect(parseRunRmEvent('not json')).toBeUndefined();
   });
 });
 

@@ -73,7 +73,7 @@ describe('berth-bench --quick --scenarios 1,6', () => {
     const [runRm, cli] = report.scenarios;
     expect(runRm?.errors).toEqual([]);
     expect(runRm?.metrics.map((m) => m.id)).toEqual(['wall']);
-    expect(runRm?.metrics[0]?.contestants.map((c) => c.name)).toEqual(['berth', 'containerd', 'runc']);
+    expect(runRm?.metrics[0]?.contestants.map((c) => c.name)).toEqual(['berth', 'berth (NATS API)', 'containerd', 'runc']);
     expect(cli?.errors).toEqual([]);
     expect(cli?.metrics.map((m) => m.id)).toEqual(['version', 'ps', 'client']);
     for (const sc of report.scenarios) {
