@@ -27,6 +27,17 @@ export function toServiceError(err: unknown): Partial<grpc.StatusObject> & Error
   return Object.assign(new Error(msg), { code: grpc.status.INTERNAL, details: msg });
 }
 
+/**
+ * Ends a server-streaming or bidi call with an error status (grpc-js takes an
+ * 'error' event as the status). A call its client has left has no status to
+ * send, and an event nobody listens to any more would be thrown, ending the
+ * service: such a call is left alone.
+ */
+export function failStreamingCall(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, err: Error): void {
+  if (call.cancelled || call.destroyed || call.listenerCount('error') === 0) return;
+  call.emit('error', err);
+}
+
 /** Adapts an async function to a grpc-js unary handler. */
 export function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {

@@ -325,6 +325,34 @@ describe('stdio', () => {
     await del(id);
   });
 
+  test('a client that reads slowly gets all of the output and the exit, even after the task is deleted (as the tasks service does on exit)', async () => {
+    // ≈ 200 KB: more than the agent can hand to gRPC before this client's flow control stops it, less
+    // than the pipes and sockets in between hold, so the process ends (and its task is deleted) with
+    // output still on its way. Before the agent took the exit status at the start, such an attach
+    // never ended: the status was gone with the task.
+    const lines = 4_000;
+    const line = (i: number) => `line ${i} 0123456789012345678901234567890123456789`;
+    const { id } = await create('slow', ['sh', '-c', `i=0; while [ $i -lt ${lines} ]; do echo "line $i 0123456789012345678901234567890123456789"; i=$((i+1)); done`]);
+    const stream = c.runtime.attachTask();
+    const connected = new Promise((resolve) => stream.once('metadata', resolve));
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true } } });
+    await connected;
+    // Not reading yet: flow control pushes back on the agent.
+    stream.pause();
+    await start(id);
+    expect((await wait(id)).exitStatus?.exitCode).toBe(0);
+    await del(id);
+    const out = readAttach(stream);
+    stream.resume();
+    await out.done;
+    const got = out.stdout().split('\n');
+    expect(got.pop()).toBe('');
+    expect(got.length).toBe(lines);
+    expect(got[0]).toBe(line(0));
+    expect(got[lines - 1]).toBe(line(lines - 1));
+    expect(out.exit()).toMatchObject({ exitCode: 0 });
+  }, 20_000);
+
   test('resize: ResizePty and an attach resize frame change the terminal size the process sees', async () => {
     // Each line in makes the shell report the size; conmon applies a resize on its own schedule, so ask until it shows.
     const { id } = await create('tty', ['sh', '-c', 'while read l; do [ "$l" = q ] && exit 0; stty size; done'], { tty: true, stdin: true });

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import * as grpc from '@grpc/grpc-js';
 import { agent, types } from '@berth/api';
+import { failStreamingCall } from '@berth/service-kit';
 import { ContainerError, isContainerError } from '../errors.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import type { AttachSession } from '../runtime/attach.js';
@@ -91,7 +92,7 @@ class AttachStream {
   fail(err: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    this.call.emit('error', grpcError(err));
+    failStreamingCall(this.call as grpc.ServerDuplexStream<unknown, unknown>, grpcError(err));
   }
 }
 
@@ -112,6 +113,13 @@ async function bridge(deps: AttachDeps, call: AttachCall, out: AttachStream): Pr
   if (opening.kind === 'exited') return out.finish(exitFrame(opening.exit));
   const { session } = opening;
   cancelled.addEventListener('abort', () => session.detach(), { once: true });
+  // The exit status, taken when the process ends: a client still reading
+  // its output then may find the task already deleted (the tasks service
+  // tears a task down as soon as it has the exit), and still gets the exit.
+  const exited = target.execId === ''
+    ? deps.runtime.wait(target.containerId, { signal: cancelled })
+    : deps.runtime.waitExec(target.containerId, target.execId, cancelled);
+  exited.catch(() => undefined);
 
   // Process to client, with backpressure: a slow client pauses the output.
   const forward = (stream: NodeJS.ReadableStream, wanted: boolean, make: (b: Buffer) => agent.AttachTaskResponse): void => {
@@ -157,10 +165,7 @@ async function bridge(deps: AttachDeps, call: AttachCall, out: AttachStream): Pr
 
   await Promise.all([finished(session.stdout).catch(() => undefined), finished(session.stderr).catch(() => undefined), session.closed]);
   if (cancelled.aborted || out.ended) return;
-  const exit = target.execId === ''
-    ? await deps.runtime.wait(target.containerId, { signal: cancelled })
-    : await deps.runtime.waitExec(target.containerId, target.execId, cancelled);
-  out.finish(exitFrame(exit));
+  out.finish(exitFrame(await exited));
 }
 
 async function resize(runtime: ContainerRuntime, target: agent.AttachTarget, size: types.TtySize): Promise<void> {

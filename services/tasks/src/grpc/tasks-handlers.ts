@@ -1,7 +1,7 @@
 // berth.tasks.v1.Tasks over the engine, including the attach and logs streams.
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { serverStream, toServiceError, unary } from '@berth/service-kit';
+import { failStreamingCall, serverStream, toServiceError, unary } from '@berth/service-kit';
 import { nanosFromTimestamp, tasks, timestampFromNanos } from '@berth/api';
 import type { TasksEngine } from '../engine.js';
 import { invalidArgument } from '../errors.js';
@@ -80,7 +80,7 @@ function attach(engine: TasksEngine, call: grpc.ServerDuplexStream<tasks.AttachT
   const fail = (err: unknown) => {
     if (finished) return;
     finished = true;
-    call.emit('error', toServiceError(err));
+    failStreamingCall(call as grpc.ServerDuplexStream<unknown, unknown>, toServiceError(err));
   };
   void (async () => {
     const namespace = namespaceOf(call);
