@@ -25,10 +25,12 @@ const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
  * Resolved from node_modules at run time instead of bundled:
  * - @berth/stack (`system up/down/status`): it starts the services, which are
  *   files of their own anyway, and needs better-sqlite3, a native addon.
+ * - @berth/bus (`events`): nats, pino and prom-client come with it, a third
+ *   of the bundle that every command would read at start for one command.
  * - @grpc/proto-loader: grpc-js requires it only to serve channelz or ORCA,
  *   which the CLI never does; it and protobufjs read .proto files beside them.
  */
-const external = ['@berth/stack', 'better-sqlite3', '@grpc/proto-loader'];
+const external = ['@berth/stack', '@berth/bus', 'better-sqlite3', '@grpc/proto-loader'];
 
 /**
  * Bundled modules that mention __dirname, __filename or import.meta.url (which

@@ -24,10 +24,23 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`${cliVersion()}\n`);
 } else {
   // not a top-level await: the bundle is CommonJS (see scripts/bundle.mjs)
-  runProgram().catch((err: unknown) => {
-    process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 125;
-  });
+  runProgram()
+    .catch((err: unknown) => {
+      process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 125;
+    })
+    .then(exitOnceWritten, () => undefined);
+}
+
+/**
+ * The command is done: exit as soon as what it wrote is out, rather than once
+ * the gRPC channels and sockets it closed have finished closing (≈ 5 ms of
+ * every command). A write to a pipe that was full is still queued: wait for it.
+ */
+function exitOnceWritten(): void {
+  const queued = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
+  if (queued.length === 0) process.exit();
+  void Promise.all(queued.map((s) => new Promise((resolve) => s.once('drain', resolve).once('close', resolve)))).then(() => process.exit());
 }
 
 async function runProgram(): Promise<void> {

@@ -392,6 +392,25 @@ describe('resources and privileges', () => {
 });
 
 describe('processes: restart policy, signals, init, terminal, exit codes, exec, start -a', () => {
+  it('run --rm read slower than it writes: all of the output arrives, then its exit code', async () => {
+    // ≈ 1 MB: the container is done (and its task torn down) while most of it is still on its way.
+    const lines = 20_000;
+    const line = (i: number) => `line ${i} 0123456789012345678901234567890123456789`;
+    const script = `i=0; while [ $i -lt ${lines} ]; do echo "line $i 0123456789012345678901234567890123456789"; i=$((i+1)); done; exit 3`;
+    const run = berth.start(['run', '--rm', '--network', 'none', IMAGE, 'sh', '-c', script]);
+    run.child.stdin.end();
+    run.child.stdout.pause();
+    await new Promise((r) => setTimeout(r, 1500));
+    run.child.stdout.resume();
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(3);
+    const got = r.stdout.split('\n');
+    expect(got.pop()).toBe('');
+    expect(got.length).toBe(lines);
+    expect(got[0]).toBe(line(0));
+    expect(got[lines - 1]).toBe(line(lines - 1));
+  });
+
   it('--restart on-failure:2 restarts twice, and inspect counts it', async () => {
     await detached(['--name', 'flaky', '--restart', 'on-failure:2', IMAGE, 'sh', '-c', 'echo try; exit 3']);
     const done = await eventually(

@@ -1,6 +1,6 @@
 // `events`: berth's bus events as they happen, from NATS. With --since the
 // BERTH_EVENTS JetStream stream replays the past first; --until ends the stream.
-import { connectBus, parseEnvelope, type Bus, type Msg, type NatsConnection } from '@berth/bus';
+import type { Bus, Msg, NatsConnection } from '@berth/bus';
 import { withDeferredCaCerts } from '../extra-ca-certs.js';
 import { EVENT_FILTER_KEYS, eventMatches, eventObject, formatEvent, type EventView } from '../format/events.js';
 import { BerthError, renderTemplate, type Format } from '../output.js';
@@ -20,7 +20,15 @@ export function natsUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env['BERTH_NATS_URL'] ?? `nats://127.0.0.1:${env['BERTH_NATS_PORT'] ?? 4222}`;
 }
 
+/**
+ * @berth/bus, with nats, pino and prom-client under it, is a third of what the
+ * CLI would bundle and only this command needs it: it stays outside the
+ * bundle (scripts/bundle.mjs) and loads here.
+ */
+let busModule: typeof import('@berth/bus') | undefined;
+
 async function connect(): Promise<Bus> {
+  const { connectBus } = (busModule ??= await import('@berth/bus'));
   const url = natsUrl();
   // the bus logs through pino to stdout, which is where the events go
   process.env['BERTH_LOG_LEVEL'] = 'silent';
@@ -46,8 +54,9 @@ function printer(format: Format, filters: Filter[]): (e: EventView) => void {
 }
 
 function decode(data: Uint8Array): EventView | undefined {
+  if (!busModule) throw new Error('events decoded before @berth/bus was loaded');
   try {
-    return parseEnvelope(data);
+    return busModule.parseEnvelope(data);
   } catch {
     return undefined; // not an event: nothing to show
   }
