@@ -42,8 +42,6 @@ const relativeToItself = new Map([
   ['../../node_modules/commander/lib/command.js', 'in comments only'],
   ['../../node_modules/@grpc/grpc-js/build/src/channelz.js', 'channelz service definition: servers only'],
   ['../../node_modules/@grpc/grpc-js/build/src/orca.js', 'ORCA load reporting: servers only'],
-  ['../../node_modules/pino/lib/transport.js', 'worker transports, which @berth/telemetry does not use'],
-  ['../../node_modules/thread-stream/index.js', 'the worker behind pino transports'],
 ]);
 
 /**

@@ -29,7 +29,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
       process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = 125;
     })
-    .then(exitOnceWritten, () => undefined);
+    .then(exitOnceWritten);
 }
 
 /**
@@ -39,7 +39,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
  */
 function exitOnceWritten(): void {
   const queued = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
-  if (queued.length === 0) process.exit();
+  if (queued.length === 0) return process.exit();
   void Promise.all(queued.map((s) => new Promise((resolve) => s.once('drain', resolve).once('close', resolve)))).then(() => process.exit());
 }
 

@@ -63,7 +63,9 @@ describe('synchronous and durableTransaction', () => {
 
   it('commits a durable transaction with FULL, then restores the store\'s setting, also when it throws', () => {
     const db = openStore(join(tempDir('berth-store-durable-'), 'meta.db'), migrations, { synchronous: 'normal' });
-    onTestFinished(() => db.close());
+    onTestFinished(() => {
+      db.close();
+    });
     const seen = durableTransaction(db, () => {
       db.prepare('INSERT INTO kv VALUES (?, ?)').run('exit', '0');
       return db.pragma('synchronous', { simple: true });
@@ -83,7 +85,9 @@ describe('synchronous and durableTransaction', () => {
 
   it('leaves a FULL store as it is, and refuses to nest in another transaction', () => {
     const db = openStore(join(tempDir('berth-store-nest-'), 'meta.db'), migrations);
-    onTestFinished(() => db.close());
+    onTestFinished(() => {
+      db.close();
+    });
     durableTransaction(db, () => db.prepare('INSERT INTO kv VALUES (?, ?)').run('a', '1'));
     expect(db.pragma('synchronous', { simple: true })).toBe(FULL);
     expect(() => db.transaction(() => durableTransaction(db, () => undefined))()).toThrow(/inside another transaction/);

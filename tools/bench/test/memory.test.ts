@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { listProcesses, matchProcesses, parseKbField, parsePpid, parsePss, parseVmRss, readProcessMemory, sumMemory } from '../src/memory.js';
-import { breakdown, perContainer, readMembers } from '../src/scenarios/s4-memory.js';
+import { breakdown, idleBaseline, perContainer, readMembers } from '../src/scenarios/s4-memory.js';
 
 const STATUS = `Name:\tconmon
 Umask:\t0022
@@ -85,6 +85,9 @@ describe('sums', () => {
 
   it('computes the per-container increment per pair of readings', () => {
     expect(perContainer([100, 110], [200, 160, 999], 50)).toEqual([2, 1]);
+    // the lower idle reading of before and after: a heap that shrank meanwhile cannot make a container weigh less than nothing
+    expect(idleBaseline([415, 420], [390, 430, 1])).toEqual([390, 420]);
+    expect(perContainer(idleBaseline([415], [390]), [405], 50)).toEqual([0.3]);
   });
 });
 

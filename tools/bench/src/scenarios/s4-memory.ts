@@ -44,6 +44,18 @@ export function perContainer(idle: readonly number[], loaded: readonly number[],
   return Array.from({ length: pairs }, (_, i) => ((loaded[i] as number) - (idle[i] as number)) / n);
 }
 
+/**
+ * The idle baseline for the per-container figure: for each reading, the lower
+ * of the one before the containers started and the one after they were
+ * removed. A garbage-collected heap can shrink by more than N containers
+ * weigh while they run (an agent's PSS fell from 100 to 76 MiB in one run),
+ * which made the figure negative; the lower baseline never flatters. Pure.
+ */
+export function idleBaseline(before: readonly number[], after: readonly number[]): number[] {
+  const pairs = Math.min(before.length, after.length);
+  return Array.from({ length: pairs }, (_, i) => Math.min(before[i] as number, after[i] as number));
+}
+
 interface Side {
   name: string;
   members(): Promise<Member[]>;
@@ -106,6 +118,7 @@ export const memoryScenario: Scenario = {
       { name: 'containerd', kind: 'peer', how: 'containerd + one containerd-shim-runc-v2 per container' },
     ];
     const idle: Record<string, MemorySample[]> = {};
+    const idleAfter: Record<string, MemorySample[]> = {};
     const loaded: Record<string, MemorySample[]> = {};
     const errors: { contestant: string; round: number; warmup: boolean; message: string }[] = [];
     for (const side of [berthSide(env), containerdSide(env)]) {
@@ -123,6 +136,8 @@ export const memoryScenario: Scenario = {
         } finally {
           await side.remove(ids);
         }
+        await sleep(settleMs);
+        idleAfter[side.name] = await readings(side, counts.runs, 500);
         env.log(`[4] ${side.name}: PSS ${idle[side.name]?.at(-1)?.pss.toFixed(1)} MiB idle, ${loaded[side.name]?.at(-1)?.pss.toFixed(1)} MiB with ${n}`);
       } catch (err) {
         errors.push({ contestant: side.name, round: 0, warmup: false, message: (err as Error).message });
@@ -131,9 +146,10 @@ export const memoryScenario: Scenario = {
     }
     const of = (set: Record<string, MemorySample[]>, key: 'pss' | 'rss') => (name: string) => set[name]?.map((s) => s[key]);
     const per = (key: 'pss' | 'rss') => (name: string) => {
-      const a = idle[name]?.map((s) => s[key]);
+      const before = idle[name]?.map((s) => s[key]);
+      const after = idleAfter[name]?.map((s) => s[key]);
       const b = loaded[name]?.map((s) => s[key]);
-      return a && b ? perContainer(a, b, n) : undefined;
+      return before && after && b ? perContainer(idleBaseline(before, after), b, n) : undefined;
     };
     const last = (set: Record<string, MemorySample[]>) => Object.fromEntries(Object.entries(set).map(([k, v]) => [k, v.at(-1)?.byKind]));
     return {
@@ -141,7 +157,7 @@ export const memoryScenario: Scenario = {
       title: this.title,
       method: [
         `Sum over the control plane’s processes of PSS (Pss of /proc/<pid>/smaps_rollup: shared pages divided among the processes sharing them) and of RSS (VmRSS of /proc/<pid>/status), read ${counts.runs} times 0.5 s apart, with 0 and with ${n} running busybox \`sleep 600\` containers (started as in scenario 3, after a ${settleMs / 1000} s settle).`,
-        'berth: nats-server, the five services and every conmon of the stack’s agent; containerd: the daemon and every containerd-shim-runc-v2 serving its socket. Container processes themselves are not counted. Per container: (with N − with 0) / N per pair of readings.',
+        'berth: nats-server, the five services and every conmon of the stack’s agent; containerd: the daemon and every containerd-shim-runc-v2 serving its socket. Container processes themselves are not counted. Per container: (with N − with 0) / N per pair of readings, where "with 0" is the lower of the readings before the containers started and after they were removed (a service’s heap can shrink by more than N containers weigh).',
         'PSS is the fair measure for many copies of one binary (their code pages are shared); RSS counts shared pages once per process.',
       ],
       counts: { ...counts, containers: n },
