@@ -83,7 +83,10 @@ describe('berth-bench --quick --scenarios 1,6', () => {
           expect(c.samples.every((s) => s > 0)).toBe(true);
           expect(c.summary?.n).toBe(c.samples.length);
         }
-        expect(m.ratios.map((x) => x.peer)).toEqual(m.contestants.filter((c) => c.kind !== 'berth').map((c) => c.name));
+        // every berth contestant (the CLI, and for scenario 1 the NATS API too) against every peer
+        const peers = m.contestants.filter((c) => c.kind !== 'berth').map((c) => c.name);
+        const berths = m.contestants.filter((c) => c.kind === 'berth').map((c) => c.name);
+        expect(m.ratios.map((x) => `${x.berth} / ${x.peer}`)).toEqual(berths.flatMap((b) => peers.map((p) => `${b} / ${p}`)));
         for (const x of m.ratios) expect(x.value).toBeGreaterThan(0);
       }
     }
