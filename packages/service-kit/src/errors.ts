@@ -33,7 +33,7 @@ export function toServiceError(err: unknown): Partial<grpc.StatusObject> & Error
  * send, and an event nobody listens to any more would be thrown, ending the
  * service: such a call is left alone.
  */
-export function failStreamingCall(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, err: Error): void {
+export function failStreamingCall<Req, Res>(call: grpc.ServerWritableStream<Req, Res> | grpc.ServerDuplexStream<Req, Res>, err: Error): void {
   if (call.cancelled || call.destroyed || call.listenerCount('error') === 0) return;
   call.emit('error', err);
 }

@@ -92,7 +92,7 @@ class AttachStream {
   fail(err: unknown): void {
     if (this.ended) return;
     this.ended = true;
-    failStreamingCall(this.call as grpc.ServerDuplexStream<unknown, unknown>, grpcError(err));
+    failStreamingCall(this.call, grpcError(err));
   }
 }
 

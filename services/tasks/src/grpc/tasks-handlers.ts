@@ -80,7 +80,7 @@ function attach(engine: TasksEngine, call: grpc.ServerDuplexStream<tasks.AttachT
   const fail = (err: unknown) => {
     if (finished) return;
     finished = true;
-    failStreamingCall(call as grpc.ServerDuplexStream<unknown, unknown>, toServiceError(err));
+    failStreamingCall(call, toServiceError(err));
   };
   void (async () => {
     const namespace = namespaceOf(call);
