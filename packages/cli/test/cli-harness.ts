@@ -2,8 +2,7 @@
 // process per command with the suite's environment (state root, runtime dir,
 // NATS port, service settings), stdout and stderr kept apart, exit code as
 // reported.
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { pickTestSubnet, purgeIptablesRules, uniqueName } from '@berth/testkit';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { BIN } from './built-bin.js';
 
 export const HEX64 = /^[0-9a-f]{64}$/;
@@ -79,32 +78,3 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   }
 }
 
-/**
- * A suite's own default network and netns names, so that nothing it makes
- * clashes with another suite's stack (whose networking reconcile would take
- * netns of its prefix for its own leftovers) or the host's berth.
- */
-export interface PrivateNetwork {
-  /** Service settings for the stack's environment. */
-  env: NodeJS.ProcessEnv;
-  /** Removes the bridge and iptables rules the stack may have left; never throws. */
-  cleanup(): void;
-}
-
-export function privateNetwork(tag: string): PrivateNetwork {
-  const bridge = uniqueName(tag);
-  const subnet = pickTestSubnet();
-  const netnsPrefix = `${uniqueName(`${tag}ns`, 20)}-`;
-  return {
-    env: { BERTH_DEFAULT_NETWORK_BRIDGE: bridge, BERTH_DEFAULT_NETWORK_SUBNET: subnet, BERTH_NETNS_PREFIX: netnsPrefix },
-    cleanup: () => {
-      try {
-        execFileSync('ip', ['link', 'delete', bridge], { stdio: 'ignore' });
-      } catch {
-        // never created, or already gone
-      }
-      purgeIptablesRules(bridge);
-      purgeIptablesRules(subnet.split('.').slice(0, 3).join('.') + '.');
-    },
-  };
-}

@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, freePort, makeStateRoot, pushImage, startRegistry, type StateRoot, type TestRegistry } from '@berth/testkit';
-import { cli, eventually, HEX64, json, privateNetwork, said } from './cli-harness.js';
+import { privateNetwork } from '@berth/testkit';
+import { cli, eventually, HEX64, json, said } from './cli-harness.js';
 import { assertBuilt } from './built-bin.js';
 
 let state: StateRoot;

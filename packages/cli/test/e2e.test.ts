@@ -9,7 +9,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, freePort, makeStateRoot, pushImage, startRegistry, type BuiltImage, type StateRoot, type TestRegistry } from '@berth/testkit';
-import { cli, HEX64, json, privateNetwork } from './cli-harness.js';
+import { privateNetwork } from '@berth/testkit';
+import { cli, HEX64, json } from './cli-harness.js';
 import { assertBuilt } from './built-bin.js';
 // not exported by @berth/testkit, whose own registries use it
 import { makeTestCertificates } from '../../testkit/src/registry/tls.js';

@@ -3,12 +3,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, makeStateRoot, startNats } from '@berth/testkit';
+import { freePort, makeStateRoot, privateNetwork, startNats } from '@berth/testkit';
 import { SERVICE_NAMES, systemDown, systemStatus, systemUp, type StackOptions, type UpEvent } from '../src/index.js';
 import { pidAlive } from '../src/processes.js';
 
 let state: Awaited<ReturnType<typeof makeStateRoot>>;
 let opts: StackOptions;
+// Its own bridge and netns prefix: the networking service's reconcile removes
+// every netns of its prefix it does not know, other suites' included.
+const network = privateNetwork('bstk');
 
 beforeAll(async () => {
   state = await makeStateRoot('berth-stack');
@@ -19,12 +22,13 @@ beforeAll(async () => {
     natsBinary: 'nats-server',
     node: 'stack-test',
     readyTimeoutMs: 60_000,
-    env: { BERTH_LOG_LEVEL: 'info' },
+    env: { BERTH_LOG_LEVEL: 'info', ...network.env },
   };
 });
 
 afterAll(async () => {
   await systemDown(opts).catch(() => undefined);
+  network.cleanup();
   await state.cleanup();
 });
 

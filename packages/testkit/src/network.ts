@@ -3,6 +3,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { uniqueName } from './names.js';
 
 function ipv4ToInt(ip: string): number {
   return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
@@ -126,4 +127,35 @@ export function inNetns(netns: string, cmd: string[], timeoutMs = 15_000): Promi
       resolve({ code, out });
     });
   });
+}
+
+/**
+ * A suite's own default network and netns names, so that nothing it makes
+ * clashes with another suite's stack (whose networking reconcile would take
+ * netns of its prefix for its own leftovers) or the host's berth. For every
+ * test or tool that starts a whole stack (systemUp).
+ */
+export interface PrivateNetwork {
+  /** Service settings for the stack's environment. */
+  env: NodeJS.ProcessEnv;
+  /** Removes the bridge and iptables rules the stack may have left; never throws. */
+  cleanup(): void;
+}
+
+export function privateNetwork(tag: string): PrivateNetwork {
+  const bridge = uniqueName(tag);
+  const subnet = pickTestSubnet();
+  const netnsPrefix = `${uniqueName(`${tag}ns`, 20)}-`;
+  return {
+    env: { BERTH_DEFAULT_NETWORK_BRIDGE: bridge, BERTH_DEFAULT_NETWORK_SUBNET: subnet, BERTH_NETNS_PREFIX: netnsPrefix },
+    cleanup: () => {
+      try {
+        execFileSync('ip', ['link', 'delete', bridge], { stdio: 'ignore' });
+      } catch {
+        // never created, or already gone
+      }
+      purgeIptablesRules(bridge);
+      purgeIptablesRules(subnet.split('.').slice(0, 3).join('.') + '.');
+    },
+  };
 }

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { systemDown, systemStatus, systemUp, type StackOptions } from '@berth/stack';
-import { freePort, makeStateRoot, requireBinary } from '@berth/testkit';
+import { freePort, makeStateRoot, privateNetwork, requireBinary } from '@berth/testkit';
 import { output, runCommand, type Command } from '../exec.js';
 import { listProcesses, matchProcesses } from '../memory.js';
 import { killAndWait } from '../processes.js';
@@ -58,6 +58,9 @@ export async function startBerth(opts: {
   requireBinary('conmon', 'apt-get install conmon');
   requireBinary('nats-server', 'apt-get install nats-server');
   const state = await makeStateRoot('berth-bench');
+  // Its own bridge and netns prefix: the networking service's reconcile
+  // removes every netns of its prefix it does not know, a berth's on this host included.
+  const network = privateNetwork('bbn');
   const stack: StackOptions = {
     root: state.root,
     runtimeDir: state.runtimeDir,
@@ -65,12 +68,13 @@ export async function startBerth(opts: {
     natsBinary: 'nats-server',
     node: opts.node,
     readyTimeoutMs: 60_000,
-    ...(opts.env ? { env: opts.env } : {}),
+    env: { ...opts.env, ...network.env },
   };
   const natsUrl = `nats://127.0.0.1:${stack.natsPort}`;
   const env: NodeJS.ProcessEnv = {
     ...withoutBerthEnv(process.env),
     ...opts.env,
+    ...network.env,
     BERTH_ROOT: state.root,
     BERTH_RUNTIME_DIR: state.runtimeDir,
     BERTH_NAMESPACE: opts.namespace,
@@ -93,6 +97,7 @@ export async function startBerth(opts: {
       const ids = (await output({ file: runc, args: ['--root', runcRoot, 'list', '-q'] }).catch(() => '')).split('\n').filter(Boolean);
       for (const id of ids) await runCommand({ file: runc, args: ['--root', runcRoot, 'delete', '-f', id] }).catch(() => undefined);
     }
+    network.cleanup();
     await state.cleanup();
   };
 
