@@ -26,7 +26,8 @@ interface FakeContainer {
   exit?: types.ExitStatus;
   error: string;
   log: Output[];
-  attached: Set<grpc.ServerDuplexStream<tasks.AttachTaskRequest, tasks.AttachTaskResponse>>;
+  /** Attach and run calls relaying its output. */
+  attached: Set<Attached>;
   followers: Set<grpc.ServerWritableStream<tasks.ReadLogsRequest, tasks.ReadLogsResponse>>;
   waiters: ((s: types.ExitStatus) => void)[];
   /** stdin that arrived before the process started (a pipe would hold it). */
@@ -35,6 +36,11 @@ interface FakeContainer {
   onStdin?: (data: Buffer) => void;
   onStdinClosed?: () => void;
   onSignal?: (signal: number) => void;
+}
+
+interface Attached {
+  write(msg: tasks.AttachTaskResponse): unknown;
+  end(): void;
 }
 
 export interface FakeOptions {
@@ -52,6 +58,16 @@ export interface FakeStack {
   running(name: string): Promise<void>;
   stop(): Promise<void>;
 }
+
+/** A new process's output, attachments and stdin, none yet. */
+const freshStdio = () => ({
+  log: [] as Output[],
+  attached: new Set<Attached>(),
+  followers: new Set<grpc.ServerWritableStream<tasks.ReadLogsRequest, tasks.ReadLogsResponse>>(),
+  waiters: [] as ((s: types.ExitStatus) => void)[],
+  pendingStdin: [] as Buffer[],
+  stdinClosed: false,
+});
 
 const status = (code: number, details: string) => Object.assign(new Error(details), { code, details });
 
@@ -104,10 +120,10 @@ export async function startFakeStack(options: FakeOptions): Promise<FakeStack> {
   function exit(c: FakeContainer, exitCode: number, signal = 0) {
     c.state = tasks.ContainerState.STOPPED;
     c.exit = { exitCode, signal, oomKilled: false, exitedAt: timestampFromDate(new Date()) };
-    for (const a of c.attached) {
-      a.write({ frame: { $case: 'exit', value: c.exit } });
-      a.end();
-    }
+    for (const a of c.attached) a.write({ frame: { $case: 'exit', value: c.exit } });
+    // as the tasks service: an auto-remove container goes at its exit, before a RunContainer call ends
+    if (c.spec.autoRemove) containers.delete(c.id);
+    for (const a of c.attached) a.end();
     c.attached.clear();
     for (const f of c.followers) f.end();
     c.followers.clear();
@@ -146,6 +162,48 @@ export async function startFakeStack(options: FakeOptions): Promise<FakeStack> {
     });
   }
 
+  /** As the tasks service: a missing image is NOT_FOUND with the reason that makes the CLI pull it. */
+  function createContainer(req: tasks.CreateContainerRequest): FakeContainer {
+    const image = resolveReference(req.spec?.image ?? '').string();
+    if (!knownImages.has(image)) {
+      const metadata = new grpc.Metadata();
+      metadata.set(ERROR_REASON_METADATA_KEY, ErrorReason.IMAGE_NOT_FOUND);
+      throw Object.assign(status(grpc.status.NOT_FOUND, `no such image: ${image} (pull it first)`), { metadata });
+    }
+    const name = req.name || `fake_${++counter}`;
+    if ([...containers.values()].some((c) => c.name === name)) throw status(grpc.status.ALREADY_EXISTS, `name ${name} is taken`);
+    const id = (++counter).toString(16).padStart(64, '0');
+    const c: FakeContainer = {
+      id,
+      name,
+      spec: req.spec!,
+      state: tasks.ContainerState.CREATED,
+      error: '',
+      ...freshStdio(),
+    };
+    containers.set(id, c);
+    return c;
+  }
+  /** A command the fake does not know fails as runc would (exit code 127 recorded). */
+  function createTask(c: FakeContainer): void {
+    const cmd = [...(c.spec.entrypoint?.args ?? []), ...(c.spec.cmd?.args ?? [])][0] ?? '';
+    if (cmd === 'no-such-cmd') {
+      c.error = `runc create failed: exec: "${cmd}": executable file not found in $PATH`;
+      c.exit = { exitCode: 127, signal: 0, oomKilled: false, exitedAt: timestampFromDate(new Date()) };
+      throw status(grpc.status.FAILED_PRECONDITION, `cannot create the task of container ${c.name}: ${c.error}`);
+    }
+  }
+  /** stdin, its end, from an attach or run call. */
+  function stdio(c: FakeContainer | undefined, f: tasks.AttachTaskRequest['frame']): void {
+    if (f?.$case === 'stdin') {
+      if (c?.onStdin) c.onStdin(f.value);
+      else c?.pendingStdin.push(f.value);
+    } else if (f?.$case === 'closeStdin' && c) {
+      c.stdinClosed = true;
+      c.onStdinClosed?.();
+    }
+  }
+
   const imagesServer = withUnimplemented<images.ImagesServer>(images.ImagesService, {
     getImage: unary('GetImage', (req: images.GetImageRequest) => {
       if (!knownImages.has(req.name)) throw status(grpc.status.NOT_FOUND, `image ${req.name} not found`);
@@ -176,33 +234,7 @@ export async function startFakeStack(options: FakeOptions): Promise<FakeStack> {
     },
   });
   const containersServer = withUnimplemented<tasks.ContainersServer>(tasks.ContainersService, {
-    createContainer: unary('CreateContainer', (req: tasks.CreateContainerRequest) => {
-      // As the tasks service: a missing image is NOT_FOUND with the reason that makes the CLI pull it.
-      const image = resolveReference(req.spec?.image ?? '').string();
-      if (!knownImages.has(image)) {
-        const metadata = new grpc.Metadata();
-        metadata.set(ERROR_REASON_METADATA_KEY, ErrorReason.IMAGE_NOT_FOUND);
-        throw Object.assign(status(grpc.status.NOT_FOUND, `no such image: ${image} (pull it first)`), { metadata });
-      }
-      const name = req.name || `fake_${++counter}`;
-      if ([...containers.values()].some((c) => c.name === name)) throw status(grpc.status.ALREADY_EXISTS, `name ${name} is taken`);
-      const id = (++counter).toString(16).padStart(64, '0');
-      const c: FakeContainer = {
-        id,
-        name,
-        spec: req.spec!,
-        state: tasks.ContainerState.CREATED,
-        error: '',
-        log: [],
-        attached: new Set(),
-        followers: new Set(),
-        waiters: [],
-        pendingStdin: [],
-        stdinClosed: false,
-      };
-      containers.set(id, c);
-      return { container: record(c) };
-    }),
+    createContainer: unary('CreateContainer', (req: tasks.CreateContainerRequest) => ({ container: record(createContainer(req)) })),
     getContainer: unary('GetContainer', (req: tasks.GetContainerRequest) => ({ container: record(find(req.id)) })),
     listContainers: unary('ListContainers', () => ({ containers: [...containers.values()].map(record) })),
     deleteContainer: unary('DeleteContainer', (req: tasks.DeleteContainerRequest) => {
@@ -214,13 +246,7 @@ export async function startFakeStack(options: FakeOptions): Promise<FakeStack> {
   });
   const tasksServer = withUnimplemented<tasks.TasksServer>(tasks.TasksService, {
     createTask: unary('CreateTask', (req: tasks.CreateTaskRequest) => {
-      const c = find(req.containerId);
-      const cmd = [...(c.spec.entrypoint?.args ?? []), ...(c.spec.cmd?.args ?? [])][0] ?? '';
-      if (cmd === 'no-such-cmd') {
-        c.error = `runc create failed: exec: "${cmd}": executable file not found in $PATH`;
-        c.exit = { exitCode: 127, signal: 0, oomKilled: false, exitedAt: timestampFromDate(new Date()) };
-        throw status(grpc.status.FAILED_PRECONDITION, `cannot create the task of container ${c.name}: ${c.error}`);
-      }
+      createTask(find(req.containerId));
       return { pid: 1234 };
     }),
     startTask: unary('StartTask', (req: tasks.StartTaskRequest) => {
@@ -259,12 +285,7 @@ export async function startFakeStack(options: FakeOptions): Promise<FakeStack> {
         spec: tasks.ContainerSpec.fromPartial({ cmd: { args: req.process?.args ?? [] } }),
         state: tasks.ContainerState.CREATED,
         exit: undefined,
-        log: [],
-        attached: new Set(),
-        followers: new Set(),
-        waiters: [],
-        pendingStdin: [],
-        stdinClosed: false,
+        ...freshStdio(),
       });
       return { execId };
     }),
@@ -286,16 +307,35 @@ export async function startFakeStack(options: FakeOptions): Promise<FakeStack> {
           c = findProcess(f.value.containerId, f.value.execId);
           c.attached.add(call);
           if (options.confirmAttach) call.sendMetadata(new grpc.Metadata());
-        } else if (f?.$case === 'stdin') {
-          if (c?.onStdin) c.onStdin(f.value);
-          else c?.pendingStdin.push(f.value);
-        } else if (f?.$case === 'closeStdin' && c) {
-          c.stdinClosed = true;
-          c.onStdinClosed?.();
-        }
+        } else stdio(c, f);
       });
       call.on('cancelled', () => c?.attached.delete(call));
       call.on('error', () => c?.attached.delete(call));
+    },
+    runContainer: (call) => {
+      calls.push('RunContainer');
+      let c: FakeContainer | undefined;
+      call.on('data', (req: tasks.RunContainerRequest) => {
+        const f = req.frame;
+        if (f?.$case !== 'start') return stdio(c, f);
+        const start = f.value;
+        try {
+          const create = start.create!;
+          c = createContainer(start.remove ? { ...create, spec: { ...create.spec!, autoRemove: true } } : create);
+          call.write({ frame: { $case: 'created', value: record(c) } });
+          if (!start.detach) {
+            createTask(c);
+            c.attached.add(call);
+          }
+          runProcess(c);
+          call.write({ frame: { $case: 'startedPid', value: 1234 } });
+          if (start.detach) call.end();
+        } catch (err) {
+          if (c && start.remove) containers.delete(c.id);
+          call.emit('error', err);
+        }
+      });
+      call.on('cancelled', () => c?.attached.delete(call));
     },
     readLogs: (call) => {
       calls.push('ReadLogs');

@@ -1,7 +1,7 @@
 // The `run` flow of the built binary against stand-in services (see
 // fake-services.ts): pull when missing, attach before start, stdio, stdin,
-// signal forwarding, exit codes (3, 127, 143), --rm, -d, and the log
-// fallback when a service does not confirm the attachment.
+// signal forwarding, exit codes (3, 127, 143), --rm, -d, and for `start -a`
+// the log fallback when a service does not confirm the attachment.
 import { spawn } from 'node:child_process';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { assertBuilt, BIN } from './built-bin.js';
@@ -31,9 +31,9 @@ function berth(args: string[], o: { input?: string; whenRunning?: (child: Return
   });
 }
 
-describe.each([true, false])('run with the attachment confirmed: %s', (confirmAttach) => {
+describe('run', () => {
   it('pulls a missing image (progress on stderr), prints the output, exits 0 and removes the container with --rm', async () => {
-    fake = await startFakeStack({ confirmAttach });
+    fake = await startFakeStack({ confirmAttach: true });
     const r = await berth(['run', '--rm', 'busybox', 'echo', 'hello']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('hello\n');
@@ -41,28 +41,39 @@ describe.each([true, false])('run with the attachment confirmed: %s', (confirmAt
     expect(r.stderr).toContain('bbbbbbbbbbbb: Pull complete');
     expect(r.stderr).toContain(`Status: Downloaded newer image for busybox:latest\n${KNOWN_IMAGE}\n`);
     expect(fake.containers.size).toBe(0);
-    // confirmed: output through the attachment; unconfirmed: from the logs
-    expect(fake.calls.includes('ReadLogs')).toBe(!confirmAttach);
-    const order = fake.calls.filter((c) => ['CreateContainer', 'PullImage', 'CreateTask', 'AttachTask', 'StartTask', 'DeleteContainer'].includes(c));
-    // As docker run: create, told the image is missing, pull, create again
-    expect(order).toEqual(['CreateContainer', 'PullImage', 'CreateContainer', 'CreateTask', 'AttachTask', 'StartTask', 'DeleteContainer']);
+    // As docker run: told the image is missing, pull, run again; one call does the rest (removal included)
+    expect(fake.calls.filter((c) => c !== 'GetImage')).toEqual(['RunContainer', 'PullImage', 'RunContainer']);
   });
 
   it('exits with the container\'s code, stdout and stderr apart, and keeps the container without --rm', async () => {
-    fake = await startFakeStack({ confirmAttach });
+    fake = await startFakeStack({ confirmAttach: true });
     fake.images.add(KNOWN_IMAGE);
     const r = await berth(['run', '--name', 'f3', 'busybox', 'fail', '3']);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('out\n');
     expect(r.stderr).toBe('failing\n');
     expect([...fake.containers.values()].map((c) => c.name)).toEqual(['f3']);
-    expect(fake.calls).not.toContain('PullImage');
     // a present image costs no call to the images service
-    expect(fake.calls.filter((c) => c === 'CreateContainer')).toHaveLength(1);
+    expect(fake.calls).toEqual(['RunContainer']);
   });
 });
 
-describe('run', () => {
+describe.each([true, false])('start -a with the attachment confirmed: %s', (confirmAttach) => {
+  it('relays the output of a created container and exits with its code', async () => {
+    fake = await startFakeStack({ confirmAttach });
+    fake.images.add(KNOWN_IMAGE);
+    expect((await berth(['create', '--name', 'later', 'busybox', 'fail', '5'])).code).toBe(0);
+    const r = await berth(['start', '-a', 'later']);
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('failing\n');
+    // confirmed: output through the attachment, which precedes the start; unconfirmed: from the logs
+    expect(fake.calls.includes('ReadLogs')).toBe(!confirmAttach);
+    expect(fake.calls.filter((c) => ['CreateTask', 'AttachTask', 'StartTask'].includes(c))).toEqual(['CreateTask', 'AttachTask', 'StartTask']);
+  });
+});
+
+describe('run, more', () => {
   it('a command that is not found exits 127 with the reason and --rm still removes the container', async () => {
     fake = await startFakeStack({ confirmAttach: true });
     fake.images.add(KNOWN_IMAGE);

@@ -68,7 +68,7 @@ export function serverStream<Req, Res>(
 }
 
 /** Waits for a full stream to drain; false when the client went away first (no drain ever comes). */
-function drainedOrCancelled(call: grpc.ServerWritableStream<unknown, unknown>): Promise<boolean> {
+export function drainedOrCancelled<Req, Res>(call: grpc.ServerWritableStream<Req, Res> | grpc.ServerDuplexStream<Req, Res>): Promise<boolean> {
   if (call.cancelled) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (drained: boolean) => () => {

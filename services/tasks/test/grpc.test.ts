@@ -11,7 +11,7 @@ import { containersHandlers } from '../src/grpc/containers-handlers.js';
 import { nodesHandlers } from '../src/grpc/nodes-handlers.js';
 import { tasksHandlers } from '../src/grpc/tasks-handlers.js';
 import { NodeRegistry } from '../src/nodes/registry.js';
-import { Harness } from './fakes.js';
+import { Harness, startFailure } from './fakes.js';
 
 let h: Harness;
 let server: RunningGrpcServer;
@@ -193,5 +193,99 @@ describe('Tasks over gRPC', () => {
   it('lists nodes (none registered yet) and answers NOT_FOUND for an unknown one', async () => {
     expect((await call(nodes.listNodes.bind(nodes), { filters: [] })).nodes).toEqual([]);
     expect((await code(call(nodes.getNode.bind(nodes), { id: 'nope' }))).code).toBe(grpc.status.NOT_FOUND);
+  });
+});
+
+describe('RunContainer over gRPC', () => {
+  /** Opens a RunContainer call with its start frame; frames collects what comes back. */
+  function run(start: Partial<tasks.RunContainerStart>) {
+    const duplex = taskClient.runContainer(md());
+    const frames: NonNullable<tasks.RunContainerResponse['frame']>[] = [];
+    const ended = new Promise<grpc.ServiceError | undefined>((resolve) => {
+      duplex.on('data', (r: tasks.RunContainerResponse) => r.frame && frames.push(r.frame));
+      duplex.on('end', () => resolve(undefined));
+      duplex.on('error', resolve);
+    });
+    duplex.write({ frame: { $case: 'start', value: tasks.RunContainerStart.fromPartial(start) } });
+    return { duplex, frames, ended };
+  }
+  const until = async (what: () => unknown) => {
+    for (let i = 0; i < 300 && !what(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(what()).toBeTruthy();
+  };
+  const cases = (frames: { $case: string }[]) => frames.map((f) => f.$case);
+
+  it('creates, attaches, starts only once attached, relays, and with remove ends once the container is gone', async () => {
+    const startTask = h.agent.startTask.bind(h.agent);
+    const sessionsAtStart: number[] = [];
+    h.agent.startTask = (id, execId) => {
+      sessionsAtStart.push(h.agent.attachSessions.length);
+      return startTask(id, execId);
+    };
+    const sessionsBefore = h.agent.attachSessions.length;
+    const r = run({ create: tasks.CreateContainerRequest.fromPartial({ name: 'once', spec: { image: 'busybox', cmd: { args: ['echo', 'hi'] } } }), remove: true });
+    try {
+      await until(() => r.frames.some((f) => f.$case === 'startedPid'));
+    } finally {
+      h.agent.startTask = startTask;
+    }
+    expect(sessionsAtStart).toEqual([sessionsBefore + 1]);
+    const created = r.frames[0];
+    if (created?.$case !== 'created') throw new Error(`first frame: ${created?.$case}`);
+    const id = created.value.id;
+    const session = h.agent.attachSessions.at(-1)!;
+    expect(session.sent[0]?.frame).toEqual({ $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true } });
+    session.push({ frame: { $case: 'stdout', value: Buffer.from('hi\n') } });
+    session.push({ frame: { $case: 'exit', value: { exitCode: 4, signal: 0, oomKilled: false, exitedAt: undefined } } });
+    h.agent.exit(id, 4);
+    expect(await r.ended).toBeUndefined();
+    expect(cases(r.frames)).toEqual(['created', 'startedPid', 'stdout', 'exit']);
+    expect(r.frames[3]).toMatchObject({ value: { exitCode: 4 } });
+    expect((await code(call(containers.getContainer.bind(containers), { id }))).code).toBe(grpc.status.NOT_FOUND);
+    expect(h.agent.tasks.has(id)).toBe(false);
+  });
+
+  it('detached: answers with the pid once started and leaves the container running', async () => {
+    const r = run({ create: tasks.CreateContainerRequest.fromPartial({ name: 'bg', spec: { image: 'busybox' } }), detach: true });
+    expect(await r.ended).toBeUndefined();
+    expect(cases(r.frames)).toEqual(['created', 'startedPid']);
+    const got = await call(containers.getContainer.bind(containers), { id: 'bg' });
+    expect(got.container?.status?.state).toBe(tasks.ContainerState.RUNNING);
+    expect(r.frames[1]).toEqual({ $case: 'startedPid', value: got.container?.status?.pid });
+  });
+
+  it('refuses a bad start frame before creating anything', async () => {
+    const before = (await call(containers.listContainers.bind(containers), { filters: [] })).containers.length;
+    const detachedStdin = await run({ create: tasks.CreateContainerRequest.fromPartial({ spec: { image: 'busybox', openStdin: true } }), detach: true, stdin: true }).ended;
+    expect(detachedStdin?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const noSpec = await run({ create: tasks.CreateContainerRequest.fromPartial({ name: 'nothing' }) }).ended;
+    expect(noSpec?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    const duplex = taskClient.runContainer(md());
+    const notFirst = new Promise<grpc.ServiceError>((resolve) => duplex.on('error', resolve));
+    duplex.on('data', () => undefined);
+    duplex.write({ frame: { $case: 'stdin', value: Buffer.from('x') } });
+    expect((await notFirst).code).toBe(grpc.status.INVALID_ARGUMENT);
+    const missing = run({ create: tasks.CreateContainerRequest.fromPartial({ spec: { image: 'ghost:9' } }) });
+    const err = await missing.ended;
+    expect(err?.code).toBe(grpc.status.NOT_FOUND);
+    expect(err?.metadata?.get(ERROR_REASON_METADATA_KEY)).toEqual([ErrorReason.IMAGE_NOT_FOUND]);
+    expect(missing.frames).toEqual([]);
+    expect((await call(containers.listContainers.bind(containers), { filters: [] })).containers.length).toBe(before);
+  });
+
+  it('a start that fails ends the call with its error after the created frame; with remove the container is gone', async () => {
+    h.agent.script.failNext('createTask', startFailure('exec: "nope": executable file not found in $PATH', 127));
+    const r = run({ create: tasks.CreateContainerRequest.fromPartial({ name: 'nope', spec: { image: 'busybox', cmd: { args: ['nope'] } } }), remove: true });
+    const err = await r.ended;
+    expect(err?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect(err?.details).toContain('executable file not found');
+    expect(cases(r.frames)).toEqual(['created']);
+    expect((await code(call(containers.getContainer.bind(containers), { id: 'nope' }))).code).toBe(grpc.status.NOT_FOUND);
+    // without remove it stays, stopped, with Docker's exit code recorded
+    h.agent.script.failNext('createTask', startFailure('exec: "nope": executable file not found in $PATH', 127));
+    const kept = await run({ create: tasks.CreateContainerRequest.fromPartial({ name: 'nope-kept', spec: { image: 'busybox', cmd: { args: ['nope'] } } }) }).ended;
+    expect(kept?.code).toBe(grpc.status.FAILED_PRECONDITION);
+    const got = await call(containers.getContainer.bind(containers), { id: 'nope-kept' });
+    expect(got.container?.status?.exitStatus?.exitCode).toBe(127);
   });
 });

@@ -7,10 +7,10 @@ import { Code, hasCode } from '../client/errors.js';
 import { withSession, type Session } from '../client/session.js';
 import { startFailureCode } from '../exit-codes.js';
 import { BerthError } from '../output.js';
-import { checkPullPolicy } from '../run-flags.js';
+import { checkPullPolicy, type PullPolicy } from '../run-flags.js';
 import { buildCreateRequest, type RunFlags } from '../run-spec.js';
 import type { GlobalOptions } from '../stack-options.js';
-import { attachThenStart } from '../stdio/attach.js';
+import { attachThenStart, relay, terminalSize, type RunCall } from '../stdio/attach.js';
 import { apiPlatform, ensureImage } from './image-ops.js';
 
 export interface RunCommandFlags extends RunFlags {
@@ -33,10 +33,16 @@ async function createContainer(s: Session, image: string, command: string[], f: 
     try {
       return await createFromImage(s, request, f);
     } catch (err) {
-      if (!(hasCode(err, Code.NOT_FOUND) && err.reason === ErrorReason.IMAGE_NOT_FOUND)) throw err;
+      if (!isImageNotFound(err)) throw err;
       // missing: ensureImage says so and pulls it (or refuses, with --pull never)
     }
   }
+  await pinImage(s, image, policy, request, f);
+  return createFromImage(s, request, f);
+}
+
+/** Pulls the image as the policy says (or refuses, with --pull never) and pins the request to it. */
+async function pinImage(s: Session, image: string, policy: PullPolicy, request: tasks.CreateContainerRequest, f: RunCommandFlags): Promise<void> {
   const pulled = await ensureImage(s, image, policy, {
     platform: f.platform,
     quiet: f.quiet === true,
@@ -44,8 +50,17 @@ async function createContainer(s: Session, image: string, command: string[], f: 
     plainHttp: f.plainHttp === true,
   });
   request.spec!.imageTarget = pulled.target;
-  return createFromImage(s, request, f);
 }
+
+/** A create's ALREADY_EXISTS for a --name: "name in use", as Docker says it. */
+function nameInUse(err: unknown, f: RunCommandFlags): unknown {
+  if (!(hasCode(err, Code.ALREADY_EXISTS) && f.name)) return err;
+  return new BerthError(`the container name "${f.name}" is already in use (${err.message}); remove that container or choose another --name`, 125, {
+    cause: err,
+  });
+}
+
+const isImageNotFound = (err: unknown) => hasCode(err, Code.NOT_FOUND) && err.reason === ErrorReason.IMAGE_NOT_FOUND;
 
 /** CreateContainer; ALREADY_EXISTS becomes "name in use". */
 async function createFromImage(s: Session, request: tasks.CreateContainerRequest, f: RunCommandFlags): Promise<tasks.Container> {
@@ -54,14 +69,7 @@ async function createFromImage(s: Session, request: tasks.CreateContainerRequest
     if (!created) throw new BerthError('the tasks service answered CreateContainer without a container');
     return created;
   } catch (err) {
-    if (hasCode(err, Code.ALREADY_EXISTS) && f.name) {
-      throw new BerthError(
-        `the container name "${f.name}" is already in use (${err.message}); remove that container or choose another --name`,
-        125,
-        { cause: err },
-      );
-    }
-    throw err;
+    throw nameInUse(err, f);
   }
 }
 
@@ -106,35 +114,73 @@ export async function create(g: GlobalOptions, image: string, command: string[],
   });
 }
 
+/**
+ * `run`: one RunContainer call does create, attach, start, relay and (--rm)
+ * removal. As for `create`, the image is pulled only when the tasks service
+ * has none, unless --pull always or --platform settle it first.
+ */
 export async function run(g: GlobalOptions, image: string, command: string[], f: RunCommandFlags): Promise<number> {
   return withSession(g, async (s) => {
-    const c = await createContainer(s, image, command, f);
-    const rm = f.rm === true;
-    if (f.detach) {
-      try {
-        await s.unary(s.api(tasks.TasksClient), 'startTask', { containerId: c.id, execId: '' });
-      } catch (err) {
-        return startFailed(s, c.id, err, rm);
-      }
-      process.stdout.write(`${c.id}\n`);
-      return 0;
+    const policy = checkPullPolicy(f.pull);
+    const request = buildCreateRequest(image, command, f);
+    request.spec!.platform = apiPlatform(f.platform);
+    if (policy === 'always' || f.platform !== undefined) {
+      await pinImage(s, image, policy, request, f);
+      return runContainer(s, request, f);
     }
-    let exitCode: number;
     try {
-      await s.unary(s.api(tasks.TasksClient), 'createTask', { containerId: c.id });
-      const exit = await attachThenStart(
-        s,
-        { containerId: c.id, stdin: f.interactive === true, tty: f.tty === true, sigProxy: f.sigProxy !== false },
-        async () => {
-          await s.unary(s.api(tasks.TasksClient), 'startTask', { containerId: c.id, execId: '' });
-        },
-      );
-      exitCode = exit.exitCode;
+      return await runContainer(s, request, f);
     } catch (err) {
-      return startFailed(s, c.id, err, rm);
+      if (!(err instanceof NotCreated && isImageNotFound(err.cause))) throw err instanceof NotCreated ? nameInUse(err.cause, f) : err;
     }
-    if (rm) await removeContainer(s, c.id);
-    return exitCode;
+    await pinImage(s, image, policy, request, f);
+    try {
+      return await runContainer(s, request, f);
+    } catch (err) {
+      throw err instanceof NotCreated ? nameInUse(err.cause, f) : err;
+    }
+  });
+}
+
+/** A RunContainer call that failed before the container existed: cause says why. */
+class NotCreated extends Error {}
+
+/**
+ * One RunContainer call: the exit code of the container (foreground), or 0
+ * once a detached one started (its id printed). A start that fails exits as
+ * Docker's does (125, 126, 127); the service has removed the container then
+ * with --rm.
+ */
+function runContainer(s: Session, request: tasks.CreateContainerRequest, f: RunCommandFlags): Promise<number> {
+  const tasksApi = s.api(tasks.TasksClient);
+  const detach = f.detach === true;
+  const rm = f.rm === true;
+  // The id comes with the created frame; signals wait for the started one.
+  const o = { containerId: '', stdin: f.interactive === true, tty: f.tty === true, sigProxy: f.sigProxy !== false, started: false };
+  const call: RunCall = tasksApi.runContainer(s.metadata());
+  const start = { create: request, detach, stdin: o.stdin, ttySize: o.tty ? terminalSize() : undefined, remove: rm };
+  call.write({ frame: { $case: 'start', value: start } });
+  return new Promise<number>((resolve, reject) => {
+    let started = false;
+    const failed = (err: unknown) => {
+      if (!o.containerId) return reject(new NotCreated((err as Error).message, { cause: err }));
+      if (started) return reject(err);
+      startFailed(s, o.containerId, err, rm).catch(reject);
+    };
+    call.on('data', (msg: tasks.RunContainerResponse) => {
+      const frame = msg.frame;
+      if (frame?.$case === 'created') o.containerId = frame.value.id;
+      else if (frame?.$case === 'startedPid') {
+        started = true;
+        if (detach) {
+          process.stdout.write(`${o.containerId}\n`);
+          resolve(0);
+        }
+      }
+    });
+    if (detach) call.on('error', (err: Error) => failed(s.translate(tasksApi, 'RunContainer', err)));
+    // Listening from the start: the output frames may follow the created one in the same read.
+    else relay(s, call, o, true).then((exit) => resolve(exit.exitCode), failed);
   });
 }
 

@@ -18,6 +18,8 @@ export interface AttachOptions {
   tty: boolean;
   /** Forward SIGINT, SIGTERM, ... to the process. */
   sigProxy: boolean;
+  /** False while a RunContainer call has not started the process: signals are held until it has. */
+  started?: boolean;
 }
 
 /** Signals the CLI passes on to the process (as docker's --sig-proxy). */
@@ -31,10 +33,22 @@ const ATTACH_READY_MS = 300;
 const ATTACH_READY_STDIN_MS = 2000;
 
 type AttachCall = ClientDuplexStream<tasks.AttachTaskRequest, tasks.AttachTaskResponse>;
+/** RunContainer relays stdio with the same frames (and a few of its own before them). */
+export type RunCall = ClientDuplexStream<tasks.RunContainerRequest, tasks.RunContainerResponse>;
+type UpFrame = Exclude<NonNullable<tasks.AttachTaskRequest['frame']>, { $case: 'target' }>;
+/** What relay needs of an attach or run call. */
+interface StdioCall {
+  write(msg: { frame: UpFrame }): boolean;
+  end(): void;
+  on(event: 'data', listener: (msg: tasks.AttachTaskResponse | tasks.RunContainerResponse) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+}
 
 const frame = (f: tasks.AttachTaskRequest['frame']): tasks.AttachTaskRequest => ({ frame: f });
+const up = (f: UpFrame) => ({ frame: f });
 
-function terminalSize(): types.TtySize | undefined {
+export function terminalSize(): types.TtySize | undefined {
   const out = process.stdout;
   return out.isTTY && out.columns && out.rows ? { width: out.columns, height: out.rows } : undefined;
 }
@@ -108,7 +122,7 @@ export async function attachThenStart(s: Session, o: AttachOptions, start: () =>
 /** The init process's output from its logs, followed until it exits; then its exit status. */
 async function followLogs(s: Session, o: AttachOptions): Promise<types.ExitStatus> {
   const tasksApi = s.api(tasks.TasksClient);
-  const stopForwarding = o.sigProxy ? forwardSignals(s, o) : () => undefined;
+  const stopForwarding = o.sigProxy ? forwardSignals(s, o).stop : () => undefined;
   try {
     const call = tasksApi.readLogs(tasks.ReadLogsRequest.fromPartial({ containerId: o.containerId, follow: true }), s.metadata());
     for await (const batch of s.messages<tasks.ReadLogsResponse>(tasksApi, 'ReadLogs', call)) {
@@ -122,8 +136,12 @@ async function followLogs(s: Session, o: AttachOptions): Promise<types.ExitStatu
   }
 }
 
-/** Relays stdio on an attach stream until the exit frame; cleans up our terminal and handlers either way. */
-function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.ExitStatus> {
+/**
+ * Relays stdio on an attach (or run) stream until the exit frame; cleans up
+ * our terminal and handlers either way. With failAfterExit, a call that fails
+ * after the exit frame (RunContainer's removal) rejects.
+ */
+export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterExit = false): Promise<types.ExitStatus> {
   const tasksApi = s.api(tasks.TasksClient);
   const stdin = process.stdin;
   const raw = o.tty && o.stdin && stdin.isTTY === true;
@@ -135,8 +153,8 @@ function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.Ex
     cleanups.push(() => stdin.setRawMode(false));
   }
   if (o.stdin) {
-    const onData = (chunk: Buffer) => call.write(frame({ $case: 'stdin', value: chunk }));
-    const onEnd = () => call.write(frame({ $case: 'closeStdin', value: true }));
+    const onData = (chunk: Buffer) => call.write(up({ $case: 'stdin', value: chunk }));
+    const onEnd = () => call.write(up({ $case: 'closeStdin', value: true }));
     stdin.on('data', onData);
     stdin.once('end', onEnd);
     stdin.resume();
@@ -151,15 +169,20 @@ function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.Ex
   if (o.tty && process.stdout.isTTY) {
     const onResize = () => {
       const size = terminalSize();
-      if (size) call.write(frame({ $case: 'resize', value: size }));
+      if (size) call.write(up({ $case: 'resize', value: size }));
     };
     process.stdout.on('resize', onResize);
     cleanups.push(() => process.stdout.off('resize', onResize));
   }
-  if (o.sigProxy) cleanups.push(forwardSignals(s, o));
+  const forwarding = o.sigProxy ? forwardSignals(s, o) : undefined;
+  if (forwarding) cleanups.push(forwarding.stop);
 
   return new Promise<types.ExitStatus>((resolve, reject) => {
+    let finished = false;
+    // once: a failed call ends its readable side too ('end' after 'error')
     const finish = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
       for (const c of cleanups.splice(0)) c();
       if (err) return reject(err);
       if (exit) return resolve(exit);
@@ -169,19 +192,22 @@ function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.Ex
         reject,
       );
     };
-    call.on('data', (msg: tasks.AttachTaskResponse) => {
+    call.on('data', (msg: tasks.AttachTaskResponse | tasks.RunContainerResponse) => {
       const f = msg.frame;
       if (!f) return;
       if (f.$case === 'stdout') process.stdout.write(f.value);
       else if (f.$case === 'stderr') process.stderr.write(f.value);
+      else if (f.$case === 'startedPid') forwarding?.started();
       else if (f.$case === 'exit') {
         exit = f.value;
         call.end();
       }
     });
-    call.on('error', (err) => {
-      if (exit || hasCode(s.translate(tasksApi, 'AttachTask', err), Code.CANCELLED)) finish();
-      else finish(s.translate(tasksApi, 'AttachTask', err));
+    const method = failAfterExit ? 'RunContainer' : 'AttachTask';
+    call.on('error', (err: Error) => {
+      const failure = s.translate(tasksApi, method, err);
+      if ((exit && !failAfterExit) || hasCode(failure, Code.CANCELLED)) finish();
+      else finish(failure);
     });
     call.on('end', () => finish());
   });
@@ -189,11 +215,18 @@ function relay(s: Session, call: AttachCall, o: AttachOptions): Promise<types.Ex
 
 /**
  * Forwards our signals to the process. Three Ctrl-C in a row send SIGKILL,
- * for a process that ignores SIGINT (a shell as PID 1 does).
+ * for a process that ignores SIGINT (a shell as PID 1 does). With
+ * o.started false (a RunContainer call whose process has not started yet),
+ * signals wait until started() says it has.
  */
-function forwardSignals(s: Session, o: AttachOptions): () => void {
+function forwardSignals(s: Session, o: AttachOptions): { stop: () => void; started: () => void } {
   const tasksApi = s.api(tasks.TasksClient);
   let interrupts = 0;
+  const waiting: string[] = [];
+  const send = (sent: string) =>
+    s.unary(tasksApi, 'killTask', { containerId: o.containerId, execId: o.execId ?? '', signal: sent, all: false }).catch(
+      (err: unknown) => process.stderr.write(`berth: cannot forward ${sent}: ${(err as Error).message}\n`),
+    );
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => {
       let sent: string = signal;
@@ -201,12 +234,17 @@ function forwardSignals(s: Session, o: AttachOptions): () => void {
         sent = 'SIGKILL';
         process.stderr.write('\nberth: third interrupt, killing the container\n');
       }
-      s.unary(tasksApi, 'killTask', { containerId: o.containerId, execId: o.execId ?? '', signal: sent, all: false }).catch(
-        (err: unknown) => process.stderr.write(`berth: cannot forward ${sent}: ${(err as Error).message}\n`),
-      );
+      if (o.started === false) waiting.push(sent);
+      else void send(sent);
     };
     process.on(signal, handler);
     return () => process.off(signal, handler);
   });
-  return () => handlers.forEach((off) => off());
+  return {
+    stop: () => handlers.forEach((off) => off()),
+    started: () => {
+      o.started = true;
+      for (const sent of waiting.splice(0)) void send(sent);
+    },
+  };
 }

@@ -1,13 +1,14 @@
 // berth.tasks.v1.Tasks over the engine, including the attach and logs streams.
-import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
-import { failStreamingCall, serverStream, toServiceError, unary } from '@berth/service-kit';
+import { serverStream, unary } from '@berth/service-kit';
 import { nanosFromTimestamp, tasks, timestampFromNanos } from '@berth/api';
 import type { TasksEngine } from '../engine.js';
 import { invalidArgument } from '../errors.js';
 import type { StreamName } from '../logs/format.js';
 import { readLogs } from '../logs/reader.js';
 import { namespaceOf } from './namespace.js';
+import { runContainer } from './run-handler.js';
+import { callEnding, relayStdio } from './stdio-relay.js';
 
 /** An AbortSignal that fires when the client cancels the call (or its deadline passes). */
 function cancelSignal(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
@@ -70,69 +71,39 @@ export function tasksHandlers(engine: TasksEngine): tasks.TasksServer {
       return {};
     }),
     attachTask: (call) => attach(engine, call),
+    runContainer: (call) => runContainer(engine, call),
     readLogs: serverStream<tasks.ReadLogsRequest, tasks.ReadLogsResponse>((req, call) => logs(engine, req, call)),
   };
 }
 
 /** Pumps frames between the client and the agent's attach stream; the exit frame ends it. */
 function attach(engine: TasksEngine, call: grpc.ServerDuplexStream<tasks.AttachTaskRequest, tasks.AttachTaskResponse>): void {
-  let finished = false;
-  const fail = (err: unknown) => {
-    if (finished) return;
-    finished = true;
-    failStreamingCall(call, toServiceError(err));
-  };
+  const ending = callEnding(call);
   void (async () => {
     const namespace = namespaceOf(call);
     // destroyOnReturn: false — the client's half-close ends the request side only; the default
     // iterator destroys the whole call, losing the remaining output and the exit frame.
     const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterator<tasks.AttachTaskRequest>;
     const first = await requests.next();
-    if (first.done) {
-      finished = true;
-      call.end();
-      return;
-    }
+    if (first.done) return ending.end();
     const frame = first.value.frame;
     if (frame?.$case !== 'target') throw invalidArgument('the first attach message must be the target');
     const opening = await engine.tasks.openAttach(namespace, frame.value);
     if (opening.kind === 'exited') {
-      finished = true;
       call.write({ frame: { $case: 'exit', value: opening.exit } });
-      call.end();
-      return;
+      return ending.end();
     }
     const { stream } = opening;
     call.once('cancelled', () => stream.cancel());
     // Headers tell the client the stdio is connected: it starts the process only then, so no output is lost.
     await stream.connected;
-    if (!finished) call.sendMetadata(new grpc.Metadata());
-    // Client to agent: stdin, resizes, stdin close; the client's half-close half-closes the agent side.
-    void (async () => {
-      for (;;) {
-        const next = await requests.next();
-        if (next.done) break;
-        const f = next.value.frame;
-        if (!f) continue;
-        if (f.$case === 'target') throw invalidArgument('the attach target may only be sent once, first');
-        stream.send({ frame: f });
-      }
-      stream.end();
-    })().catch((err: unknown) => {
-      stream.cancel();
-      fail(err);
+    if (!ending.finished) call.sendMetadata(new grpc.Metadata());
+    await relayStdio(call, stream, requests, (f) => {
+      if (f.$case === 'target') throw invalidArgument('the attach target may only be sent once, first');
+      return f;
     });
-    // Agent to client, until the exit frame.
-    for await (const msg of stream) {
-      if (finished) return;
-      if (!call.write(msg)) await once(call, 'drain');
-      if (msg.frame?.$case === 'exit') break;
-    }
-    if (!finished) {
-      finished = true;
-      call.end();
-    }
-  })().catch(fail);
+    ending.end();
+  })().catch((err: unknown) => ending.fail(err));
 }
 
 async function* logs(

@@ -24,7 +24,7 @@ import {
 } from "@grpc/grpc-js";
 import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { ExitStatus, ProcessInfo, TaskStats, TtySize } from "../../types/v1/types.js";
-import { Resources } from "./containers.js";
+import { Container, CreateContainerRequest, Resources } from "./containers.js";
 
 /** LogStream is the stream a log entry was written to. */
 export enum LogStream {
@@ -311,6 +311,68 @@ export interface AttachTaskResponse {
     | //
     /** The process exited; last message of the stream. */
     { $case: "exit"; value: ExitStatus }
+    | undefined;
+}
+
+/** RunContainerStart is the first message of a RunContainer call. */
+export interface RunContainerStart {
+  /** The container to create (as CreateContainer). */
+  create?:
+    | CreateContainerRequest
+    | undefined;
+  /** Start it and answer with its pid, without attaching (`run -d`). */
+  detach: boolean;
+  /** Forward stdin (the spec must have open_stdin); not with detach. */
+  stdin: boolean;
+  /** The terminal size to start with, for a spec with tty. */
+  ttySize?:
+    | TtySize
+    | undefined;
+  /**
+   * Remove the container once it has exited (`run --rm` in the foreground);
+   * the call ends after the removal. Set spec.auto_remove instead with detach.
+   */
+  remove: boolean;
+}
+
+/** RunContainerRequest is one message from the client on a RunContainer call. */
+export interface RunContainerRequest {
+  /** What this message carries. */
+  frame?:
+    | //
+    /** What to run; must be the first message, and only the first. */
+    { $case: "start"; value: RunContainerStart }
+    | //
+    /** Bytes for the process's stdin. */
+    { $case: "stdin"; value: Buffer }
+    | //
+    /** New terminal size. */
+    { $case: "resize"; value: TtySize }
+    | //
+    /** Close the process's stdin (EOF); the value must be true. */
+    { $case: "closeStdin"; value: boolean }
+    | undefined;
+}
+
+/** RunContainerResponse is one message to the client on a RunContainer call. */
+export interface RunContainerResponse {
+  /** What this message carries; stdout, stderr and exit as in AttachTaskResponse. */
+  frame?:
+    | //
+    /** Bytes the process wrote to stdout (or to its tty). */
+    { $case: "stdout"; value: Buffer }
+    | //
+    /** Bytes the process wrote to stderr. */
+    { $case: "stderr"; value: Buffer }
+    | //
+    /** The process exited; with remove, the call ends once the container is removed. */
+    { $case: "exit"; value: ExitStatus }
+    | //
+    /** The container was created (the first message); a failure after it is the start's. */
+    { $case: "created"; value: Container }
+    | //
+    /** The init process was started, with this pid (detach: the last message). */
+    { $case: "startedPid"; value: number }
     | undefined;
 }
 
@@ -2843,6 +2905,458 @@ export const AttachTaskResponse: MessageFns<AttachTaskResponse> = {
   },
 };
 
+function createBaseRunContainerStart(): RunContainerStart {
+  return { create: undefined, detach: false, stdin: false, ttySize: undefined, remove: false };
+}
+
+export const RunContainerStart: MessageFns<RunContainerStart> = {
+  encode(message: RunContainerStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.create !== undefined) {
+      CreateContainerRequest.encode(message.create, writer.uint32(10).fork()).join();
+    }
+    if (message.detach !== false) {
+      writer.uint32(16).bool(message.detach);
+    }
+    if (message.stdin !== false) {
+      writer.uint32(24).bool(message.stdin);
+    }
+    if (message.ttySize !== undefined) {
+      TtySize.encode(message.ttySize, writer.uint32(34).fork()).join();
+    }
+    if (message.remove !== false) {
+      writer.uint32(40).bool(message.remove);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunContainerStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunContainerStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.create = CreateContainerRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.detach = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.stdin = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.ttySize = TtySize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.remove = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunContainerStart {
+    return {
+      create: isSet(object.create) ? CreateContainerRequest.fromJSON(object.create) : undefined,
+      detach: isSet(object.detach) ? globalThis.Boolean(object.detach) : false,
+      stdin: isSet(object.stdin) ? globalThis.Boolean(object.stdin) : false,
+      ttySize: isSet(object.ttySize)
+        ? TtySize.fromJSON(object.ttySize)
+        : isSet(object.tty_size)
+        ? TtySize.fromJSON(object.tty_size)
+        : undefined,
+      remove: isSet(object.remove) ? globalThis.Boolean(object.remove) : false,
+    };
+  },
+
+  toJSON(message: RunContainerStart): unknown {
+    const obj: any = {};
+    if (message.create !== undefined) {
+      obj.create = CreateContainerRequest.toJSON(message.create);
+    }
+    if (message.detach !== false) {
+      obj.detach = message.detach;
+    }
+    if (message.stdin !== false) {
+      obj.stdin = message.stdin;
+    }
+    if (message.ttySize !== undefined) {
+      obj.ttySize = TtySize.toJSON(message.ttySize);
+    }
+    if (message.remove !== false) {
+      obj.remove = message.remove;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RunContainerStart>, I>>(base?: I): RunContainerStart {
+    return RunContainerStart.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RunContainerStart>, I>>(object: I): RunContainerStart {
+    const message = createBaseRunContainerStart();
+    message.create = (object.create !== undefined && object.create !== null)
+      ? CreateContainerRequest.fromPartial(object.create)
+      : undefined;
+    message.detach = object.detach ?? false;
+    message.stdin = object.stdin ?? false;
+    message.ttySize = (object.ttySize !== undefined && object.ttySize !== null)
+      ? TtySize.fromPartial(object.ttySize)
+      : undefined;
+    message.remove = object.remove ?? false;
+    return message;
+  },
+};
+
+function createBaseRunContainerRequest(): RunContainerRequest {
+  return { frame: undefined };
+}
+
+export const RunContainerRequest: MessageFns<RunContainerRequest> = {
+  encode(message: RunContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.frame?.$case) {
+      case "start":
+        RunContainerStart.encode(message.frame.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdin":
+        writer.uint32(18).bytes(message.frame.value);
+        break;
+      case "resize":
+        TtySize.encode(message.frame.value, writer.uint32(26).fork()).join();
+        break;
+      case "closeStdin":
+        writer.uint32(32).bool(message.frame.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frame = { $case: "start", value: RunContainerStart.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frame = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = { $case: "resize", value: TtySize.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.frame = { $case: "closeStdin", value: reader.bool() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunContainerRequest {
+    return {
+      frame: isSet(object.start)
+        ? { $case: "start", value: RunContainerStart.fromJSON(object.start) }
+        : isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TtySize.fromJSON(object.resize) }
+        : isSet(object.closeStdin)
+        ? { $case: "closeStdin", value: globalThis.Boolean(object.closeStdin) }
+        : isSet(object.close_stdin)
+        ? { $case: "closeStdin", value: globalThis.Boolean(object.close_stdin) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: RunContainerRequest): unknown {
+    const obj: any = {};
+    if (message.frame?.$case === "start") {
+      obj.start = RunContainerStart.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "resize") {
+      obj.resize = TtySize.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "closeStdin") {
+      obj.closeStdin = message.frame.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RunContainerRequest>, I>>(base?: I): RunContainerRequest {
+    return RunContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RunContainerRequest>, I>>(object: I): RunContainerRequest {
+    const message = createBaseRunContainerRequest();
+    switch (object.frame?.$case) {
+      case "start": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "start", value: RunContainerStart.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "stdin": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "stdin", value: object.frame.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "resize", value: TtySize.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "closeStdin": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "closeStdin", value: object.frame.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseRunContainerResponse(): RunContainerResponse {
+  return { frame: undefined };
+}
+
+export const RunContainerResponse: MessageFns<RunContainerResponse> = {
+  encode(message: RunContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.frame?.$case) {
+      case "stdout":
+        writer.uint32(10).bytes(message.frame.value);
+        break;
+      case "stderr":
+        writer.uint32(18).bytes(message.frame.value);
+        break;
+      case "exit":
+        ExitStatus.encode(message.frame.value, writer.uint32(26).fork()).join();
+        break;
+      case "created":
+        Container.encode(message.frame.value, writer.uint32(34).fork()).join();
+        break;
+      case "startedPid":
+        writer.uint32(40).int32(message.frame.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frame = { $case: "stdout", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frame = { $case: "stderr", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = { $case: "exit", value: ExitStatus.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.frame = { $case: "created", value: Container.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.frame = { $case: "startedPid", value: reader.int32() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunContainerResponse {
+    return {
+      frame: isSet(object.stdout)
+        ? { $case: "stdout", value: Buffer.from(bytesFromBase64(object.stdout)) }
+        : isSet(object.stderr)
+        ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
+        : isSet(object.exit)
+        ? { $case: "exit", value: ExitStatus.fromJSON(object.exit) }
+        : isSet(object.created)
+        ? { $case: "created", value: Container.fromJSON(object.created) }
+        : isSet(object.startedPid)
+        ? { $case: "startedPid", value: globalThis.Number(object.startedPid) }
+        : isSet(object.started_pid)
+        ? { $case: "startedPid", value: globalThis.Number(object.started_pid) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: RunContainerResponse): unknown {
+    const obj: any = {};
+    if (message.frame?.$case === "stdout") {
+      obj.stdout = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "stderr") {
+      obj.stderr = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "exit") {
+      obj.exit = ExitStatus.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "created") {
+      obj.created = Container.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "startedPid") {
+      obj.startedPid = Math.round(message.frame.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RunContainerResponse>, I>>(base?: I): RunContainerResponse {
+    return RunContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RunContainerResponse>, I>>(object: I): RunContainerResponse {
+    const message = createBaseRunContainerResponse();
+    switch (object.frame?.$case) {
+      case "stdout": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "stdout", value: object.frame.value };
+        }
+        break;
+      }
+      case "stderr": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "stderr", value: object.frame.value };
+        }
+        break;
+      }
+      case "exit": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "exit", value: ExitStatus.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "created": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "created", value: Container.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "startedPid": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "startedPid", value: object.frame.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
 function createBaseLogEntry(): LogEntry {
   return { stream: LogStream.UNSPECIFIED, time: undefined, data: Buffer.alloc(0), partial: false };
 }
@@ -3511,6 +4025,23 @@ export const TasksService = {
     responseSerialize: (value: UpdateTaskResponse): Buffer => Buffer.from(UpdateTaskResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): UpdateTaskResponse => UpdateTaskResponse.decode(value),
   },
+  /**
+   * RunContainer is `run` in one call: it creates the container, then either
+   * starts it and answers (detach), or attaches to it, starts it, relays its
+   * stdio as AttachTask does until it exits and, when asked to remove it,
+   * ends only once it is removed. The first request is the start frame; the
+   * first response is the created container.
+   */
+  runContainer: {
+    path: "/berth.tasks.v1.Tasks/RunContainer" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: RunContainerRequest): Buffer => Buffer.from(RunContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RunContainerRequest => RunContainerRequest.decode(value),
+    responseSerialize: (value: RunContainerResponse): Buffer =>
+      Buffer.from(RunContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RunContainerResponse => RunContainerResponse.decode(value),
+  },
 } as const;
 
 export interface TasksServer extends UntypedServiceImplementation {
@@ -3551,6 +4082,14 @@ export interface TasksServer extends UntypedServiceImplementation {
   readLogs: handleServerStreamingCall<ReadLogsRequest, ReadLogsResponse>;
   /** UpdateTask changes the cgroup limits of a running task and records them on the container. */
   updateTask: handleUnaryCall<UpdateTaskRequest, UpdateTaskResponse>;
+  /**
+   * RunContainer is `run` in one call: it creates the container, then either
+   * starts it and answers (detach), or attaches to it, starts it, relays its
+   * stdio as AttachTask does until it exits and, when asked to remove it,
+   * ends only once it is removed. The first request is the start frame; the
+   * first response is the created container.
+   */
+  runContainer: handleBidiStreamingCall<RunContainerRequest, RunContainerResponse>;
 }
 
 export interface TasksClient extends Client {
@@ -3783,6 +4322,19 @@ export interface TasksClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateTaskResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * RunContainer is `run` in one call: it creates the container, then either
+   * starts it and answers (detach), or attaches to it, starts it, relays its
+   * stdio as AttachTask does until it exits and, when asked to remove it,
+   * ends only once it is removed. The first request is the start frame; the
+   * first response is the created container.
+   */
+  runContainer(): ClientDuplexStream<RunContainerRequest, RunContainerResponse>;
+  runContainer(options: Partial<CallOptions>): ClientDuplexStream<RunContainerRequest, RunContainerResponse>;
+  runContainer(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<RunContainerRequest, RunContainerResponse>;
 }
 
 export const TasksClient = makeGenericClientConstructor(TasksService, "berth.tasks.v1.Tasks") as unknown as {
