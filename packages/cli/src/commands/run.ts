@@ -11,7 +11,17 @@ import { checkPullPolicy, type PullPolicy } from '../run-flags.js';
 import { buildCreateRequest, type RunFlags } from '../run-spec.js';
 import type { GlobalOptions } from '../stack-options.js';
 import { attachThenStart, relay, terminalSize, type RunCall } from '../stdio/attach.js';
-import { apiPlatform, ensureImage } from './image-ops.js';
+
+/**
+ * Pulling and platforms (the images API, progress bars, registry auth): loaded
+ * only by a run that needs them, not by every run of a present image.
+ */
+const imageOps = () => import('./image-ops.js');
+
+/** --platform as the API's Platform; undefined when not given. */
+async function platformOf(f: RunCommandFlags) {
+  return f.platform === undefined ? undefined : (await imageOps()).apiPlatform(f.platform);
+}
 
 export interface RunCommandFlags extends RunFlags {
   quiet?: boolean;
@@ -28,7 +38,7 @@ export interface RunCommandFlags extends RunFlags {
 async function createContainer(s: Session, image: string, command: string[], f: RunCommandFlags): Promise<tasks.Container> {
   const policy = checkPullPolicy(f.pull);
   const request = buildCreateRequest(image, command, f);
-  request.spec!.platform = apiPlatform(f.platform);
+  request.spec!.platform = await platformOf(f);
   if (policy !== 'always' && f.platform === undefined) {
     try {
       return await createFromImage(s, request, f);
@@ -43,7 +53,7 @@ async function createContainer(s: Session, image: string, command: string[], f: 
 
 /** Pulls the image as the policy says (or refuses, with --pull never) and pins the request to it. */
 async function pinImage(s: Session, image: string, policy: PullPolicy, request: tasks.CreateContainerRequest, f: RunCommandFlags): Promise<void> {
-  const pulled = await ensureImage(s, image, policy, {
+  const pulled = await (await imageOps()).ensureImage(s, image, policy, {
     platform: f.platform,
     quiet: f.quiet === true,
     out: process.stderr,
@@ -123,7 +133,7 @@ export async function run(g: GlobalOptions, image: string, command: string[], f:
   return withSession(g, async (s) => {
     const policy = checkPullPolicy(f.pull);
     const request = buildCreateRequest(image, command, f);
-    request.spec!.platform = apiPlatform(f.platform);
+    request.spec!.platform = await platformOf(f);
     if (policy === 'always' || f.platform !== undefined) {
       await pinImage(s, image, policy, request, f);
       return runContainer(s, request, f);
