@@ -319,6 +319,8 @@ export async function startFakeStack(options: FakeOptions): Promise<FakeStack> {
         const f = req.frame;
         if (f?.$case !== 'start') return stdio(c, f);
         const start = f.value;
+        // a create that never answers
+        if (start.create?.spec?.cmd?.args[0] === 'hang-create') return;
         try {
           const create = start.create!;
           c = createContainer(start.remove ? { ...create, spec: { ...create.spec!, autoRemove: true } } : create);

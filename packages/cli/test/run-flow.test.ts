@@ -45,6 +45,14 @@ describe('run', () => {
     expect(fake.calls.filter((c) => c !== 'GetImage')).toEqual(['RunContainer', 'PullImage', 'RunContainer']);
   });
 
+  it('-i with an image to pull first: the stdin goes to the container that runs, none is lost to the call that found no image', async () => {
+    fake = await startFakeStack({ confirmAttach: true });
+    const r = await berth(['run', '--rm', '-i', 'busybox', 'cat'], { input: 'kept for the second call\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('kept for the second call\n');
+    expect(fake.calls.filter((c) => c !== 'GetImage')).toEqual(['RunContainer', 'PullImage', 'RunContainer']);
+  });
+
   it('exits with the container\'s code, stdout and stderr apart, and keeps the container without --rm', async () => {
     fake = await startFakeStack({ confirmAttach: true });
     fake.images.add(KNOWN_IMAGE);
@@ -114,6 +122,24 @@ describe('run, more', () => {
     expect(r.code, r.stderr).toBe(143);
     expect(fake.calls).toContain('KillTask SIGTERM');
     expect(fake.containers.size).toBe(0);
+  });
+
+  it('three Ctrl-C before the container started give up on the run (130), without killing anything', async () => {
+    fake = await startFakeStack({ confirmAttach: true });
+    fake.images.add(KNOWN_IMAGE);
+    const r = await berth(['run', '--rm', 'busybox', 'hang-create'], {
+      whenRunning: async (child) => {
+        while (!fake!.calls.includes('RunContainer')) await new Promise((res) => setTimeout(res, 10));
+        await new Promise((res) => setTimeout(res, 50));
+        for (let i = 0; i < 3; i++) {
+          child.kill('SIGINT');
+          await new Promise((res) => setTimeout(res, 20));
+        }
+      },
+    });
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('third interrupt before the container started, giving up');
+    expect(fake.calls.filter((c) => c.startsWith('KillTask '))).toEqual([]);
   });
 
   it('three Ctrl-C kill a container that ignores SIGINT', async () => {

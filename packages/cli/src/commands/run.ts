@@ -171,24 +171,32 @@ function runContainer(s: Session, request: tasks.CreateContainerRequest, f: RunC
   const start = { create: request, detach, stdin: o.stdin, ttySize: o.tty ? terminalSize() : undefined, remove: rm };
   call.write({ frame: { $case: 'start', value: start } });
   return new Promise<number>((resolve, reject) => {
-    let started = false;
+    let settled = false;
     const failed = (err: unknown) => {
+      if (settled) return;
+      settled = true;
       if (!o.containerId) return reject(new NotCreated((err as Error).message, { cause: err }));
-      if (started) return reject(err);
+      if (o.started) return reject(err);
       startFailed(s, o.containerId, err, rm).catch(reject);
     };
     call.on('data', (msg: tasks.RunContainerResponse) => {
       const frame = msg.frame;
       if (frame?.$case === 'created') o.containerId = frame.value.id;
-      else if (frame?.$case === 'startedPid') {
-        started = true;
-        if (detach) {
-          process.stdout.write(`${o.containerId}\n`);
-          resolve(0);
-        }
+      if (frame?.$case !== 'startedPid') return;
+      // (the relay's listener, after this one, passes on the signals held until now)
+      o.started = true;
+      if (detach) {
+        settled = true;
+        process.stdout.write(`${o.containerId}\n`);
+        resolve(0);
       }
     });
-    if (detach) call.on('error', (err: Error) => failed(s.translate(tasksApi, 'RunContainer', err)));
+    if (detach) {
+      call.on('error', (err: Error) => failed(s.translate(tasksApi, 'RunContainer', err)));
+      call.on('status', (st: { code: number }) => {
+        if (st.code === 0) failed(new BerthError(`the tasks service ended RunContainer before it started container ${o.containerId || '(none created)'}`));
+      });
+    }
     // Listening from the start: the output frames may follow the created one in the same read.
     else relay(s, call, o, true).then((exit) => resolve(exit.exitCode), failed);
   });

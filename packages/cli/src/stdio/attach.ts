@@ -152,7 +152,7 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
     stdin.setRawMode(true);
     cleanups.push(() => stdin.setRawMode(false));
   }
-  if (o.stdin) {
+  const forwardStdin = () => {
     const onData = (chunk: Buffer) => call.write(up({ $case: 'stdin', value: chunk }));
     const onEnd = () => call.write(up({ $case: 'closeStdin', value: true }));
     stdin.on('data', onData);
@@ -165,7 +165,12 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
       // the process has exited: an open stdin (a terminal, a pipe) must not keep berth waiting
       (stdin as { unref?: () => void }).unref?.();
     });
-  }
+  };
+  // A RunContainer call takes our stdin only once its container exists: one
+  // that fails before (an image to pull first) must leave it to the next call.
+  let stdinOnCreated: (() => void) | undefined;
+  if (o.stdin && o.started === false) stdinOnCreated = forwardStdin;
+  else if (o.stdin) forwardStdin();
   if (o.tty && process.stdout.isTTY) {
     const onResize = () => {
       const size = terminalSize();
@@ -198,6 +203,10 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
       if (f.$case === 'stdout') process.stdout.write(f.value);
       else if (f.$case === 'stderr') process.stderr.write(f.value);
       else if (f.$case === 'startedPid') forwarding?.started();
+      else if (f.$case === 'created' && stdinOnCreated && !finished) {
+        stdinOnCreated();
+        stdinOnCreated = undefined;
+      }
       else if (f.$case === 'exit') {
         exit = f.value;
         call.end();
@@ -217,7 +226,7 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
  * Forwards our signals to the process. Three Ctrl-C in a row send SIGKILL,
  * for a process that ignores SIGINT (a shell as PID 1 does). With
  * o.started false (a RunContainer call whose process has not started yet),
- * signals wait until started() says it has.
+ * signals wait until started() says it has, and a third Ctrl-C exits (130).
  */
 function forwardSignals(s: Session, o: AttachOptions): { stop: () => void; started: () => void } {
   const tasksApi = s.api(tasks.TasksClient);
@@ -229,11 +238,14 @@ function forwardSignals(s: Session, o: AttachOptions): { stop: () => void; start
     );
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => {
-      let sent: string = signal;
-      if (signal === 'SIGINT' && ++interrupts >= 3) {
-        sent = 'SIGKILL';
-        process.stderr.write('\nberth: third interrupt, killing the container\n');
+      const third = signal === 'SIGINT' && ++interrupts >= 3;
+      if (third && o.started === false) {
+        // nothing runs yet to kill (a create that hangs): give up on the run, as Docker's CLI would die
+        process.stderr.write('\nberth: third interrupt before the container started, giving up\n');
+        process.exit(130);
       }
+      if (third) process.stderr.write('\nberth: third interrupt, killing the container\n');
+      const sent = third ? 'SIGKILL' : signal;
       if (o.started === false) waiting.push(sent);
       else void send(sent);
     };
