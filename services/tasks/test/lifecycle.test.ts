@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tasks, types } from '@berth/api';
+import { exitKey } from '../src/lifecycle/exit-status.js';
 import { BUSYBOX, eventually, grpcError, Harness, startFailure } from './fakes.js';
 
 const { RestartPolicyName: R } = tasks;
@@ -346,14 +347,41 @@ describe('exits', () => {
     expect(h.events.ofType('tasks.exit')).toHaveLength(1);
   });
 
-  it('ignores an exit older than the current run', async () => {
+  it('ignores an exit of an earlier run', async () => {
     const c = await run('old');
     h.agent.exit(c.id, 1);
     const first = h.agent.tasks.get(c.id)!.exit!;
     await eventually(() => !h.agent.tasks.has(c.id), 'teardown');
     await h.engine.tasks.startTask(NS, 'old', '');
     expect(h.engine.runtime.recordInitExit(c.id, { ...first, exitedAt: { seconds: first.exitedAt!.seconds - 100, nanos: 1 } })).toBe(false);
+    // the first run's exit again (a redelivered report under another key): as old as the one recorded
+    expect(h.engine.runtime.recordInitExit(c.id, { ...first, exitCode: 7 })).toBe(false);
     expect(h.engine.containers.get(NS, 'old').phase).toBe('running');
+  });
+
+  it('records the exit of a process that exits at once, stamped before its start was (exit files have coarse times)', async () => {
+    const c = await run('quick');
+    const startedAt = h.engine.runtime.store.get(c.id)!.startedAt!;
+    // conmon's exit file: mtime from the kernel's coarse clock, a few ms behind the start stamp taken before StartTask
+    const exitedAt = { seconds: Math.floor((startedAt - 3) / 1000), nanos: ((startedAt - 3) % 1000) * 1e6 };
+    expect(h.engine.runtime.recordInitExit(c.id, { exitCode: 0, signal: 0, oomKilled: false, exitedAt })).toBe(true);
+    expect(h.engine.containers.get(NS, 'quick').phase).toBe('stopped');
+  });
+
+  it('records an exit an earlier version set aside (its key kept, the container left running) when it is reported again', async () => {
+    const c = await run('stuck');
+    const exitedAt = { seconds: Math.floor(Date.now() / 1000), nanos: 5 };
+    // what the startedAt comparison left: the exit's key, and the record still running
+    h.engine.runtime.exits.record(c.id, '', exitKey({ exitCode: 0, signal: 0, oomKilled: false, exitedAt }, undefined), {
+      exitCode: 0,
+      signal: 0,
+      oomKilled: false,
+      exitedAt: Date.now(),
+    });
+    expect(h.engine.runtime.recordInitExit(c.id, { exitCode: 0, signal: 0, oomKilled: false, exitedAt })).toBe(true);
+    expect(h.engine.containers.get(NS, 'stuck').phase).toBe('stopped');
+    // and once recorded, the same report again changes nothing
+    expect(h.engine.runtime.recordInitExit(c.id, { exitCode: 0, signal: 0, oomKilled: false, exitedAt })).toBe(false);
   });
 
   it('removes an auto-remove container after its exit', async () => {

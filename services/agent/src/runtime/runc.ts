@@ -1,7 +1,10 @@
 // Thin wrapper over the runc CLI with a private --root, so each agent (and each
 // test suite) sees only its own containers.
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runCommand, type CommandResult } from '../command.js';
+import { EXEC_FIFO, releaseExecFifo } from './exec-fifo.js';
 import { readRuncStateFile } from './runc-state-file.js';
 
 export type RuncStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
@@ -122,8 +125,18 @@ export class Runc {
     return parsed.map(parseRuncState);
   }
 
+  /**
+   * Starts a created container: releases its exec fifo as `runc start` does
+   * (exec-fifo.ts), or runs `runc start` when the fifo is not where runc 1.x
+   * keeps it.
+   */
   async start(id: string): Promise<void> {
-    await this.run(['start', id]);
+    const fifo = join(this.root, id, EXEC_FIFO);
+    if (!existsSync(fifo)) {
+      await this.run(['start', id]);
+      return;
+    }
+    await releaseExecFifo(fifo, async () => (await this.state(id))?.status !== 'created');
   }
 
   async kill(id: string, signal: number, all: boolean): Promise<void> {

@@ -487,7 +487,7 @@ export class Runtime {
 
   /**
    * Records the exit of a container's init process, once: a redelivery (same
-   * exit key) or an exit older than the current run changes nothing. In the
+   * exit key) or an exit of an earlier run changes nothing. In the
    * same transaction: the container's new phase (stopped, restarting by
    * policy, or removing for auto-remove) and the durable tasks.exit event.
    * Returns true when this call recorded it.
@@ -500,15 +500,19 @@ export class Runtime {
       if (!rec) return;
       const exit = exitInfoFrom(status, now);
       const key = lostReason !== undefined ? `lost:${rec.startedAt ?? 0}` : exitKey(status, rec.startedAt);
-      if (!this.exits.record(id, '', key, exit)) return;
       const live =
         rec.phase === 'running' ||
         rec.phase === 'paused' ||
         rec.phase === 'removing' ||
         (rec.task === 'present' && rec.phase === 'created');
       if (!live) return;
-      // An exit from before the current run started belongs to an earlier run.
-      if (rec.startedAt !== undefined && exit.exitedAt < rec.startedAt) return;
+      // An exit no later than the last one recorded belongs to an earlier run. Not compared with
+      // startedAt: exit times are exit-file mtimes, from the kernel's coarse clock, which lags
+      // Date.now() by up to a tick; a process that exits at once can look older than its start.
+      if (rec.exit !== undefined && exit.exitedAt <= rec.exit.exitedAt) return;
+      // A timed exit seen before while the record is still live is one this service once set aside
+      // by comparing it with startedAt: recorded now. Without a time of its own, seen is seen.
+      if (!this.exits.record(id, '', key, exit) && !status.exitedAt) return;
       const pid = rec.pid;
       rec.exit = exit;
       rec.pid = 0;
