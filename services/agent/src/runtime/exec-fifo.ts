@@ -1,5 +1,5 @@
 // Starting a created container as `runc start` does, without forking runc
-// (a Go binary: ≈ 7 ms of every start, on the path of every `run`).
+// (a Go binary: ≈ 5 ms of every start, on the path of every `run`).
 //
 // runc (libcontainer 1.x) leaves `runc init` blocked in open(2) of
 // <root>/<id>/exec.fifo for writing once `runc create` returns. `runc start`
