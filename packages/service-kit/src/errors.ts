@@ -38,6 +38,44 @@ export function failStreamingCall<Req, Res>(call: grpc.ServerWritableStream<Req,
   call.emit('error', err);
 }
 
+/** A streaming call's one ending, see callEnding. */
+export interface CallEnding<Res> {
+  /** True once end() or fail() was called. */
+  readonly ended: boolean;
+  /** Ends with OK, after `last` when given; nothing once ended. */
+  end(last?: Res): void;
+  /** Ends with err's status (failStreamingCall); nothing once ended. */
+  fail(err: unknown): void;
+}
+
+/**
+ * Ends a server-streaming or bidi call once, with OK or with an error,
+ * whichever comes first: the paths of a streaming handler (its exit frame,
+ * a failure, the client leaving) race to end it. toError makes err a status.
+ */
+export function callEnding<Req, Res>(
+  call: grpc.ServerWritableStream<Req, Res> | grpc.ServerDuplexStream<Req, Res>,
+  toError: (err: unknown) => Error = toServiceError,
+): CallEnding<Res> {
+  let ended = false;
+  return {
+    get ended() {
+      return ended;
+    },
+    end(last?: Res) {
+      if (ended) return;
+      ended = true;
+      if (last !== undefined) call.write(last);
+      call.end();
+    },
+    fail(err: unknown) {
+      if (ended) return;
+      ended = true;
+      failStreamingCall(call, toError(err));
+    },
+  };
+}
+
 /** Adapts an async function to a grpc-js unary handler. */
 export function unary<Req, Res>(fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res> | Res) {
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {

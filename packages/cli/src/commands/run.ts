@@ -182,10 +182,9 @@ function runContainer(s: Session, request: tasks.CreateContainerRequest, f: RunC
     call.on('data', (msg: tasks.RunContainerResponse) => {
       const frame = msg.frame;
       if (frame?.$case === 'created') o.containerId = frame.value.id;
-      if (frame?.$case !== 'startedPid') return;
-      // (the relay's listener, after this one, passes on the signals held until now)
-      o.started = true;
-      if (detach) {
+      // (in the foreground the relay marks the start, and passes on the signals held until then)
+      else if (frame?.$case === 'startedPid' && detach) {
+        o.started = true;
         settled = true;
         process.stdout.write(`${o.containerId}\n`);
         resolve(0);

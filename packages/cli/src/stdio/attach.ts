@@ -202,7 +202,10 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
       if (!f) return;
       if (f.$case === 'stdout') process.stdout.write(f.value);
       else if (f.$case === 'stderr') process.stderr.write(f.value);
-      else if (f.$case === 'startedPid') forwarding?.started();
+      else if (f.$case === 'startedPid') {
+        o.started = true;
+        forwarding?.release();
+      }
       else if (f.$case === 'created' && stdinOnCreated && !finished) {
         stdinOnCreated();
         stdinOnCreated = undefined;
@@ -226,9 +229,9 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
  * Forwards our signals to the process. Three Ctrl-C in a row send SIGKILL,
  * for a process that ignores SIGINT (a shell as PID 1 does). With
  * o.started false (a RunContainer call whose process has not started yet),
- * signals wait until started() says it has, and a third Ctrl-C exits (130).
+ * signals wait until release(), and a third Ctrl-C exits (130).
  */
-function forwardSignals(s: Session, o: AttachOptions): { stop: () => void; started: () => void } {
+function forwardSignals(s: Session, o: AttachOptions): { stop: () => void; release: () => void } {
   const tasksApi = s.api(tasks.TasksClient);
   let interrupts = 0;
   const waiting: string[] = [];
@@ -254,8 +257,7 @@ function forwardSignals(s: Session, o: AttachOptions): { stop: () => void; start
   });
   return {
     stop: () => handlers.forEach((off) => off()),
-    started: () => {
-      o.started = true;
+    release: () => {
       for (const sent of waiting.splice(0)) void send(sent);
     },
   };

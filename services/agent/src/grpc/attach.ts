@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import * as grpc from '@grpc/grpc-js';
 import { agent, types } from '@berth/api';
-import { failStreamingCall } from '@berth/service-kit';
+import { callEnding, type CallEnding } from '@berth/service-kit';
 import { ContainerError, isContainerError } from '../errors.js';
 import type { ContainerRuntime } from '../runtime/container-runtime.js';
 import type { AttachSession } from '../runtime/attach.js';
@@ -71,37 +71,18 @@ async function open(deps: AttachDeps, target: agent.AttachTarget, signal: AbortS
 
 export function attachTask(deps: AttachDeps): grpc.handleBidiStreamingCall<agent.AttachTaskRequest, agent.AttachTaskResponse> {
   return (call: AttachCall) => {
-    const stream = new AttachStream(call);
-    bridge(deps, call, stream).catch((err: unknown) => stream.fail(err));
+    // Ends once: with the exit frame, or with an error.
+    const out = callEnding(call, grpcError);
+    bridge(deps, call, out).catch((err: unknown) => out.fail(err));
   };
 }
 
-/** The server side of one attach call: ends once, with an exit frame or an error. */
-class AttachStream {
-  ended = false;
-
-  constructor(private readonly call: AttachCall) {}
-
-  finish(response?: agent.AttachTaskResponse): void {
-    if (this.ended) return;
-    this.ended = true;
-    if (response) this.call.write(response);
-    this.call.end();
-  }
-
-  fail(err: unknown): void {
-    if (this.ended) return;
-    this.ended = true;
-    failStreamingCall(this.call, grpcError(err));
-  }
-}
-
-async function bridge(deps: AttachDeps, call: AttachCall, out: AttachStream): Promise<void> {
+async function bridge(deps: AttachDeps, call: AttachCall, out: CallEnding<agent.AttachTaskResponse>): Promise<void> {
   // Not call[Symbol.asyncIterator](): once the client half-closes, that
   // iterator destroys the whole call, output and exit frame included.
   const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterator<agent.AttachTaskRequest>;
   const first = await requests.next();
-  if (first.done) return out.finish();
+  if (first.done) return out.end();
   const frame = first.value.frame;
   if (frame?.$case !== 'target') throw new ContainerError('INVALID_ARGUMENT', 'the first attach message must be the target');
   const target = frame.value;
@@ -110,7 +91,7 @@ async function bridge(deps: AttachDeps, call: AttachCall, out: AttachStream): Pr
 
   // Response headers tell the caller it may start the process now without losing its first output.
   const opening = await open(deps, target, cancelled, () => call.sendMetadata(new grpc.Metadata()));
-  if (opening.kind === 'exited') return out.finish(exitFrame(opening.exit));
+  if (opening.kind === 'exited') return out.end(exitFrame(opening.exit));
   const { session } = opening;
   cancelled.addEventListener('abort', () => session.detach(), { once: true });
   // The exit status, taken when the process ends: a client still reading
@@ -165,7 +146,7 @@ async function bridge(deps: AttachDeps, call: AttachCall, out: AttachStream): Pr
 
   await Promise.all([finished(session.stdout).catch(() => undefined), finished(session.stderr).catch(() => undefined), session.closed]);
   if (cancelled.aborted || out.ended) return;
-  out.finish(exitFrame(await exited));
+  out.end(exitFrame(await exited));
 }
 
 async function resize(runtime: ContainerRuntime, target: agent.AttachTarget, size: types.TtySize): Promise<void> {

@@ -1,13 +1,14 @@
 // berth.tasks.v1.Tasks/RunContainer: `run` in one call. Create, attach, start,
 // relay, remove: the steps a client would take in five calls, without the
 // round trips between them.
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
+import { callEnding } from '@berth/service-kit';
 import { tasks } from '@berth/api';
 import type { TasksEngine } from '../engine.js';
 import { invalidArgument, isNotFound } from '../errors.js';
 import { containerMessage } from './convert.js';
 import { namespaceOf } from './namespace.js';
-import { callEnding, relayStdio } from './stdio-relay.js';
+import { relayStdio } from './stdio-relay.js';
 
 type RunCall = grpc.ServerDuplexStream<tasks.RunContainerRequest, tasks.RunContainerResponse>;
 
@@ -50,8 +51,7 @@ export function runContainer(engine: TasksEngine, call: RunCall): void {
     if (start.detach) {
       const pid = await engine.tasks.startTask(namespace, rec.id, '');
       created.started = true;
-      call.write({ frame: { $case: 'startedPid', value: pid } });
-      return ending.end();
+      return ending.end({ frame: { $case: 'startedPid', value: pid } });
     }
 
     await engine.tasks.createTask(namespace, rec.id);

@@ -2,7 +2,7 @@
 // frames (stdin, resizes, stdin close) up to the agent's attach stream, the
 // agent's output frames down to the client, until the process's exit frame.
 import type * as grpc from '@grpc/grpc-js';
-import { drainedOrCancelled, failStreamingCall, toServiceError } from '@berth/service-kit';
+import { drainedOrCancelled } from '@berth/service-kit';
 import type { agent, types } from '@berth/api';
 import type { AttachStream } from '../ports.js';
 
@@ -47,24 +47,4 @@ export function relayStdio<Req extends { frame?: { $case: string } | undefined }
     return undefined;
   })();
   return Promise.race([downstream, upstreamFailed]);
-}
-
-/** Ends a streaming call once: end() with OK or fail(err) with err's status, whichever comes first. */
-export function callEnding<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>) {
-  let finished = false;
-  return {
-    get finished() {
-      return finished;
-    },
-    end() {
-      if (finished) return;
-      finished = true;
-      call.end();
-    },
-    fail(err: unknown) {
-      if (finished) return;
-      finished = true;
-      failStreamingCall(call, toServiceError(err));
-    },
-  };
 }

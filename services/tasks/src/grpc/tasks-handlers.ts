@@ -1,6 +1,6 @@
 // berth.tasks.v1.Tasks over the engine, including the attach and logs streams.
 import * as grpc from '@grpc/grpc-js';
-import { serverStream, unary } from '@berth/service-kit';
+import { callEnding, serverStream, unary } from '@berth/service-kit';
 import { nanosFromTimestamp, tasks, timestampFromNanos } from '@berth/api';
 import type { TasksEngine } from '../engine.js';
 import { invalidArgument } from '../errors.js';
@@ -8,7 +8,7 @@ import type { StreamName } from '../logs/format.js';
 import { readLogs } from '../logs/reader.js';
 import { namespaceOf } from './namespace.js';
 import { runContainer } from './run-handler.js';
-import { callEnding, relayStdio } from './stdio-relay.js';
+import { relayStdio } from './stdio-relay.js';
 
 /** An AbortSignal that fires when the client cancels the call (or its deadline passes). */
 function cancelSignal(call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): AbortSignal {
@@ -89,15 +89,12 @@ function attach(engine: TasksEngine, call: grpc.ServerDuplexStream<tasks.AttachT
     const frame = first.value.frame;
     if (frame?.$case !== 'target') throw invalidArgument('the first attach message must be the target');
     const opening = await engine.tasks.openAttach(namespace, frame.value);
-    if (opening.kind === 'exited') {
-      call.write({ frame: { $case: 'exit', value: opening.exit } });
-      return ending.end();
-    }
+    if (opening.kind === 'exited') return ending.end({ frame: { $case: 'exit', value: opening.exit } });
     const { stream } = opening;
     call.once('cancelled', () => stream.cancel());
     // Headers tell the client the stdio is connected: it starts the process only then, so no output is lost.
     await stream.connected;
-    if (!ending.finished) call.sendMetadata(new grpc.Metadata());
+    if (!ending.ended) call.sendMetadata(new grpc.Metadata());
     await relayStdio(call, stream, requests, (f) => {
       if (f.$case === 'target') throw invalidArgument('the attach target may only be sent once, first');
       return f;
