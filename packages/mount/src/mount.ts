@@ -7,7 +7,8 @@ import { runProcess, type ProcessOutput } from '@berth/process';
 import { mkdir, stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { MountError } from './errors.js';
-import { compactOverlayOptions, destinationOf, isBind, mountArgs, overlayPaths, validateMount, type Mount } from './options.js';
+import { compactOverlayOptions, destinationOf, isBind, mountArgs, overlayPaths, syscallArgs, validateMount, type Mount } from './options.js';
+import { MNT_DETACH, SyscallError } from './syscall-helper.js';
 import { canonicalPath, mountsAt, mountsUnder, type MountTools } from './table.js';
 
 interface Outcome {
@@ -56,12 +57,22 @@ async function mountOne(m: Mount, dest: string, tools: MountTools): Promise<void
       throw new MountError(dest, `cannot mount overlay on ${dest}: ${(err as Error).message}`, err);
     }
   }
+  const how = options.length > 0 ? ` -o ${options.join(',').slice(0, 300)}${options.join(',').length > 300 ? '…' : ''}` : '';
+  // Overlays (every container's rootfs) by the system call; the rest, rarer and with
+  // mount(8)'s own rules (binds, propagation), through mount(8).
+  if (tools.syscalls && m.type === 'overlay') {
+    const { flags, data } = syscallArgs(options);
+    try {
+      await tools.syscalls.mount(m.source, dest, m.type, flags, data, cwd);
+      return;
+    } catch (err) {
+      if (err instanceof SyscallError) throw new MountError(dest, `cannot mount ${m.type} ${m.source}${how} on ${dest}: ${err.message}`, err);
+      // The helper itself failed: mount(8) does it.
+    }
+  }
   const args = mountArgs({ ...m, options }, dest);
   const result = await runTool(tools.mountPath ?? 'mount', args, cwd, dest);
-  if (!result.ok) {
-    const how = options.length > 0 ? ` -o ${options.join(',').slice(0, 300)}${options.join(',').length > 300 ? '…' : ''}` : '';
-    throw new MountError(dest, `cannot mount ${m.type} ${m.source}${how} on ${dest}: ${result.detail}`);
-  }
+  if (!result.ok) throw new MountError(dest, `cannot mount ${m.type} ${m.source}${how} on ${dest}: ${result.detail}`);
 }
 
 /** Whether every destination already carries the mounts meant for it (same count; same type unless a bind). */
@@ -100,6 +111,15 @@ export async function mountAll(mounts: readonly Mount[], target: string, tools: 
 
 /** Unmounts the top mount on `target`; a target that is not mounted is an error. */
 export async function unmount(target: string, opts: MountTools & { lazy?: boolean } = {}): Promise<void> {
+  if (opts.syscalls) {
+    try {
+      await opts.syscalls.umount(target, opts.lazy ? MNT_DETACH : 0);
+      return;
+    } catch (err) {
+      if (err instanceof SyscallError) throw new MountError(target, `cannot unmount ${target}: ${err.message}`, err);
+      // The helper itself failed: umount(8) does it.
+    }
+  }
   const result = await runTool(opts.umountPath ?? 'umount', [...(opts.lazy ? ['-l'] : []), '--', target], undefined, target);
   if (!result.ok) throw new MountError(target, `cannot unmount ${target}: ${result.detail}`);
 }

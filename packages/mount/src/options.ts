@@ -109,3 +109,42 @@ export function mountArgs(m: Mount, dest: string): string[] {
   args.push('--', m.source, dest);
   return args;
 }
+
+/** mount(2) flags of the options mount(8) turns into flags; set (or, negated, cleared). */
+const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
+  defaults: {},
+  ro: { set: 0x1 },
+  rw: { clear: 0x1 },
+  nosuid: { set: 0x2 },
+  suid: { clear: 0x2 },
+  nodev: { set: 0x4 },
+  dev: { clear: 0x4 },
+  noexec: { set: 0x8 },
+  exec: { clear: 0x8 },
+  sync: { set: 0x10 },
+  async: { clear: 0x10 },
+  dirsync: { set: 0x80 },
+  noatime: { set: 0x400 },
+  atime: { clear: 0x400 },
+  nodiratime: { set: 0x800 },
+  diratime: { clear: 0x800 },
+  relatime: { set: 1 << 21 },
+  strictatime: { set: 1 << 24 },
+  lazytime: { set: 1 << 25 },
+};
+
+/**
+ * A (non-bind) mount's options as mount(2) takes them: the generic ones as
+ * flags, the rest, comma-joined, as the file system's data — what mount(8)
+ * does with them.
+ */
+export function syscallArgs(options: readonly string[]): { flags: number; data: string } {
+  let flags = 0;
+  const data: string[] = [];
+  for (const o of options) {
+    const f = FLAG_OPTIONS[o];
+    if (!f) data.push(o);
+    else flags = (flags | (f.set ?? 0)) & ~(f.clear ?? 0);
+  }
+  return { flags, data: data.join(',') };
+}

@@ -7,6 +7,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { mountPointsUnder, overlayUsesUpper, parseMountInfo, type MountInfo } from './mountinfo.js';
+import type { MountSyscalls } from './syscall-helper.js';
 
 /** Programs and files the helpers use; tests point them elsewhere. */
 export interface MountTools {
@@ -16,6 +17,8 @@ export interface MountTools {
   umountPath?: string;
   /** Default: /proc/self/mountinfo. */
   mountinfoPath?: string;
+  /** When given: overlays mounted and everything unmounted by system call, without mount(8)/umount(8). */
+  syscalls?: MountSyscalls;
 }
 
 export async function readMountTable(tools: MountTools = {}): Promise<MountInfo[]> {

@@ -14,7 +14,10 @@ import {
   unmount,
   unmountAll,
   unmountUnder,
+  MountSyscalls,
+  syscallArgs,
   type Mount,
+  type MountTools,
 } from '../src/index.js';
 
 let base = '';
@@ -178,5 +181,87 @@ describe('unmount helpers', () => {
       process.kill(Number(holder), 'SIGKILL');
     }
     expect(await unmountUnder(root)).toEqual([]);
+  });
+});
+
+describe('by system call (MountSyscalls): overlays and unmounts without mount(8)/umount(8)', () => {
+  // mount(8) and umount(8) that do not exist: anything that fell back to them would fail.
+  let syscalls: MountSyscalls;
+  let tools: MountTools;
+  beforeAll(() => {
+    const made = MountSyscalls.forThisMachine();
+    if (!made) throw new Error(`no mount system call numbers for ${process.arch}`);
+    syscalls = made;
+    tools = { syscalls, mountPath: '/nonexistent/mount', umountPath: '/nonexistent/umount' };
+  });
+  afterAll(() => syscalls?.close());
+
+  it('overlay up and down, stacked, and from a common directory when longer than a page', async () => {
+    const l1 = layer('sys/l1', { a: 'from l1' });
+    const { mount, upper } = overlay('sys/ov', [l1]);
+    const target = join(base, 'sys/rootfs');
+    await mountAll([mount], target, tools);
+    expect(readFileSync(join(target, 'a'), 'utf8')).toBe('from l1');
+    writeFileSync(join(target, 'c'), 'new');
+    expect(readFileSync(join(upper, 'c'), 'utf8')).toBe('new');
+    expect((await mountsAt(target)).map((m) => m.fsType)).toEqual(['overlay']);
+    await unmountAll(target, tools);
+    expect(await isMountPoint(target)).toBe(false);
+
+    const lowers: string[] = [];
+    for (let i = 0; i < 70; i++) lowers.push(layer(`sys/many/snapshots/a-rather-long-snapshot-directory-name-${String(i).padStart(3, '0')}/fs`, { [`f${i}`]: String(i) }));
+    const many = overlay('sys/many/snapshots/top', lowers).mount;
+    expect(many.options.join(',').length).toBeGreaterThan(4096);
+    const manyTarget = join(base, 'sys/many/rootfs');
+    await mountAll([{ ...many, options: [...many.options, 'ro', 'nodev'] }], manyTarget, tools);
+    expect(readFileSync(join(manyTarget, 'f69'), 'utf8')).toBe('69');
+    expect(() => writeFileSync(join(manyTarget, 'g'), 'y')).toThrow(/EROFS|read-only/);
+    expect((await mountsAt(manyTarget))[0]?.mountOptions).toEqual(expect.arrayContaining(['ro', 'nodev']));
+    await unmountAll(manyTarget, tools);
+    expect(await isMountPoint(manyTarget)).toBe(false);
+  });
+
+  it("the kernel's refusals are MountErrors with its message; nothing is left mounted", async () => {
+    const target = join(base, 'sys/refused');
+    const lower = layer('sys/refused-lower');
+    // workdir inside upperdir: overlay refuses with EINVAL
+    const upper = layer('sys/refused-upper');
+    const err = await mountAll([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower}`, `upperdir=${upper}`, `workdir=${layer('sys/refused-upper/work')}`] }], target, tools).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MountError);
+    expect((err as MountError).message).toMatch(new RegExp(`^cannot mount overlay overlay -o .* on ${target}: Invalid argument`));
+    expect(await mountsUnder(target)).toEqual([]);
+    const notMounted = await unmount(target, tools).catch((e: unknown) => e);
+    expect(notMounted).toBeInstanceOf(MountError);
+    expect((notMounted as MountError).message).toBe(`cannot unmount ${target}: Invalid argument`);
+  });
+
+  it('a busy mount comes off lazily; a helper that died is started again', async () => {
+    const root = layer('sys/busy');
+    const { mount } = overlay('sys/busy-ov', [layer('sys/busy-lower', { f: 'x' })]);
+    await mountAll([mount], join(root, 'a'), tools);
+    const holder = execFileSync('sh', ['-c', `cd ${join(root, 'a')} && (sleep 60 >/dev/null 2>&1 & echo $!)`]).toString().trim();
+    try {
+      const busy = await unmount(join(root, 'a'), tools).catch((e: unknown) => e);
+      expect((busy as MountError).message).toMatch(/Device or resource busy/);
+      expect(await unmountUnder(root, tools)).toEqual([join(root, 'a')]);
+    } finally {
+      process.kill(Number(holder), 'SIGKILL');
+    }
+    // Kill the helper between calls: the next call starts a new one.
+    const child = (syscalls as unknown as { child?: { pid: number; once: (e: string, f: () => void) => void } }).child;
+    if (!child) throw new Error('the helper should be running after the calls above');
+    const gone = new Promise<void>((r) => child.once('exit', r));
+    process.kill(child.pid, 'SIGKILL');
+    await gone;
+    await mountAll([mount], join(root, 'a'), tools);
+    expect(await isMountPoint(join(root, 'a'))).toBe(true);
+    await unmountAll(join(root, 'a'), tools);
+    expect(await isMountPoint(join(root, 'a'))).toBe(false);
+  });
+
+  it("options: mount(8)'s generic ones become flags, the rest the file system's data", () => {
+    expect(syscallArgs(['lowerdir=/a:/b', 'upperdir=/u', 'workdir=/w', 'index=off'])).toEqual({ flags: 0, data: 'lowerdir=/a:/b,upperdir=/u,workdir=/w,index=off' });
+    expect(syscallArgs(['ro', 'nosuid', 'nodev', 'noexec', 'userxattr'])).toEqual({ flags: 0x1 | 0x2 | 0x4 | 0x8, data: 'userxattr' });
+    expect(syscallArgs(['ro', 'rw', 'defaults', 'relatime'])).toEqual({ flags: 1 << 21, data: '' });
   });
 });

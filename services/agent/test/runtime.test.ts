@@ -8,6 +8,8 @@ import { ContainerRuntime } from '../src/runtime/container-runtime.js';
 import { ContainerError } from '../src/errors.js';
 import { Runc } from '../src/runtime/runc.js';
 import { readRuncStateFile } from '../src/runtime/runc-state-file.js';
+import { deleteStoppedContainer } from '../src/runtime/runc-stopped-delete.js';
+import { spawn } from 'node:child_process';
 import { readLogs } from '../src/logs/read.js';
 import { mountsUnder } from '@berth/mount';
 import { createSuite, destroySuite, eventually, isAlive, runcState, type Suite } from './helpers/suite.js';
@@ -472,5 +474,60 @@ describe("runc's state read from its files", () => {
     await rt.delete(id);
     expect(await readRuncStateFile(suite.runcRoot, id)).toEqual({ kind: 'absent' });
     expect(await runc.state(id)).toBeUndefined();
+  });
+});
+
+describe('deleting a stopped container without runc', () => {
+  const cgroupPathsOf = (id: string) =>
+    Object.values((JSON.parse(readFileSync(join(suite.runcRoot, id, 'state.json'), 'utf8')) as { cgroup_paths: Record<string, string> }).cgroup_paths);
+
+  test("removes its cgroups and runc's state as `runc delete` does; the agent's delete then reports its exit", async () => {
+    const { id } = await create('nativedel', ['sh', '-c', 'exit 4']);
+    await rt.start(id);
+    await rt.wait(id);
+    const cgroups = cgroupPathsOf(id);
+    expect(cgroups.length).toBeGreaterThan(0);
+    for (const p of cgroups) expect(existsSync(p)).toBe(true);
+    expect(await deleteStoppedContainer(suite.runcRoot, id)).toEqual({ kind: 'deleted' });
+    for (const p of cgroups) expect(existsSync(p)).toBe(false);
+    expect(existsSync(join(suite.runcRoot, id))).toBe(false);
+    expect(runcState(suite, id)).toBeUndefined();
+    expect(await deleteStoppedContainer(suite.runcRoot, id)).toEqual({ kind: 'absent' });
+    expect(await rt.delete(id)).toMatchObject({ exitCode: 4 });
+  });
+
+  test('leaves a running or created container to runc, changing nothing', async () => {
+    const { id } = await create('nativedel-live', ['sleep', '60']);
+    expect(await deleteStoppedContainer(suite.runcRoot, id)).toEqual({ kind: 'runc', why: 'the container is created' });
+    await rt.start(id);
+    expect(await deleteStoppedContainer(suite.runcRoot, id)).toEqual({ kind: 'runc', why: 'the container is running' });
+    for (const p of cgroupPathsOf(id)) expect(existsSync(p)).toBe(true);
+    expect(runcState(suite, id)).toBe('running');
+    await rt.delete(id, { force: true });
+    expect(runcState(suite, id)).toBeUndefined();
+  });
+
+  test('gives up to runc, keeping the state, when a cgroup cannot be removed', async () => {
+    const { id } = await create('nativedel-busy', ['true']);
+    await rt.start(id);
+    await rt.wait(id);
+    // A child cgroup with a live process in it: rmdir answers EBUSY until it is gone.
+    const memory = cgroupPathsOf(id).find((p) => p.includes('/memory/') || p.includes('/unified/'));
+    if (!memory) throw new Error('no memory or unified cgroup path in state.json');
+    const child = join(memory, 'held');
+    mkdirSync(child);
+    const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(child, 'cgroup.procs'), String(sleeper.pid));
+      const result = await deleteStoppedContainer(suite.runcRoot, id, { attempts: 2, delayMs: 5 });
+      expect(result).toMatchObject({ kind: 'runc', why: expect.stringContaining('EBUSY') });
+      expect(existsSync(join(suite.runcRoot, id, 'state.json'))).toBe(true);
+    } finally {
+      sleeper.kill('SIGKILL');
+      await new Promise((r) => sleeper.once('exit', r));
+    }
+    await eventually(async () => (await deleteStoppedContainer(suite.runcRoot, id)).kind === 'deleted', 'the cgroup emptied');
+    expect(existsSync(child)).toBe(false);
+    expect(await rt.delete(id)).toMatchObject({ exitCode: 0 });
   });
 });

@@ -8,6 +8,7 @@ import { exitStatusFromCode, parseExitFile } from '../src/runtime/exit-status.js
 import { checkedExecProcess, execProcessFrom } from '../src/runtime/exec-process.js';
 import { validateId } from '../src/runtime/layout.js';
 import { extractRuncMessage, isNotExistMessage } from '../src/runtime/runc.js';
+import { stoppedDeletePlan } from '../src/runtime/runc-stopped-delete.js';
 import { parseSignal, signalName } from '../src/runtime/signals.js';
 
 describe('signals', () => {
@@ -137,5 +138,41 @@ describe('exit statuses and ids', () => {
     ] as const) {
       expect(() => checkedExecProcess(bad as never, false)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) }));
     }
+  });
+});
+
+describe("a stopped container's delete without runc: when runc must do it", () => {
+  const state = (config: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      id: 'c',
+      init_process_pid: 1,
+      init_process_start: 1,
+      rootless: false,
+      intel_rdt_path: '',
+      cgroup_paths: { '': '/sys/fs/cgroup/unified/p/c', memory: '/sys/fs/cgroup/memory/p/c', cpu: '/sys/fs/cgroup/cpu,cpuacct/p/c', cpuacct: '/sys/fs/cgroup/cpu,cpuacct/p/c' },
+      config: { namespaces: [{ type: 'NEWPID', path: '' }, { type: 'NEWNS', path: '' }], cgroups: { Systemd: false }, Hooks: null, ...config },
+      ...extra,
+    });
+
+  test('its own PID namespace, cgroupfs, no hooks: every cgroup path, once', () => {
+    expect(stoppedDeletePlan(state())).toEqual({
+      cgroupPaths: ['/sys/fs/cgroup/unified/p/c', '/sys/fs/cgroup/memory/p/c', '/sys/fs/cgroup/cpu,cpuacct/p/c'],
+    });
+    expect(stoppedDeletePlan(state({ Hooks: { prestart: [{ path: '/x' }], poststop: [] } }))).toMatchObject({ cgroupPaths: expect.any(Array) });
+  });
+
+  test.each([
+    ['poststop hooks', state({ Hooks: { poststop: [{ path: '/bin/true' }] } })],
+    ['a PID namespace shared with the host', state({ namespaces: [{ type: 'NEWNS', path: '' }] })],
+    ["another container's PID namespace", state({ namespaces: [{ type: 'NEWPID', path: '/proc/9/ns/pid' }] })],
+    ['the systemd cgroup driver', state({ cgroups: { Systemd: true } })],
+    ['rootless', state({}, { rootless: true })],
+    ['Intel RDT', state({}, { intel_rdt_path: '/sys/fs/resctrl/c' })],
+    ['a cgroup path outside /sys/fs/cgroup', state({}, { cgroup_paths: { memory: '/etc' } })],
+    ['a cgroup path that climbs out', state({}, { cgroup_paths: { memory: '/sys/fs/cgroup/../../etc' } })],
+    ['no config', JSON.stringify({ id: 'c' })],
+    ['not JSON', '{'],
+  ])('%s', (_, text) => {
+    expect(typeof stoppedDeletePlan(text)).toBe('string');
   });
 });

@@ -24,8 +24,8 @@ import {
 } from './helpers.js';
 
 const id = uniqueName('');
-// the agent names a container's netns berth-<container id>; these ids are this suite's own
-const prefix = `berth-ga${id}`;
+// the agent names a container's netns <prefix><container id>; prefix and ids are this suite's own
+const nsPrefix = `bga${id}-`;
 const defaultBridge = `bgd${id}`;
 const appBridge = `bgu${id}`;
 const defaultSubnet = pickTestSubnet();
@@ -35,7 +35,7 @@ const appNet = `app${id}`;
 const appGateway = appSubnet.replace(/\.0\/24$/, '.1');
 const cid = (name: string): string => `ga${id}${name}`;
 const containers = ['pub', 'web', 'client'].map(cid);
-const netnsOf = (container: string): string => `berth-${container}`;
+const netnsOf = (container: string): string => `${nsPrefix}${container}`;
 
 let h: Harness;
 let upstream: dgram.Socket;
@@ -72,6 +72,7 @@ beforeAll(async () => {
   upstream = dgram.createSocket('udp4');
   await new Promise<void>((r) => upstream.bind(0, '127.0.0.1', () => r()));
   h = await startHarness({
+    netnsPrefix: nsPrefix,
     networking: {
       defaultNetwork: { bridge: defaultBridge, subnet: defaultSubnet },
       dns: { upstreams: [`127.0.0.1:${upstream.address().port}`] },
@@ -88,7 +89,7 @@ afterAll(async () => {
     await call(h.networks.removeNetwork.bind(h.networks), { name: appNet }).catch(() => undefined);
     await h.stop();
   }
-  for (const ns of await listNetns()) if (ns.startsWith(prefix)) await removeNetns(ns).catch(() => undefined);
+  for (const ns of await listNetns()) if (ns.startsWith(nsPrefix)) await removeNetns(ns).catch(() => undefined);
   for (const br of [defaultBridge, appBridge]) await removeBridge(br).catch(() => undefined);
   for (const c of containers) purgeIptablesRules(c);
   upstream?.close();
@@ -220,8 +221,8 @@ describe('attachments through the agent', () => {
     expect((await listLinks()).filter((l) => l.master === defaultBridge || l.master === appBridge)).toEqual([]);
     expect(reservedIps('bridge')).toEqual([]);
     expect(reservedIps(appNet)).toEqual([]);
-    expect((await listNetns()).filter((n) => n.startsWith(prefix))).toEqual([]);
-    expect((await call(h.netns.listNetns.bind(h.netns), {})).namespaces.filter((n) => n.name.startsWith(prefix))).toEqual([]);
+    expect((await listNetns()).filter((n) => n.startsWith(nsPrefix))).toEqual([]);
+    expect((await call(h.netns.listNetns.bind(h.netns), {})).namespaces.filter((n) => n.name.startsWith(nsPrefix))).toEqual([]);
     expect(iptablesLinesMentioning(...containers)).toEqual([]);
     expect(await agentCached()).toEqual([]);
 

@@ -41,8 +41,10 @@ export async function callError<Req, Res>(method: UnaryMethod<Req, Res>, req: Re
 }
 
 export interface HarnessOptions {
-  /** Networking settings beside node, root, runtimeDir, nats and peers (defaultNetwork, netnsPrefix, dns, ...). */
+  /** Networking settings beside node, root, runtimeDir, nats and peers (defaultNetwork, dns, ...). */
   networking: Record<string, unknown>;
+  /** The agent's netns prefix: the suite's own, so that no berth on this host takes its namespaces for its own (nor the reverse). */
+  netnsPrefix: string;
 }
 
 export interface Harness {
@@ -80,7 +82,14 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     const agentConfig = join(dir, 'agent.json');
     writeFileSync(
       agentConfig,
-      JSON.stringify({ node: 'gnode', root: join(dir, 'agent-root'), runtimeDir: agentRun, nats: { url: nats.url }, log: { level: 'info' } }),
+      JSON.stringify({
+        node: 'gnode',
+        root: join(dir, 'agent-root'),
+        runtimeDir: agentRun,
+        nats: { url: nats.url },
+        netns: { prefix: opts.netnsPrefix },
+        log: { level: 'info' },
+      }),
     );
     const agentService = await startService(agentSpec, {
       argv: [],

@@ -14,7 +14,8 @@ import { distinctSubnets, purgeIptablesRules, requireBinary, uniqueName } from '
 
 const id = uniqueName('');
 const cid = (name: string): string => `gm${id}${name}`;
-const nsOf = (container: string): string => `berth-${container}`;
+const nsPrefix = `bgm${id}-`;
+const nsOf = (container: string): string => `${nsPrefix}${container}`;
 const freshSubnet = distinctSubnets();
 const defaultSubnet = freshSubnet();
 const nets = {
@@ -60,7 +61,7 @@ const ipamDir = (network: string) => join(h.networkingState, 'ipam', network);
 
 beforeAll(async () => {
   for (const p of ['bridge', 'host-local', 'portmap', 'firewall']) requireBinary(`/usr/lib/cni/${p}`);
-  h = await startHarness({ networking: { defaultNetwork: { bridge: defaultBridge, subnet: defaultSubnet }, dns: { upstreams: ['127.0.0.1:9'] } } });
+  h = await startHarness({ netnsPrefix: nsPrefix, networking: { defaultNetwork: { bridge: defaultBridge, subnet: defaultSubnet }, dns: { upstreams: ['127.0.0.1:9'] } } });
   for (const n of Object.values(nets)) {
     await call(
       h.networks.createNetwork.bind(h.networks),
@@ -77,7 +78,7 @@ afterAll(async () => {
     for (const n of Object.values(nets)) await call(h.networks.removeNetwork.bind(h.networks), { name: n.name }).catch(() => undefined);
     await h.stop();
   }
-  for (const ns of await listNetns()) if (ns.startsWith(`berth-gm${id}`)) await removeNetns(ns).catch(() => undefined);
+  for (const ns of await listNetns()) if (ns.startsWith(nsPrefix)) await removeNetns(ns).catch(() => undefined);
   for (const br of [defaultBridge, ...Object.values(nets).map((n) => n.bridge)]) await removeBridge(br).catch(() => undefined);
   for (const c of containers) purgeIptablesRules(c);
 });

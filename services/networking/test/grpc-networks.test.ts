@@ -19,6 +19,7 @@ const bridges = { d: `bgd${id}`, a: `bga${id}`, b: `bgb${id}`, p1: `bgp${id}`, p
 const freshSubnet = distinctSubnets();
 
 const veth = `bgv${id}`;
+const nsPrefix = `bnn${id}-`;
 let h: Harness;
 let nodeFiles: string;
 
@@ -28,6 +29,7 @@ beforeAll(async () => {
   writeFileSync(join(nodeFiles, 'resolv.conf'), 'nameserver 10.250.8.8\nsearch node.example\n');
   writeFileSync(join(nodeFiles, 'hosts'), '127.0.0.1 localhost\n10.250.8.9 nodehost\n');
   h = await startHarness({
+    netnsPrefix: nsPrefix,
     networking: {
       defaultNetwork: { bridge: `bgd${id}` },
       hostResolvConfPath: join(nodeFiles, 'resolv.conf'),
@@ -38,7 +40,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
-  for (const ns of await listNetns()) if (ns.startsWith(`berth-${prefix}`)) await removeNetns(ns).catch(() => undefined);
+  for (const ns of await listNetns()) if (ns.startsWith(nsPrefix)) await removeNetns(ns).catch(() => undefined);
   for (const br of Object.values(bridges)) await removeBridge(br).catch(() => undefined);
   await deleteLink(veth).catch(() => undefined);
   if (nodeFiles) rmSync(nodeFiles, { recursive: true, force: true });
@@ -195,13 +197,13 @@ describe('Dns API without CNI', () => {
 describe('agent Netns API', () => {
   it('names a container\'s namespace <prefix><container id>, lists and removes it by container id, with clear errors', async () => {
     const containerId = `${prefix}ns`;
-    const name = `berth-${containerId}`;
+    const name = `${nsPrefix}${containerId}`;
     const created = await call(h.netns.createNetns.bind(h.netns), { containerId });
     expect(created.netns).toEqual({ name, path: `/run/netns/${name}`, containerId });
     expect(execFileSync('ip', ['netns', 'list']).toString()).toMatch(new RegExp(`^${name}\\b`, 'm'));
     const listed = await call(h.netns.listNetns.bind(h.netns), {});
     expect(listed.namespaces).toContainEqual({ name, path: `/run/netns/${name}`, containerId });
-    expect(listed.namespaces.every((n) => n.name === `berth-${n.containerId}`)).toBe(true);
+    expect(listed.namespaces.every((n) => n.name === `${nsPrefix}${n.containerId}`)).toBe(true);
 
     const again = await callError(h.netns.createNetns.bind(h.netns), { containerId });
     expect(again.code).toBe(status.ALREADY_EXISTS);
@@ -251,7 +253,7 @@ describe('agent Cni API', () => {
   });
 
   it('reports a plugin that is not installed and a plugin error with its CNI code and message', async () => {
-    const ns = `berth-${prefix}cni`;
+    const ns = `${nsPrefix}${prefix}cni`;
     await call(h.netns.createNetns.bind(h.netns), { containerId: `${prefix}cni` });
     try {
       const missing = await callError(h.cni.addNetworkList.bind(h.cni), { conflistJson: conflist([{ type: `nosuch${id}` }]), runtime: runtime(`/run/netns/${ns}`) });

@@ -82,7 +82,10 @@ export class BridgePool {
 
   constructor(
     readonly perlPath = DEFAULT_PERL,
-    private readonly refillDelayMs = 200,
+    // Short: `run --rm` after `run --rm` takes the next spare ≈ 150 ms later,
+    // and one not ready by then costs that attach a fork and Perl's start-up
+    // (≈ 3 ms). Not 0: the fork would hold up the attach that just took one.
+    private readonly refillDelayMs = 20,
   ) {}
 
   /** A started bridge waiting for its target line. */

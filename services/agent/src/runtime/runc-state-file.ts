@@ -28,7 +28,7 @@ export type StateFileReading =
   /** Present but not in a shape this reader knows: ask runc. */
   | { kind: 'unknown'; why: string };
 
-interface StateFile {
+export interface StateFile {
   id: string;
   pid: number;
   start: number;
@@ -50,7 +50,7 @@ export async function readRuncStateFile(root: string, id: string): Promise<State
   }
   const file = parseStateFile(text);
   if (typeof file === 'string') return { kind: 'unknown', why: file };
-  const status = statusOf(dir, file);
+  const status = runcStatusOf(dir, file);
   return {
     kind: 'state',
     state: { id: file.id, pid: status === 'stopped' ? 0 : file.pid, status, bundle: file.bundle, created: file.created },
@@ -98,7 +98,8 @@ export function parseProcStat(text: string): { state: string; startTime: number 
   return { state, startTime };
 }
 
-function statusOf(dir: string, file: StateFile): RuncStatus {
+/** The status runc would report for the container whose state dir is `dir`. */
+export function runcStatusOf(dir: string, file: StateFile): RuncStatus {
   let stat_: string;
   try {
     stat_ = readFileSync(`/proc/${file.pid}/stat`, 'utf8');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runCommand, type CommandResult } from '../command.js';
 import { EXEC_FIFO, releaseExecFifo } from './exec-fifo.js';
 import { readRuncStateFile } from './runc-state-file.js';
+import { deleteStoppedContainer } from './runc-stopped-delete.js';
 
 export type RuncStatus = 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 
@@ -143,7 +144,9 @@ export class Runc {
     await this.run(['kill', ...(all ? ['--all'] : []), id, String(signal)]);
   }
 
+  /** `runc delete`; a stopped container that needs nothing more than its cgroups and state removed, without forking runc. */
   async delete(id: string, force: boolean): Promise<void> {
+    if (!force && (await deleteStoppedContainer(this.root, id)).kind === 'deleted') return;
     await this.run(['delete', ...(force ? ['--force'] : []), id]);
   }
 

@@ -147,8 +147,9 @@ export interface ContainerRuntimeOptions {
   conmonPath?: string;
   /** runc --root; default <root>/runc. */
   runtimeRoot?: string;
-  /** Runs the attach bridge; default /usr/bin/perl. */
+  /** Runs the attach bridge and the mount helper; default /usr/bin/perl. */
   perlPath?: string;
+  /** How rootfs mounts are made; default: overlays and unmounts by system call (MountSyscalls), the rest by mount(8). */
   mountTools?: MountTools;
   logger?: RuntimeLogger;
   /** How long runc create/exec may take before the agent gives up; default 60 s. */

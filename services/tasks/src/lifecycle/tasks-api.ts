@@ -374,6 +374,36 @@ export class TasksApi {
     }
     const stream = this.rt.agentFor(rec).attach();
     stream.send({ frame: { $case: 'target', value: { ...target, containerId: rec.id } } });
-    return { kind: 'stream', stream, record: rec };
+    return { kind: 'stream', stream: target.execId === '' ? this.recordingExit(stream, rec.id) : stream, record: rec };
+  }
+
+  /**
+   * The stream, recording the init's exit from its exit frame. The agent
+   * sends that frame the moment the process ends, ahead of its exit report
+   * on the bus and of a WaitTask watch begun after a quick exit, so the
+   * teardown (of a `run --rm`) starts sooner. Recording is idempotent: the
+   * first of the three to arrive counts. Before the frame is passed on, so
+   * that whoever reads it (RunContainer's removal) finds the exit recorded.
+   */
+  private recordingExit(stream: AttachStream, id: string): AttachStream {
+    const { rt } = this;
+    return {
+      connected: stream.connected,
+      send: (frame) => stream.send(frame),
+      end: () => stream.end(),
+      cancel: () => stream.cancel(),
+      async *[Symbol.asyncIterator]() {
+        for await (const msg of stream) {
+          if (msg.frame?.$case === 'exit') {
+            try {
+              rt.recordInitExit(id, msg.frame.value);
+            } catch (err) {
+              rt.logger.warn({ err, container: id }, "recording the exit seen on the attach stream failed; the agent's report records it");
+            }
+          }
+          yield msg;
+        }
+      },
+    };
   }
 }
