@@ -3,8 +3,10 @@
 // run. Containers must outlive them; a container that exits while its
 // service is down must report its real exit code once `berth system up` has
 // brought the service back; no record is left saying "running" for a
-// container that is not.
+// container that is not; a snapshot whose record a power loss took back is
+// removed at the next start.
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxImage, freePort, makeStateRoot, pushImage, startRegistry, type StateRoot, type TestRegistry } from '@berth/testkit';
 import { privateNetwork } from '@berth/testkit';
@@ -150,5 +152,29 @@ describe('SIGKILL of a service while containers run', () => {
     expect(stop.code, said(stop)).toBe(0);
     expect(alive(survivor)).toBe(false);
     expect((await inspect('survivor')).status.state).toBe('CONTAINER_STATE_STOPPED');
+  });
+});
+
+describe('a power loss that takes back the tasks service’s last commits', () => {
+  const activeSnapshots = async () => (await ok(['snapshot', 'ls', '-q', '--filter', 'kind=active'])).split('\n').filter(Boolean);
+
+  it('the next start removes the writable snapshot of a container whose record was taken back', async () => {
+    const id = (await ok(['create', '--network', 'none', '--name', 'taken-back', IMAGE, 'true'])).trim();
+    expect(id).toMatch(HEX64);
+    expect(await activeSnapshots()).toContain(id);
+    await killService('tasks');
+    // What a power loss may do to the store (WAL, synchronous=NORMAL, exits aside): the
+    // record's commit is gone, the snapshotter's (fsynced) is not.
+    const db = new Database(join(state.root, 'tasks', 'tasks.db'));
+    try {
+      expect(db.prepare('DELETE FROM containers WHERE id = ?').run(id).changes).toBe(1);
+    } finally {
+      db.close();
+    }
+    await ok(['system', 'up']);
+    await eventually('the restarted tasks service to remove the snapshot', async () => ((await activeSnapshots()).includes(id) ? undefined : true));
+    expect((await berth(['inspect', '--type', 'container', id])).code).not.toBe(0);
+    // The name is free, and a container under it runs.
+    expect(await ok(['run', '--rm', '--network', 'none', '--name', 'taken-back', IMAGE, 'echo', 'again'])).toBe('again\n');
   });
 });

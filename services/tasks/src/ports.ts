@@ -25,6 +25,11 @@ export interface ImagesPort {
   resolve(namespace: string, reference: string, platform: types.Platform | undefined): Promise<ResolvedImage>;
 }
 
+/** Label put on a container's writable snapshot: its container's id. */
+export const SNAPSHOT_CONTAINER_LABEL = 'org.berth.container.id';
+/** Label put on a container's writable snapshot: the node of the tasks service holding its record (whose reconcile may remove it once no record names it). */
+export const SNAPSHOT_OWNER_LABEL = 'org.berth.tasks.node';
+
 export interface SnapshotsPort {
   /** Creates the writable snapshot `key` on top of `parent` and returns its mounts. */
   prepare(
@@ -35,6 +40,8 @@ export interface SnapshotsPort {
   mounts(namespace: string, snapshotter: string, key: string): Promise<types.Mount[]>;
   /** Removes a snapshot; false when there was none. */
   remove(namespace: string, snapshotter: string, key: string): Promise<boolean>;
+  /** The writable snapshots of containers whose records the tasks service of node `owner` holds (by their labels), of every namespace. */
+  listContainerSnapshots(snapshotter: string, owner: string): Promise<{ key: string; containerId: string }[]>;
 }
 
 /** A container's attachment to one network, as the networking service made it. */

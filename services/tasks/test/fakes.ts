@@ -154,6 +154,13 @@ export class FakeSnapshots implements SnapshotsPort {
     return this.mountsOf(snap.dir);
   }
 
+  async listContainerSnapshots(_snapshotter: string, owner: string): Promise<{ key: string; containerId: string }[]> {
+    await this.script.enter('list', owner);
+    return [...this.snapshots]
+      .filter(([, s]) => s.labels['org.berth.tasks.node'] === owner && s.labels['org.berth.container.id'])
+      .map(([key, s]) => ({ key, containerId: s.labels['org.berth.container.id']! }));
+  }
+
   async remove(_namespace: string, _snapshotter: string, key: string): Promise<boolean> {
     await this.script.enter('remove', key);
     const snap = this.snapshots.get(key);

@@ -279,3 +279,40 @@ describe('a reconcile racing with starts', () => {
     expect(h.snapshots.snapshots.has(created.id)).toBe(true);
   });
 });
+
+describe('snapshots a power loss left without a record', () => {
+  const CONTAINER = 'org.berth.container.id';
+  const OWNER = 'org.berth.tasks.node';
+
+  it('are removed at the next start; a recorded container’s, another tasks service’s and unlabelled ones stay', async () => {
+    const kept = await h.engine.containers.create(NS, { id: '', name: 'kept', spec: spec() });
+    expect(h.snapshots.snapshots.get(kept.id)?.labels).toEqual({ [CONTAINER]: kept.id, [OWNER]: 'node-1' });
+    // The store took the record back (its commit was not on disk), the snapshotter kept the snapshot.
+    const lost = await h.engine.containers.create(NS, { id: '', name: 'lost', spec: spec() });
+    h.engine.runtime.store.db.prepare('DELETE FROM containers WHERE id = ?').run(lost.id);
+    const stranger = 'f'.repeat(64);
+    h.snapshots.snapshots.set('other-owner', { parent: '', labels: { [CONTAINER]: stranger, [OWNER]: 'node-2' }, dir: '/nonexistent/other' });
+    h.snapshots.snapshots.set('unlabelled', { parent: '', labels: {}, dir: '/nonexistent/unlabelled' });
+
+    // Only at a service start, not when an agent registers.
+    expect((await h.engine.reconcileNode('node-1')).snapshotsRemoved).toEqual([]);
+    expect(h.snapshots.snapshots.has(lost.id)).toBe(true);
+
+    const report = await h.restart();
+    expect(report.snapshotsRemoved).toEqual([lost.id]);
+    expect(report.failed).toEqual([]);
+    expect([...h.snapshots.snapshots.keys()].sort()).toEqual([kept.id, 'other-owner', 'unlabelled'].sort());
+    expect(h.engine.containers.get(NS, 'kept').id).toBe(kept.id);
+  });
+
+  it('a snapshots service that cannot answer fails that step alone, and the next start does it', async () => {
+    const lost = await h.engine.containers.create(NS, { id: '', name: 'lost2', spec: spec() });
+    h.engine.runtime.store.db.prepare('DELETE FROM containers WHERE id = ?').run(lost.id);
+    h.snapshots.script.failNext('list', grpcError(status.UNAVAILABLE, 'connect ECONNREFUSED snapshots'));
+    const report = await h.restart();
+    expect(report.failed).toEqual([{ id: 'snapshots', error: expect.stringContaining('ECONNREFUSED') }]);
+    expect(report.deferred).toBeUndefined();
+    expect(h.snapshots.snapshots.has(lost.id)).toBe(true);
+    expect((await h.restart()).snapshotsRemoved).toEqual([lost.id]);
+  });
+});

@@ -2,7 +2,7 @@
 import { snapshots, type types } from '@berth/api';
 import { createClient } from '@berth/service-kit';
 import { isNotFound } from '../errors.js';
-import type { SnapshotsPort } from '../ports.js';
+import { SNAPSHOT_CONTAINER_LABEL, SNAPSHOT_OWNER_LABEL, type SnapshotsPort } from '../ports.js';
 import { callUnary, type Peer } from './grpc-call.js';
 
 export class GrpcSnapshots implements SnapshotsPort {
@@ -28,6 +28,17 @@ export class GrpcSnapshots implements SnapshotsPort {
   async mounts(namespace: string, snapshotter: string, key: string): Promise<types.Mount[]> {
     const res = await callUnary(this.peer, this.client.getSnapshotMounts.bind(this.client), { snapshotter, key }, { namespace, timeoutMs: this.timeoutMs });
     return res.mounts;
+  }
+
+  async listContainerSnapshots(snapshotter: string, owner: string): Promise<{ key: string; containerId: string }[]> {
+    const res = await callUnary(
+      this.peer,
+      this.client.listSnapshots.bind(this.client),
+      // Filters of one key are alternatives: the owner's here, the container label checked below.
+      { snapshotter, filters: ['kind=active', `label=${SNAPSHOT_OWNER_LABEL}=${owner}`] },
+      { timeoutMs: this.timeoutMs },
+    );
+    return res.infos.map((i) => ({ key: i.name, containerId: i.labels[SNAPSHOT_CONTAINER_LABEL] ?? '' })).filter((s) => s.containerId !== '');
   }
 
   async remove(namespace: string, snapshotter: string, key: string): Promise<boolean> {

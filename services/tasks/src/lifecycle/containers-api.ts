@@ -26,9 +26,8 @@ import { validateContainerSpec, validateNetworks, validateRestartPolicyUpdate } 
 import type { ResolvedImage } from '../ports.js';
 import { restartPolicyOf, type Runtime } from './runtime.js';
 import { generateVolumeName } from '../volumes/api.js';
+import { SNAPSHOT_CONTAINER_LABEL, SNAPSHOT_OWNER_LABEL } from '../ports.js';
 
-/** Label put on a container's writable snapshot. */
-export const SNAPSHOT_CONTAINER_LABEL = 'org.berth.container.id';
 
 /** The networks a spec is on, with the implicit default bridge spelled out. */
 export function endpointsOf(spec: tasks.ContainerSpec): tasks.NetworkEndpoint[] {
@@ -164,7 +163,7 @@ export class ContainersApi {
             snapshotter: spec.snapshotter,
             key: snapshotKey,
             parent: image.chainId,
-            labels: { [SNAPSHOT_CONTAINER_LABEL]: id },
+            labels: { [SNAPSHOT_CONTAINER_LABEL]: id, [SNAPSHOT_OWNER_LABEL]: rt.settings.nodeId },
           });
         } catch (err) {
           throw withContext(err, `cannot prepare the snapshot ${snapshotKey} for container ${name}`);

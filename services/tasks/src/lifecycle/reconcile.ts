@@ -2,8 +2,9 @@
 // (re)registers: half-made creates are undone, interrupted removals are
 // finished, running records are matched with the agent's tasks (adopted,
 // given their recorded exit, or marked lost with exit code 255 — never left
-// as ghosts), and tasks without a record are reported (and removed only when
-// a tombstone proves berth removed their container).
+// as ghosts), tasks without a record are reported (and removed only when
+// a tombstone proves berth removed their container), and at start-up the
+// snapshots of containers a power loss left without a record are removed.
 import { status } from '@grpc/grpc-js';
 import { errorMessage, grpcCode } from '../errors.js';
 import type { ContainerRecord } from '../records.js';
@@ -29,6 +30,8 @@ export interface ReconcileReport {
   orphans: string[];
   /** Of those, the ones removed because their container was removed here. */
   orphansRemoved: string[];
+  /** Writable snapshots of containers without a record (a power loss took the record back), removed (service start only). */
+  snapshotsRemoved: string[];
   /** Records whose reconciliation failed (retried next time), with why. */
   failed: { id: string; error: string }[];
   /** Why matching with the agent was skipped (agent unreachable); undefined when it ran. */
@@ -57,6 +60,7 @@ export class Reconciler {
       restarts: [],
       orphans: [],
       orphansRemoved: [],
+      snapshotsRemoved: [],
       failed: [],
       deferred: undefined,
       network: undefined,
@@ -92,6 +96,8 @@ export class Reconciler {
         });
       }
     }
+
+    if (opts.serviceStart && nodeId === rt.settings.nodeId) await this.reconcileSnapshots(report);
 
     const mark = rt.taskChangeMark();
     let agentTasks: AgentTask[];
@@ -194,6 +200,37 @@ export class Reconciler {
     }
     for (const f of report.network.failures) {
       rt.logger.warn({ container: f.containerId, network: f.network, resource: f.resource, error: f.error }, 'networking could not release a resource');
+    }
+  }
+
+  /**
+   * Removes the writable snapshots this service prepared for containers it
+   * has no record of. A record is written before its snapshot is prepared
+   * and removed after it, so only a power loss, which can take back the last
+   * commits of the store (not fsynced one by one) but not the snapshotter's,
+   * leaves one. Another tasks service's snapshots (another owner label) and
+   * unlabelled ones are not this service's to judge.
+   */
+  private async reconcileSnapshots(report: ReconcileReport): Promise<void> {
+    const { rt } = this;
+    const snapshotters = new Set(['', ...rt.store.all().map((r) => r.snapshotter)]);
+    for (const snapshotter of snapshotters) {
+      try {
+        for (const snap of await rt.deps.snapshots.listContainerSnapshots(snapshotter, rt.settings.nodeId)) {
+          if (rt.store.get(snap.containerId)) continue;
+          await rt.locks.run(snap.containerId, async () => {
+            // Under the container's lock: a create of that id in progress holds its record before its snapshot.
+            if (rt.store.get(snap.containerId)) return;
+            const tombstone = rt.store.tombstone(snap.containerId);
+            await rt.deps.snapshots.remove(tombstone?.namespace ?? rt.settings.eventNamespace, snapshotter, snap.key);
+            report.snapshotsRemoved.push(snap.key);
+            rt.logger.info({ container: snap.containerId, snapshot: snap.key }, 'removed the snapshot of a container that has no record');
+          });
+        }
+      } catch (err) {
+        report.failed.push({ id: `snapshots${snapshotter ? ` of ${snapshotter}` : ''}`, error: errorMessage(err) });
+        rt.logger.warn({ err, snapshotter }, 'cannot remove the snapshots of containers without a record; retried at the next start');
+      }
     }
   }
 
