@@ -12,6 +12,7 @@
 // layer paths were made relative to fit one page of mount data.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { holdEventLoop } from '@berth/process';
 
 const SCRIPT = String.raw`
 my ($SYS_MOUNT, $SYS_UMOUNT2) = @ARGV;
@@ -105,7 +106,7 @@ export class MountSyscalls {
     const child = this.child ?? this.start();
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ resolve, reject });
-      holdLoop(child, true);
+      holdEventLoop(child, true);
       child.stdin!.write(`${line}\n`);
     });
   }
@@ -123,7 +124,7 @@ export class MountSyscalls {
     child.on('exit', (code, signal) => fail(`exited (${signal ?? `code ${code}`})`));
     createInterface({ input: child.stdout! }).on('line', (answer) => {
       const p = this.pending.shift();
-      if (this.pending.length === 0) holdLoop(child, false);
+      if (this.pending.length === 0) holdEventLoop(child, false);
       if (!p) return;
       if (answer === '0') return p.resolve();
       const m = /^E (\d+) ?(.*)$/.exec(answer);
@@ -131,14 +132,8 @@ export class MountSyscalls {
     });
     // A helper that could not start: its stdin reports EPIPE, the calls fail through 'error'/'exit'.
     child.stdin!.on('error', () => undefined);
-    holdLoop(child, false);
+    holdEventLoop(child, false);
     return child;
   }
 }
 
-/** Idle, the helper must not keep the caller's event loop alive; waiting for an answer, it must. */
-function holdLoop(child: ChildProcess, held: boolean): void {
-  const method = held ? 'ref' : 'unref';
-  child[method]();
-  for (const s of [child.stdin, child.stdout]) (s as unknown as Partial<Record<typeof method, () => void>> | null)?.[method]?.();
-}

@@ -17,6 +17,7 @@
 // stdin goes to the socket in packets of at most 8 KiB; EOF half-closes it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, Writable, type Readable } from 'node:stream';
+import { holdEventLoop } from '@berth/process';
 
 // No modules (strict, Socket, IO::Select each cost start-up time on every
 // attach): Linux's numbers instead — AF_UNIX 1, SOCK_SEQPACKET 5, SHUT_WR 1,
@@ -94,7 +95,7 @@ export class BridgePool {
     this.spare = undefined;
     this.scheduleRefill();
     if (spare && alive(spare)) {
-      holdLoop(spare, true);
+      holdEventLoop(spare, true);
       return spare;
     }
     return spawnBridge(this.perlPath);
@@ -107,7 +108,7 @@ export class BridgePool {
       if (this.closed || this.spare) return;
       const child = spawnBridge(this.perlPath);
       child.on('error', () => undefined); // no perl: take() spawns afresh and reports it
-      holdLoop(child, false);
+      holdEventLoop(child, false);
       this.spare = child;
     }, this.refillDelayMs);
     this.refill.unref();
@@ -121,13 +122,6 @@ export class BridgePool {
     this.spare?.kill('SIGKILL');
     this.spare = undefined;
   }
-}
-
-/** A spare must not keep the agent's event loop alive (held: false); a bridge in use must (held: true). */
-function holdLoop(child: ChildProcess, held: boolean): void {
-  const method = held ? 'ref' : 'unref';
-  child[method]();
-  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as Partial<Record<typeof method, () => void>> | null)?.[method]?.();
 }
 
 export interface AttachSession {

@@ -38,16 +38,21 @@ export interface StateFile {
   unified: string | undefined;
 }
 
+/** The text of runc's <root>/<id>/state.json; undefined when runc does not know the container. */
+export function readStateText(root: string, id: string): string | undefined {
+  try {
+    return readFileSync(join(root, id, 'state.json'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /** Reads <root>/<id>/state.json and computes the status. */
 export async function readRuncStateFile(root: string, id: string): Promise<StateFileReading> {
   const dir = join(root, id);
-  let text: string;
-  try {
-    text = readFileSync(join(dir, 'state.json'), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
-    throw err;
-  }
+  const text = readStateText(root, id);
+  if (text === undefined) return { kind: 'absent' };
   const file = parseStateFile(text);
   if (typeof file === 'string') return { kind: 'unknown', why: file };
   const status = runcStatusOf(dir, file);
@@ -57,8 +62,8 @@ export async function readRuncStateFile(root: string, id: string): Promise<State
   };
 }
 
-/** The fields of state.json the status needs; a string says why it cannot be read. */
-export function parseStateFile(text: string): StateFile | string {
+/** state.json as an object; a string says why it is not one. */
+export function parseStateObject(text: string): Record<string, unknown> | string {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -66,7 +71,13 @@ export function parseStateFile(text: string): StateFile | string {
     return 'state.json is not JSON';
   }
   if (typeof v !== 'object' || v === null) return 'state.json is not an object';
-  const o = v as Record<string, unknown>;
+  return v as Record<string, unknown>;
+}
+
+/** The fields of state.json the status needs; a string says why it cannot be read. */
+export function parseStateFile(text: string): StateFile | string {
+  const o = parseStateObject(text);
+  if (typeof o === 'string') return o;
   const pid = o['init_process_pid'];
   const start = o['init_process_start'];
   if (typeof o['id'] !== 'string' || typeof pid !== 'number' || typeof start !== 'number') {

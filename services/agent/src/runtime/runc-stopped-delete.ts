@@ -10,9 +10,9 @@
 //
 // Cgroups first, the state dir last, as runc does: a crash in between leaves a
 // container runc still lists, and deleting it again finishes the job.
-import { readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseStateFile, runcStatusOf } from './runc-state-file.js';
+import { parseStateFile, parseStateObject, readStateText, runcStatusOf } from './runc-state-file.js';
 
 export type StoppedDelete =
   | { kind: 'deleted' }
@@ -26,14 +26,8 @@ const CGROUP_ROOT = '/sys/fs/cgroup/';
 
 /** What deleting the container takes, from its state.json; a string says why runc must do it. */
 export function stoppedDeletePlan(text: string): { cgroupPaths: string[] } | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return 'state.json is not JSON';
-  }
-  if (typeof v !== 'object' || v === null) return 'state.json is not an object';
-  const state = v as Record<string, unknown>;
+  const state = parseStateObject(text);
+  if (typeof state === 'string') return state;
   const config = objectAt(state, 'config');
   if (!config) return 'state.json has no config';
   if (state['rootless'] === true) return 'a rootless container';
@@ -73,13 +67,8 @@ export interface StoppedDeleteOptions {
 /** Deletes the stopped container `id` of runc root `root` as `runc delete` would, or says why runc must. */
 export async function deleteStoppedContainer(root: string, id: string, opts: StoppedDeleteOptions = {}): Promise<StoppedDelete> {
   const dir = join(root, id);
-  let text: string;
-  try {
-    text = readFileSync(join(dir, 'state.json'), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
-    throw err;
-  }
+  const text = readStateText(root, id);
+  if (text === undefined) return { kind: 'absent' };
   const file = parseStateFile(text);
   if (typeof file === 'string') return { kind: 'runc', why: file };
   const status = runcStatusOf(dir, file);
