@@ -60,14 +60,16 @@ async function mountOne(m: Mount, dest: string, tools: MountTools): Promise<void
   const how = options.length > 0 ? ` -o ${options.join(',').slice(0, 300)}${options.join(',').length > 300 ? '…' : ''}` : '';
   // Overlays (every container's rootfs) by the system call; the rest, rarer and with
   // mount(8)'s own rules (binds, propagation), through mount(8).
-  if (tools.syscalls && m.type === 'overlay') {
-    const { flags, data } = syscallArgs(options);
+  const call = tools.syscalls && m.type === 'overlay' ? syscallArgs(options) : undefined;
+  if (tools.syscalls && call) {
+    const before = (await mountsAt(dest, tools)).length;
     try {
-      await tools.syscalls.mount(m.source, dest, m.type, flags, data, cwd);
+      await tools.syscalls.mount(m.source, dest, m.type, call.flags, call.data, cwd);
       return;
     } catch (err) {
       if (err instanceof SyscallError) throw new MountError(dest, `cannot mount ${m.type} ${m.source}${how} on ${dest}: ${err.message}`, err);
-      // The helper itself failed: mount(8) does it.
+      // The helper itself failed, before or after the mount: mount(8) does it unless it was done.
+      if ((await mountsAt(dest, tools)).length > before) return;
     }
   }
   const args = mountArgs({ ...m, options }, dest);
@@ -112,12 +114,14 @@ export async function mountAll(mounts: readonly Mount[], target: string, tools: 
 /** Unmounts the top mount on `target`; a target that is not mounted is an error. */
 export async function unmount(target: string, opts: MountTools & { lazy?: boolean } = {}): Promise<void> {
   if (opts.syscalls) {
+    const before = (await mountsAt(target, opts)).length;
     try {
       await opts.syscalls.umount(target, opts.lazy ? MNT_DETACH : 0);
       return;
     } catch (err) {
       if (err instanceof SyscallError) throw new MountError(target, `cannot unmount ${target}: ${err.message}`, err);
-      // The helper itself failed: umount(8) does it.
+      // The helper itself failed, before or after the unmount: umount(8) does it unless it was done.
+      if ((await mountsAt(target, opts)).length < before) return;
     }
   }
   const result = await runTool(opts.umountPath ?? 'umount', [...(opts.lazy ? ['-l'] : []), '--', target], undefined, target);

@@ -129,16 +129,26 @@ const FLAG_OPTIONS: Record<string, { set?: number; clear?: number }> = {
   nodiratime: { set: 0x800 },
   diratime: { clear: 0x800 },
   relatime: { set: 1 << 21 },
+  norelatime: { clear: 1 << 21 },
   strictatime: { set: 1 << 24 },
+  nostrictatime: { clear: 1 << 24 },
   lazytime: { set: 1 << 25 },
+  nolazytime: { clear: 1 << 25 },
+  nosymfollow: { set: 0x100 },
+  symfollow: { clear: 0x100 },
 };
+
+/** Options mount(8) acts on itself and never hands to the kernel (fstab's and helpers'). */
+const USERSPACE_OPTION = /^(x-.*|comment=.*|nofail|_netdev|auto|noauto|users?|nouser|owner|group|helper=.*)$/;
 
 /**
  * A (non-bind) mount's options as mount(2) takes them: the generic ones as
  * flags, the rest, comma-joined, as the file system's data — what mount(8)
- * does with them.
+ * does with them. Undefined when one is an option mount(8) handles itself
+ * (x-*, nofail, ...): then mount(8) should do the mount.
  */
-export function syscallArgs(options: readonly string[]): { flags: number; data: string } {
+export function syscallArgs(options: readonly string[]): { flags: number; data: string } | undefined {
+  if (options.some((o) => USERSPACE_OPTION.test(o))) return undefined;
   let flags = 0;
   const data: string[] = [];
   for (const o of options) {

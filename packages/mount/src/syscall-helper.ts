@@ -66,24 +66,35 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** One helper process and the calls it has yet to answer, in order. */
+interface Helper {
+  child: ChildProcess;
+  pending: Pending[];
+}
+
+/** How long one call may take before its helper is taken for hung and killed. */
+const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+
 /**
- * The helper process: started on first use, started again after it dies
- * (the calls in flight then fail). Does not keep the event loop alive.
+ * The helper process: started on first use, started again after it dies.
+ * A call it had not answered then fails with a plain Error (not a
+ * SyscallError): it may or may not have been made, which the caller checks.
+ * Does not keep the event loop alive while idle.
  */
 export class MountSyscalls {
-  private child: ChildProcess | undefined;
-  private pending: Pending[] = [];
+  private helper: Helper | undefined;
   private closed = false;
 
   private constructor(
     private readonly perlPath: string,
     private readonly numbers: readonly [number, number],
+    private readonly callTimeoutMs: number,
   ) {}
 
   /** A helper for this machine, or undefined where the system call numbers are not known here. */
-  static forThisMachine(perlPath = '/usr/bin/perl'): MountSyscalls | undefined {
+  static forThisMachine(perlPath = '/usr/bin/perl', opts: { callTimeoutMs?: number } = {}): MountSyscalls | undefined {
     const numbers = SYSCALLS[process.arch];
-    return numbers ? new MountSyscalls(perlPath, numbers) : undefined;
+    return numbers ? new MountSyscalls(perlPath, numbers, opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS) : undefined;
   }
 
   mount(source: string, target: string, fstype: string, flags: number, data: string, cwd = ''): Promise<void> {
@@ -97,43 +108,56 @@ export class MountSyscalls {
   /** Ends the helper; later calls fail. */
   close(): void {
     this.closed = true;
-    this.child?.kill('SIGKILL');
-    this.child = undefined;
+    this.helper?.child.kill('SIGKILL');
+    this.helper = undefined;
   }
 
   private request(line: string): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the mount helper is closed'));
-    const child = this.child ?? this.start();
+    const helper = this.helper ?? this.start();
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ resolve, reject });
-      holdEventLoop(child, true);
-      child.stdin!.write(`${line}\n`);
+      // A call that hangs (a layer on a dead network file system) would hold every later one.
+      const timer = setTimeout(() => {
+        if (this.helper === helper) this.helper = undefined;
+        helper.child.kill('SIGKILL');
+      }, this.callTimeoutMs);
+      helper.pending.push({
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+      holdEventLoop(helper.child, true);
+      helper.child.stdin!.write(`${line}\n`);
     });
   }
 
-  private start(): ChildProcess {
+  private start(): Helper {
     const child = spawn(this.perlPath, ['-e', SCRIPT, ...this.numbers.map(String)], { stdio: ['pipe', 'pipe', 'ignore'] });
-    this.child = child;
+    const helper: Helper = { child, pending: [] };
+    this.helper = helper;
     const fail = (why: string) => {
-      if (this.child === child) this.child = undefined;
-      const pending = this.pending;
-      this.pending = [];
-      for (const p of pending) p.reject(new Error(`the mount helper (${this.perlPath}) ${why}`));
+      if (this.helper === helper) this.helper = undefined;
+      for (const p of helper.pending.splice(0)) p.reject(new Error(`the mount helper (${this.perlPath}) ${why}`));
     };
     child.on('error', (err) => fail(`could not run: ${err.message}`));
-    child.on('exit', (code, signal) => fail(`exited (${signal ?? `code ${code}`})`));
+    // 'close', not 'exit': by then its stdout is drained, so every answer it gave has been read.
+    child.on('close', (code, signal) => fail(`ended (${signal ?? `code ${code}`}) before it answered`));
     createInterface({ input: child.stdout! }).on('line', (answer) => {
-      const p = this.pending.shift();
-      if (this.pending.length === 0) holdEventLoop(child, false);
+      const p = helper.pending.shift();
+      if (helper.pending.length === 0) holdEventLoop(child, false);
       if (!p) return;
       if (answer === '0') return p.resolve();
       const m = /^E (\d+) ?(.*)$/.exec(answer);
       p.reject(m ? new SyscallError(Number(m[1]), m[2] || `errno ${m[1]}`) : new Error(`the mount helper answered ${JSON.stringify(answer)}`));
     });
-    // A helper that could not start: its stdin reports EPIPE, the calls fail through 'error'/'exit'.
+    // A helper that could not start: its stdin reports EPIPE, the calls fail through 'error'/'close'.
     child.stdin!.on('error', () => undefined);
     holdEventLoop(child, false);
-    return child;
+    return helper;
   }
 }
-

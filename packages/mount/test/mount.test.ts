@@ -248,7 +248,7 @@ describe('by system call (MountSyscalls): overlays and unmounts without mount(8)
       process.kill(Number(holder), 'SIGKILL');
     }
     // Kill the helper between calls: the next call starts a new one.
-    const child = (syscalls as unknown as { child?: { pid: number; once: (e: string, f: () => void) => void } }).child;
+    const child = (syscalls as unknown as { helper?: { child: { pid: number; once: (e: string, f: () => void) => void } } }).helper?.child;
     if (!child) throw new Error('the helper should be running after the calls above');
     const gone = new Promise<void>((r) => child.once('exit', r));
     process.kill(child.pid, 'SIGKILL');
@@ -259,9 +259,47 @@ describe('by system call (MountSyscalls): overlays and unmounts without mount(8)
     expect(await isMountPoint(join(root, 'a'))).toBe(false);
   });
 
+  it('a helper that dies after mounting, or hangs, is replaced; the mount is not made twice nor lost', async () => {
+    const fake = (name: string, body: string) => {
+      const path = join(base, name);
+      writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+      return path;
+    };
+    // A "perl" that runs the real helper but exits right after a mount(2), before it answers.
+    const dies = fake('perl-dies', `script=$(printf '%s' "$2" | sed 's/answer($r == -1 ? "E $e $m\\\\n" : "0\\\\n");/exit 0;/')\nexec /usr/bin/perl -e "$script" "$3" "$4"`);
+    const dying = MountSyscalls.forThisMachine(dies)!;
+    const { mount } = overlay('sys/dies-ov', [layer('sys/dies-lower', { f: 'x' })]);
+    const target = join(base, 'sys/dies');
+    try {
+      // mount(8) missing: had the fallback run, it would fail.
+      await mountAll([mount], target, { syscalls: dying, mountPath: '/nonexistent/mount', umountPath: '/nonexistent/umount' });
+      expect((await mountsAt(target)).map((m) => m.fsType)).toEqual(['overlay']);
+      // It did die without answering (the call failed, the mount was found made).
+      expect((dying as unknown as { helper?: unknown }).helper).toBeUndefined();
+    } finally {
+      dying.close();
+    }
+    await unmountAll(target, tools);
+
+    // A "perl" that never answers: the call times out, the helper is killed, mount(8) mounts.
+    const hangs = fake('perl-hangs', 'exec sleep 600');
+    const hanging = MountSyscalls.forThisMachine(hangs, { callTimeoutMs: 200 })!;
+    try {
+      await mountAll([mount], target, { syscalls: hanging });
+      expect((await mountsAt(target)).map((m) => m.fsType)).toEqual(['overlay']);
+      await unmountAll(target, { syscalls: hanging });
+      expect(await isMountPoint(target)).toBe(false);
+    } finally {
+      hanging.close();
+    }
+  });
+
   it("options: mount(8)'s generic ones become flags, the rest the file system's data", () => {
     expect(syscallArgs(['lowerdir=/a:/b', 'upperdir=/u', 'workdir=/w', 'index=off'])).toEqual({ flags: 0, data: 'lowerdir=/a:/b,upperdir=/u,workdir=/w,index=off' });
     expect(syscallArgs(['ro', 'nosuid', 'nodev', 'noexec', 'userxattr'])).toEqual({ flags: 0x1 | 0x2 | 0x4 | 0x8, data: 'userxattr' });
     expect(syscallArgs(['ro', 'rw', 'defaults', 'relatime'])).toEqual({ flags: 1 << 21, data: '' });
+    expect(syscallArgs(['relatime', 'norelatime', 'nosymfollow'])).toEqual({ flags: 0x100, data: '' });
+    // What mount(8) handles itself never reaches the kernel: such a mount is left to mount(8).
+    for (const o of ['x-systemd.automount', 'nofail', '_netdev', 'noauto', 'user']) expect(syscallArgs(['lowerdir=/a', o])).toBeUndefined();
   });
 });

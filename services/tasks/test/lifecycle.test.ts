@@ -323,6 +323,32 @@ describe('start, stop, kill', () => {
 });
 
 describe('exits', () => {
+  it('an exit seen on an attach stream while the start is being recorded is recorded after it (`start -a` of a quick process)', async () => {
+    const c = await h.engine.containers.create(NS, { id: '', name: 'quick', spec: spec() });
+    await h.engine.tasks.createTask(NS, c.id);
+    const opening = await h.engine.tasks.openAttach(NS, { containerId: c.id, execId: '', stdin: false, stdout: true, stderr: true });
+    if (opening.kind !== 'stream') throw new Error('expected an attach stream');
+    const frames: string[] = [];
+    const relay = (async () => {
+      for await (const m of opening.stream) frames.push(m.frame?.$case ?? '');
+    })();
+    const release = h.agent.script.pauseAfterNext('startTask');
+    const starting = h.engine.tasks.startTask(NS, c.id, '');
+    await eventually(() => h.agent.tasks.get(c.id)?.status === 'running', 'the agent to start the process');
+    // The process ends before the service has recorded its start; the agent's exit frame arrives first.
+    h.agent.exit(c.id, 3);
+    const agentStream = h.agent.attachSessions.at(-1)!;
+    agentStream.push({ frame: { $case: 'exit', value: h.agent.tasks.get(c.id)!.exit! } });
+    agentStream.close();
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await starting;
+    await relay;
+    expect(frames).toEqual(['exit']);
+    await eventually(() => h.engine.containers.get(NS, 'quick').phase === 'stopped', 'the exit recorded after the start');
+    expect(h.engine.containers.get(NS, 'quick').exit?.exitCode).toBe(3);
+  });
+
   it('records and publishes an exit once even when it is delivered twice', async () => {
     const c = await run('twice');
     h.agent.exit(c.id, 7);

@@ -411,7 +411,8 @@ export class ContainerRuntime {
     }
     await rm(paths.exitFile, { force: true });
     await rm(paths.attachLink, { force: true });
-    await rm(paths.dir, { recursive: true, force: true });
+    // Retried on ENOTEMPTY: a conmon that has not ended yet may still reopen its log in there.
+    await rm(paths.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 
   // ----------------------------------------------------------------- state
@@ -627,10 +628,14 @@ export class ContainerRuntime {
     const ids = id !== undefined ? [id] : await readdir(this.layout.containersDir).catch(() => [] as string[]);
     const rotated: string[] = [];
     for (const cid of ids) {
-      const record = await readRecord(containerPaths(this.layout, cid).record).catch(() => undefined);
-      if (!record || record.logMaxSize <= 0) continue;
-      const r = await rotateIfNeeded(record.logPath, join(record.bundle, 'ctl'), record.logMaxSize, record.logMaxFiles);
-      if (r.rotated) rotated.push(cid);
+      // Under the container's lock: never while it is being deleted (a log renamed, and conmon
+      // asked to reopen it, inside a directory being removed).
+      await this.withLock(cid, async () => {
+        const record = await readRecord(containerPaths(this.layout, cid).record).catch(() => undefined);
+        if (!record || record.logMaxSize <= 0) return;
+        const r = await rotateIfNeeded(record.logPath, join(record.bundle, 'ctl'), record.logMaxSize, record.logMaxFiles);
+        if (r.rotated) rotated.push(cid);
+      });
     }
     return rotated;
   }

@@ -18,7 +18,7 @@ export type StoppedDelete =
   | { kind: 'deleted' }
   /** runc has no such container. */
   | { kind: 'absent' }
-  /** Left to `runc delete`: why. Nothing was changed. */
+  /** Left to `runc delete`, why: nothing was changed, or (a cgroup that stayed busy) only cgroups runc would remove too. */
   | { kind: 'runc'; why: string };
 
 /** Where cgroup file systems are mounted: a state file naming a cgroup elsewhere is not trusted. */

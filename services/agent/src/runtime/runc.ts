@@ -146,7 +146,8 @@ export class Runc {
 
   /** `runc delete`; a stopped container that needs nothing more than its cgroups and state removed, without forking runc. */
   async delete(id: string, force: boolean): Promise<void> {
-    if (!force && (await deleteStoppedContainer(this.root, id)).kind === 'deleted') return;
+    // Whatever the native path could not do (or failed at half-way) `runc delete` does, or finishes.
+    if (!force && (await deleteStoppedContainer(this.root, id).catch(() => undefined))?.kind === 'deleted') return;
     await this.run(['delete', ...(force ? ['--force'] : []), id]);
   }
 

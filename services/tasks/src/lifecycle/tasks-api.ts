@@ -395,6 +395,9 @@ export class TasksApi {
       async *[Symbol.asyncIterator]() {
         for await (const msg of stream) {
           if (msg.frame?.$case === 'exit') {
+            // As for the agent's report: a start still being recorded (an attach before
+            // `start`, a process that exits at once) first records its run, then its exit.
+            await rt.startSettled(id);
             try {
               rt.recordInitExit(id, msg.frame.value);
             } catch (err) {
