@@ -222,7 +222,7 @@ export class Reconciler {
             // Under the container's lock: a create of that id in progress holds its record before its snapshot.
             if (rt.store.get(snap.containerId)) return;
             const tombstone = rt.store.tombstone(snap.containerId);
-            await rt.deps.snapshots.remove(tombstone?.namespace ?? rt.settings.eventNamespace, snapshotter, snap.key);
+            if (!(await rt.deps.snapshots.remove(tombstone?.namespace ?? rt.settings.eventNamespace, snapshotter, snap.key))) return;
             report.snapshotsRemoved.push(snap.key);
             rt.logger.info({ container: snap.containerId, snapshot: snap.key }, 'removed the snapshot of a container that has no record');
           });
