@@ -23,11 +23,9 @@ import type { ContainerRecord } from '../records.js';
 import { SIGKILL } from '../signals.js';
 import { displayState, stateWord } from '../state.js';
 import { validateContainerSpec, validateNetworks, validateRestartPolicyUpdate } from '../validate.js';
-import type { ResolvedImage } from '../ports.js';
+import { SNAPSHOT_CONTAINER_LABEL, SNAPSHOT_OWNER_LABEL, type ResolvedImage } from '../ports.js';
 import { restartPolicyOf, type Runtime } from './runtime.js';
 import { generateVolumeName } from '../volumes/api.js';
-import { SNAPSHOT_CONTAINER_LABEL, SNAPSHOT_OWNER_LABEL } from '../ports.js';
-
 
 /** The networks a spec is on, with the implicit default bridge spelled out. */
 export function endpointsOf(spec: tasks.ContainerSpec): tasks.NetworkEndpoint[] {
