@@ -36,19 +36,36 @@ export interface RunCommandFlags extends RunFlags {
  * settle the image with the images service first and pin its digest.
  */
 async function createContainer(s: Session, image: string, command: string[], f: RunCommandFlags): Promise<tasks.Container> {
+  return withImage(s, image, command, f, (request) => createFromImage(s, request, f), isImageNotFound);
+}
+
+/**
+ * Builds the create request and makes `attempt` with it. The image is pulled
+ * only when `missing` says the attempt found none (unless --pull always or
+ * --platform settle it first); the attempt is then made once more, pinned
+ * to what was pulled.
+ */
+async function withImage<T>(
+  s: Session,
+  image: string,
+  command: string[],
+  f: RunCommandFlags,
+  attempt: (request: tasks.CreateContainerRequest) => Promise<T>,
+  missing: (err: unknown) => boolean,
+): Promise<T> {
   const policy = checkPullPolicy(f.pull);
   const request = buildCreateRequest(image, command, f);
   request.spec!.platform = await platformOf(f);
   if (policy !== 'always' && f.platform === undefined) {
     try {
-      return await createFromImage(s, request, f);
+      return await attempt(request);
     } catch (err) {
-      if (!isImageNotFound(err)) throw err;
+      if (!missing(err)) throw err;
       // missing: ensureImage says so and pulls it (or refuses, with --pull never)
     }
   }
   await pinImage(s, image, policy, request, f);
-  return createFromImage(s, request, f);
+  return attempt(request);
 }
 
 /** Pulls the image as the policy says (or refuses, with --pull never) and pins the request to it. */
@@ -131,21 +148,8 @@ export async function create(g: GlobalOptions, image: string, command: string[],
  */
 export async function run(g: GlobalOptions, image: string, command: string[], f: RunCommandFlags): Promise<number> {
   return withSession(g, async (s) => {
-    const policy = checkPullPolicy(f.pull);
-    const request = buildCreateRequest(image, command, f);
-    request.spec!.platform = await platformOf(f);
-    if (policy === 'always' || f.platform !== undefined) {
-      await pinImage(s, image, policy, request, f);
-      return runContainer(s, request, f);
-    }
     try {
-      return await runContainer(s, request, f);
-    } catch (err) {
-      if (!(err instanceof NotCreated && isImageNotFound(err.cause))) throw err instanceof NotCreated ? nameInUse(err.cause, f) : err;
-    }
-    await pinImage(s, image, policy, request, f);
-    try {
-      return await runContainer(s, request, f);
+      return await withImage(s, image, command, f, (request) => runContainer(s, request, f), (err) => err instanceof NotCreated && isImageNotFound(err.cause));
     } catch (err) {
       throw err instanceof NotCreated ? nameInUse(err.cause, f) : err;
     }
