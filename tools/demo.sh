@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # tools/test.sh runs this demo too, after its own setup, on a private stack
 [ "${BERTH_DEMO_SKIP_SETUP:-}" = 1 ] || bash tools/setup.sh
-berth() { packages/cli/bundle/berth.js "$@"; }
+berth() { packages/cli/bundle/berth "$@"; }
 
 berth system up
 work=$(mktemp -d)
@@ -15,4 +15,4 @@ berth load -i "$work/busybox.tar"
 berth images
 berth run --rm --name berth-demo busybox:latest echo "hello from a berth container"
 berth system status
-echo "the stack keeps running; stop it with: packages/cli/bundle/berth.js system down"
+echo "the stack keeps running; stop it with: packages/cli/bundle/berth system down"

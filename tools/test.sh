@@ -13,7 +13,7 @@ export BERTH_ROOT=$demo/root BERTH_RUNTIME_DIR=$demo/run BERTH_NATS_PORT=14731 B
   BERTH_DEFAULT_NETWORK_BRIDGE=bdemo0 BERTH_DEFAULT_NETWORK_SUBNET=10.233.0.0/24 BERTH_NETNS_PREFIX=bdemo- \
   BERTH_TASKS_CGROUP_PARENT=/berth-demo-test
 cleanup_demo() {
-  packages/cli/bundle/berth.js system down >/dev/null 2>&1 || true
+  packages/cli/bundle/berth system down >/dev/null 2>&1 || true
   ip link del bdemo0 2>/dev/null || true
   # the CNI firewall plugin's isolation rules for the bridge outlive the stack
   for table in filter nat mangle; do

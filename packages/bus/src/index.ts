@@ -40,6 +40,7 @@ export {
   EVENTS_STREAM,
   EVENTS_STREAM_SUBJECTS,
   HEARTBEAT_PATTERN,
+  HEARTBEAT_REQUEST_SUBJECT,
   heartbeatSubject,
   nodeRpcSubject,
   serviceRpcSubject,

@@ -127,6 +127,13 @@ export function heartbeatSubject(node: string): string {
 /** berth.node.*.heartbeat: every node's heartbeats (what a tasks service watches). */
 export const HEARTBEAT_PATTERN = `${SUBJECT_ROOT}.node.*.heartbeat`;
 
+/**
+ * berth.nodes.heartbeat-request: a watcher of heartbeats that has just
+ * started (a tasks service) asks every agent for one now, rather than
+ * knowing no node until the next interval. Core NATS, empty, no reply.
+ */
+export const HEARTBEAT_REQUEST_SUBJECT = `${SUBJECT_ROOT}.nodes.heartbeat-request`;
+
 function describeChar(c: string): string {
   if (c === '.' || c === '*' || c === '>') return `'${c}'`;
   return `a whitespace or control character (U+${c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()})`;

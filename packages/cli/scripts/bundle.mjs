@@ -39,6 +39,7 @@ const external = ['@berth/stack', '@berth/bus', 'better-sqlite3', '@grpc/proto-l
  */
 const relativeToItself = new Map([
   ['dist/version.js', 'package.json is read only without BERTH_CLI_VERSION, which `define` sets'],
+  ['dist/host/location.js', 'import.meta.url only where `require` is missing, outside the bundle'],
   ['../../node_modules/commander/lib/command.js', 'in comments only'],
   ['../../node_modules/@grpc/grpc-js/build/src/channelz.js', 'channelz service definition: servers only'],
   ['../../node_modules/@grpc/grpc-js/build/src/orca.js', 'ORCA load reporting: servers only'],
@@ -144,6 +145,11 @@ writeFileSync(bundleFile, code);
 writeFileSync(`${outdir}/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
 copyFileSync(`${root}scripts/launcher.cjs`, entry);
 chmodSync(entry, 0o755);
+// `berth` itself: the client of the CLI host, which runs berth.js when there is none (scripts/client.pl)
+const perlCheck = spawnSync('perl', ['-c', `${root}scripts/client.pl`], { encoding: 'utf8' });
+if (perlCheck.status !== 0) throw new Error(`scripts/client.pl: ${perlCheck.stderr || perlCheck.error?.message}`);
+copyFileSync(`${root}scripts/client.pl`, `${outdir}/berth`);
+chmodSync(`${outdir}/berth`, 0o755);
 
 // Warm-up: each command runs against a runtime dir whose sockets are plain
 // files (no stack), so it loads and runs its code up to the first call and

@@ -9,6 +9,7 @@
 // Exit codes follow Docker's: the command's own, 125 when berth fails, 126/127
 // when a container's command cannot be invoked / is not found.
 import { restoreExtraCaCerts } from './extra-ca-certs.js';
+import { processIo } from './stdio/io.js';
 import { cliVersion } from './version.js';
 
 restoreExtraCaCerts();
@@ -24,11 +25,17 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`${cliVersion()}\n`);
 } else {
   // not a top-level await: the bundle is CommonJS (see scripts/bundle.mjs)
-  runProgram()
-    .catch((err: unknown) => {
-      process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exitCode = 125;
-    })
+  import('./run-cli.js')
+    .then(({ runCli }) => runCli(args, processIo()))
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (err: unknown) => {
+        process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 125;
+      },
+    )
     .then(exitOnceWritten);
 }
 
@@ -41,28 +48,4 @@ function exitOnceWritten(): void {
   const queued = [process.stdout, process.stderr].filter((s) => s.writableLength > 0 && !s.destroyed);
   if (queued.length === 0) return process.exit();
   void Promise.all(queued.map((s) => new Promise((resolve) => s.once('drain', resolve).once('close', resolve)))).then(() => process.exit());
-}
-
-async function runProgram(): Promise<void> {
-  const [{ CommanderError }, { buildProgram }] = await Promise.all([import('commander'), import('./program/index.js')]);
-  const program = buildProgram(args);
-
-  function report(err: unknown): number {
-    if (err instanceof CommanderError) {
-      // --help, --version, and a bare management command (which shows its help) are not failures;
-      // commander has printed the message of a usage mistake already
-      return err.exitCode === 0 || err.code === 'commander.help' ? 0 : 125;
-    }
-    const e = err as Error & { exitCode?: unknown };
-    const debug = program.opts<{ debug?: boolean }>().debug === true;
-    process.stderr.write(`berth: ${e?.message ?? String(err)}\n`);
-    if (debug) {
-      for (let c: unknown = e; c instanceof Error; c = c.cause) process.stderr.write(`${c.stack ?? c.message}\n`);
-    }
-    return typeof e?.exitCode === 'number' ? e.exitCode : 125;
-  }
-
-  await program.parseAsync(process.argv).catch((err: unknown) => {
-    process.exitCode = report(err);
-  });
 }

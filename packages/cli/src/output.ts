@@ -1,4 +1,5 @@
 /** Output helpers shared by every command: aligned tables, JSON, templates, errors. */
+import type { CliIo } from './stdio/io.js';
 
 /**
  * How a listing or inspect prints: an aligned table, JSON, or a template such
@@ -79,8 +80,8 @@ export function renderTemplateList(template: string, items: unknown[]): string {
   );
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
 /** A column of a listing: its header and how a row shows in it. */
@@ -111,8 +112,8 @@ export function renderList<T>(items: T[], o: ListOptions<T>): string {
   return renderTemplateList(o.format.template, items.map(o.json));
 }
 
-export function printList<T>(items: T[], o: ListOptions<T>): void {
-  process.stdout.write(renderList(items, o));
+export function printList<T>(io: CliIo, items: T[], o: ListOptions<T>): void {
+  io.stdout.write(renderList(items, o));
 }
 
 /** Inspect output: a JSON array of objects (as docker inspect prints), or a template per object. */
@@ -140,9 +141,9 @@ export async function inspectEach(names: string[], missing: string, one: (name: 
 }
 
 /** Prints inspect output and the names not found; the exit code (125 when any was missing). */
-export function printInspected(r: { objects: unknown[]; failed: string[] }, format: Format): number {
-  process.stdout.write(renderInspect(r.objects, format));
-  for (const f of r.failed) process.stderr.write(`berth: ${f}\n`);
+export function printInspected(io: CliIo, r: { objects: unknown[]; failed: string[] }, format: Format): number {
+  io.stdout.write(renderInspect(r.objects, format));
+  for (const f of r.failed) io.stderr.write(`berth: ${f}\n`);
   return r.failed.length > 0 ? 125 : 0;
 }
 

@@ -31,8 +31,8 @@ export interface Credentials {
 const DOCKER_HUB_HOSTS = ['docker.io', 'index.docker.io', 'registry-1.docker.io'];
 const DOCKER_HUB_KEY = 'https://index.docker.io/v1/';
 
-export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env['DOCKER_CONFIG'] ?? join(homedir(), '.docker'), 'config.json');
+export function dockerConfigPath(env: NodeJS.ProcessEnv): string {
+  return join(env['DOCKER_CONFIG'] ?? join(env['HOME'] ?? homedir(), '.docker'), 'config.json');
 }
 
 /** The key credentials for host are filed under (Docker Hub keeps its historical URL). */

@@ -4,6 +4,7 @@
 // runs these checks before it even looks for the stack.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { pathOf, type CliIo } from './stdio/io.js';
 import { UsageError } from './output.js';
 import { parseEnvFile, parseEnvValue } from './parse/env.js';
 import { parsePlatformFlag } from './parse/platform.js';
@@ -66,9 +67,10 @@ export interface SpecInputs {
   randomName: () => string;
 }
 
-export const defaultInputs = (): SpecInputs => ({
-  readFile: (path) => readFileSync(path, 'utf8'),
-  env: process.env,
+/** The inputs of a command run for io's caller. */
+export const inputsOf = (io: CliIo): SpecInputs => ({
+  readFile: (path) => readFileSync(pathOf(io, path), 'utf8'),
+  env: io.env,
   randomName: () => randomBytes(32).toString('hex'),
 });
 
@@ -140,7 +142,7 @@ export function checkPullPolicy(policy: string): PullPolicy {
 }
 
 /** Every check `run`/`create` flags must pass before a call is made; throws UsageError. */
-export function checkRunFlags(f: RunFlags, inputs: SpecInputs = defaultInputs()): void {
+export function checkRunFlags(f: RunFlags, inputs: SpecInputs): void {
   checkConflicts(f);
   checkPullPolicy(f.pull);
   parsePlatformFlag(f.platform);

@@ -5,7 +5,7 @@ import * as types from '@berth/api/types';
 import { labelsFrom } from './parse/env.js';
 import type { PortProtocol } from './parse/ports.js';
 import type { RestartSpec } from './parse/restart.js';
-import { allMounts, checkConflicts, defaultInputs, environment, type RunFlags, type SpecInputs } from './run-flags.js';
+import { allMounts, checkConflicts, environment, type RunFlags, type SpecInputs } from './run-flags.js';
 
 export type { RunFlags, SpecInputs } from './run-flags.js';
 
@@ -48,7 +48,7 @@ export function buildCreateRequest(
   image: string,
   command: string[],
   f: RunFlags,
-  inputs: SpecInputs = defaultInputs(),
+  inputs: SpecInputs,
 ): tasks.CreateContainerRequest {
   checkConflicts(f);
   const entrypoint = f.entrypoint === undefined ? undefined : { args: f.entrypoint === '' ? [] : [f.entrypoint] };

@@ -1,6 +1,8 @@
-// The berth binary the tests run: the package's "bin" (bundle/berth.js, made
-// by `npm run build`), started as a shell starts it, through its #! line, so
-// that what ships is what is tested.
+// The berth binary the tests run: the package's "bin" (bundle/berth, the
+// client of the CLI host, which runs bundle/berth.js itself when no host
+// serves; both made by `npm run build`), started as a shell starts it,
+// through its #! line, so that what ships is what is tested. Suites with a
+// stack up (`berth system up`) run their commands through its CLI host.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 

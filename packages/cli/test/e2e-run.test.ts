@@ -619,6 +619,48 @@ describe('namespaces', () => {
   });
 });
 
+describe('the CLI host', () => {
+  /** The commands the host has finished, from its log (one JSON line each). */
+  const hostCommands = () =>
+    readFileSync(join(state.root, 'logs', 'cli-host.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"msg":"command"'))
+      .map((l) => JSON.parse(l) as { argv0: string; code: number });
+
+  it('runs with the stack and serves the commands of `berth`', async () => {
+    const status = json<{ name: string; kind: string; health: string }[]>(await berth(['system', 'status', '--format', 'json']));
+    expect(status.find((c) => c.name === 'cli-host')).toMatchObject({ kind: 'companion', health: 'SERVING' });
+    const before = hostCommands().length;
+    expect(await ok(['ps', '-aq', '--filter', 'name=nobody-by-this-name'])).toBe('');
+    expect(hostCommands().slice(before)).toEqual([expect.objectContaining({ argv0: 'ps', code: 0 })]);
+  });
+
+  it('a client that is killed ends its command in the host: nothing keeps following for it', async () => {
+    await detached(['--name', 'chatter', IMAGE, 'sh', '-c', 'while true; do echo tick; sleep 0.2; done']);
+    const before = hostCommands().filter((c) => c.argv0 === 'logs').length;
+    const { child, done } = berth.start(['logs', '-f', 'chatter'], { timeoutMs: 60_000 });
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    child.kill('SIGKILL');
+    await done;
+    await eventually('the host to end `logs -f`', async () => (hostCommands().filter((c) => c.argv0 === 'logs').length > before ? true : undefined), 10_000);
+    await ok(['rm', '-f', 'chatter']);
+  });
+
+  it('Ctrl-C ends a command that does not handle it with 130, as it ends a berth process', async () => {
+    await detached(['--name', 'waited', IMAGE, 'sleep', '300']);
+    const before = hostCommands().filter((c) => c.argv0 === 'wait').length;
+    const { child, done } = berth.start(['wait', 'waited'], { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code, said(r)).toBe(130);
+    await eventually('the host to end `wait`', async () => (hostCommands().filter((c) => c.argv0 === 'wait').length > before ? true : undefined), 10_000);
+    // the container is the user's: it keeps running
+    expect(await ok(['ps', '-q', '--filter', 'name=waited', '--filter', 'status=running'])).not.toBe('');
+    await ok(['rm', '-f', 'waited']);
+  });
+});
+
 describe('admin views and prune', () => {
   it('snapshot usage lists the image\'s layer; rm refuses a parent and names an unknown key', async () => {
     await detached(['--name', 'holder', IMAGE, 'sleep', '300']);

@@ -93,21 +93,21 @@ describe('berth against the real stack', () => {
     expect(text.stdout).toMatch(/\n images: +\d+\.\d+\.\d+ \(pid \d+, node cli-e2e/);
   });
 
-  it('system status --format json: NATS and five healthy services', async () => {
+  it('system status --format json: NATS, five healthy services and the CLI host', async () => {
     const r = await berth(['system', 'status', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const list = json<{ name: string; health: string; pid: number; address: string }[]>(r);
-    expect(list.map((c) => c.name)).toEqual(['nats', 'snapshots', 'images', 'networking', 'agent', 'tasks']);
+    expect(list.map((c) => c.name)).toEqual(['nats', 'snapshots', 'images', 'networking', 'agent', 'tasks', 'cli-host']);
     for (const c of list) {
       expect(c.health, c.name).toBe('SERVING');
       expect(c.pid, c.name).toBeGreaterThan(0);
     }
   });
 
-  it('system up hands NODE_EXTRA_CA_CERTS to the services', async () => {
+  it('system up hands NODE_EXTRA_CA_CERTS to the services and the CLI host', async () => {
     const r = await berth(['system', 'status', '--format', 'json']);
     const list = json<{ name: string; pid: number }[]>(r).filter((c) => c.name !== 'nats');
-    expect(list).toHaveLength(5);
+    expect(list).toHaveLength(6);
     for (const c of list) {
       const environ = readFileSync(`/proc/${c.pid}/environ`, 'utf8').split('\0');
       expect(environ, c.name).toContain(`NODE_EXTRA_CA_CERTS=${extraCaCerts}`);

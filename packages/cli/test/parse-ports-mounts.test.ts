@@ -47,18 +47,18 @@ describe('parsePublish', () => {
 
 describe('parseVolume', () => {
   it('binds absolute host paths', () => {
-    expect(parseVolume('/srv/data:/data')).toEqual({ type: 'bind', source: '/srv/data', target: '/data', options: ['rbind', 'rw'] });
-    expect(parseVolume('/srv/data:/data:ro')).toEqual({ type: 'bind', source: '/srv/data', target: '/data', options: ['rbind', 'ro'] });
-    expect(parseVolume('/a:/b:ro,rshared').options).toEqual(['rbind', 'rshared', 'ro']);
+    expect(parseVolume('/srv/data:/data', '/cwd')).toEqual({ type: 'bind', source: '/srv/data', target: '/data', options: ['rbind', 'rw'] });
+    expect(parseVolume('/srv/data:/data:ro', '/cwd')).toEqual({ type: 'bind', source: '/srv/data', target: '/data', options: ['rbind', 'ro'] });
+    expect(parseVolume('/a:/b:ro,rshared', '/cwd').options).toEqual(['rbind', 'rshared', 'ro']);
   });
   it('resolves ./relative host paths against the working directory', () => {
     expect(parseVolume('./data:/data', '/home/u').source).toBe('/home/u/data');
   });
   it('mounts named and anonymous volumes', () => {
-    expect(parseVolume('cache:/cache')).toEqual({ type: 'volume', source: 'cache', target: '/cache', options: ['rw'] });
-    expect(parseVolume('/scratch')).toEqual({ type: 'volume', source: '', target: '/scratch', options: ['rw'] });
-    expect(parseVolume('/scratch:ro')).toEqual({ type: 'volume', source: '', target: '/scratch', options: ['ro'] });
-    expect(parseVolume('cache:/c:nocopy').options).toEqual(['nocopy', 'rw']);
+    expect(parseVolume('cache:/cache', '/cwd')).toEqual({ type: 'volume', source: 'cache', target: '/cache', options: ['rw'] });
+    expect(parseVolume('/scratch', '/cwd')).toEqual({ type: 'volume', source: '', target: '/scratch', options: ['rw'] });
+    expect(parseVolume('/scratch:ro', '/cwd')).toEqual({ type: 'volume', source: '', target: '/scratch', options: ['ro'] });
+    expect(parseVolume('cache:/c:nocopy', '/cwd').options).toEqual(['nocopy', 'rw']);
   });
   it.each([
     ['data', 'must be an absolute path'],
@@ -69,31 +69,31 @@ describe('parseVolume', () => {
     ['a:/b:c:d', 'expected [source:]target[:options]'],
     ['cache:/c:rshared', 'applies to bind mounts only'],
     ['/x:/c:nocopy', 'nocopy applies to volumes only'],
-  ])('rejects %s', (input, message) => expect(() => parseVolume(input)).toThrow(message));
+  ])('rejects %s', (input, message) => expect(() => parseVolume(input, '/cwd')).toThrow(message));
 });
 
 describe('parseMountFlag', () => {
   it('reads bind, volume and tmpfs mounts', () => {
-    expect(parseMountFlag('type=bind,source=/a,target=/b,readonly')).toEqual({
+    expect(parseMountFlag('type=bind,source=/a,target=/b,readonly', '/cwd')).toEqual({
       type: 'bind',
       source: '/a',
       target: '/b',
       options: ['rbind', 'ro'],
     });
-    expect(parseMountFlag('type=volume,src=v1,dst=/v,volume-nocopy')).toEqual({
+    expect(parseMountFlag('type=volume,src=v1,dst=/v,volume-nocopy', '/cwd')).toEqual({
       type: 'volume',
       source: 'v1',
       target: '/v',
       options: ['nocopy', 'rw'],
     });
-    expect(parseMountFlag('type=tmpfs,destination=/t,tmpfs-size=64m,tmpfs-mode=1777')).toEqual({
+    expect(parseMountFlag('type=tmpfs,destination=/t,tmpfs-size=64m,tmpfs-mode=1777', '/cwd')).toEqual({
       type: 'tmpfs',
       source: '',
       target: '/t',
       options: ['nosuid', 'nodev', `size=${64 * 1024 * 1024}`, 'mode=1777', 'rw'],
     });
     expect(parseMountFlag('type=bind,src=rel,target=/b,bind-propagation=rslave', '/w').source).toBe('/w/rel');
-    expect(parseMountFlag('target=/anon').type).toBe('volume');
+    expect(parseMountFlag('target=/anon', '/cwd').type).toBe('volume');
   });
   it.each([
     ['type=nfs,target=/x', 'type "nfs" is not bind, volume or tmpfs'],
@@ -104,7 +104,7 @@ describe('parseMountFlag', () => {
     ['type=bind,src=/a,dst=/b,colour=red', 'unknown field "colour"'],
     ['type=bind,src=/a,dst=/b,readonly=maybe', 'readonly=maybe is not true or false'],
     ['type=bind,src=/a,src=/c,dst=/b', 'src given twice'],
-  ])('rejects %s', (input, message) => expect(() => parseMountFlag(input)).toThrow(message));
+  ])('rejects %s', (input, message) => expect(() => parseMountFlag(input, '/cwd')).toThrow(message));
 });
 
 describe('parseTmpfs', () => {

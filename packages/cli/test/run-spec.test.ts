@@ -47,7 +47,7 @@ describe('buildCreateRequest', () => {
         envFile: ['app.env'],
         publish: [parsePublish('127.0.0.1:8080:80'), parsePublish('53:53/udp')],
         publishAll: true,
-        volume: [parseVolume('/srv:/srv:ro'), parseVolume('/scratch')],
+        volume: [parseVolume('/srv:/srv:ro', '/cwd'), parseVolume('/scratch', '/cwd')],
         workdir: '/w',
         user: 'app:app',
         network: ['appnet'],
@@ -127,6 +127,6 @@ describe('buildCreateRequest', () => {
     [{ name: 'x' }, 'invalid container name "x": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at least 2 characters'],
     [{ memory: 64 * 1024 ** 2, memorySwap: 32 * 1024 ** 2 }, '--memory-swap must be at least --memory'],
     [{ envFile: ['missing.env'] }, 'cannot read --env-file missing.env: ENOENT'],
-    [{ volume: [parseVolume('/a:/x'), parseVolume('v:/x')] }, 'duplicate mount point: /x'],
+    [{ volume: [parseVolume('/a:/x', '/cwd'), parseVolume('v:/x', '/cwd')] }, 'duplicate mount point: /x'],
   ])('refuses %j', (f, message) => expect(() => buildCreateRequest('busybox', [], flags(f), inputs)).toThrow(message));
 });

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { images, tasks } from '@berth/api';
 import { CallError, Code } from '../src/client/errors.js';
 import { Session } from '../src/client/session.js';
+import { processIo } from '../src/stdio/io.js';
 import { startFakeStack, type FakeStack } from './fake-services.js';
 
 let fake: FakeStack | undefined;
@@ -16,7 +17,7 @@ afterEach(async () => {
 describe('Session', () => {
   it('gives the APIs of one service one channel, and another service its own', async () => {
     fake = await startFakeStack({ confirmAttach: true });
-    const s = new Session({ namespace: 'default', runtimeDir: fake.runtimeDir });
+    const s = new Session({ namespace: 'default', runtimeDir: fake.runtimeDir, io: processIo() });
     try {
       const containers = s.api(tasks.ContainersClient);
       const taskApi = s.api(tasks.TasksClient);
@@ -38,7 +39,7 @@ describe('Session', () => {
 
   it('closes its channels on close, so the process can exit and no call goes out after', async () => {
     fake = await startFakeStack({ confirmAttach: true });
-    const s = new Session({ namespace: 'default', runtimeDir: fake.runtimeDir });
+    const s = new Session({ namespace: 'default', runtimeDir: fake.runtimeDir, io: processIo() });
     const containers = s.api(tasks.ContainersClient);
     await s.unary(containers, 'listContainers', { filters: [] });
     s.close();

@@ -21,6 +21,20 @@ export interface StackOptions {
   /** Extra environment for every service (e.g. BERTH_* settings). */
   env?: NodeJS.ProcessEnv;
   readyTimeoutMs: number;
+  /** Processes that live with the stack but serve no berth API (the CLI host). */
+  companions?: Companion[];
+}
+
+/**
+ * A Node program started after the services (with their environment) and
+ * stopped before them; nothing waits for it to be ready, nothing needs it.
+ */
+export interface Companion {
+  name: string;
+  /** Its entry file, run with this Node. */
+  main: string;
+  /** Where it listens, for `system status`. */
+  address?: string;
 }
 
 export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): StackOptions {
@@ -37,7 +51,7 @@ export function defaultStackOptions(env: NodeJS.ProcessEnv = process.env): Stack
 
 export interface ComponentStatus {
   name: string;
-  kind: 'nats' | 'service';
+  kind: 'nats' | 'service' | 'companion';
   pid?: number;
   running: boolean;
   health: HealthStatus | 'EXTERNAL';
@@ -159,6 +173,16 @@ export async function systemUp(o: StackOptions, report: (e: UpEvent) => void = (
     }),
   );
   if (failures.length) throw new Error(`not healthy after ${o.readyTimeoutMs / 1000}s: ${failures.join(', ')}`);
+  for (const c of o.companions ?? []) {
+    const f = files(o, c.name);
+    if (livePid(f.pid, c.main)) {
+      report({ name: c.name, action: 'running' });
+      continue;
+    }
+    if (existsSync(f.pid)) removeStale(f.pid);
+    spawnDaemon(process.execPath, [c.main], { logFile: f.log, pidFile: f.pid, env: serviceEnv(o) });
+    report({ name: c.name, action: 'started' });
+  }
   return systemStatus(o);
 }
 
@@ -193,11 +217,22 @@ export async function systemStatus(o: StackOptions): Promise<ComponentStatus[]> 
       ...(state ? { version: state.version, startedAt: state.startedAt } : {}),
     });
   }
+  for (const c of o.companions ?? []) {
+    // no health check of its own: a companion that runs serves (nothing waits for one)
+    const pid = livePid(files(o, c.name).pid, c.main);
+    out.push({ name: c.name, kind: 'companion', ...(pid ? { pid } : {}), running: pid !== undefined, health: pid ? 'SERVING' : 'UNREACHABLE', address: c.address ?? '-' });
+  }
   return out;
 }
 
 /** Stops every service (reverse order) and the stack's own NATS, gracefully. */
 export async function systemDown(o: StackOptions, report: (name: string, how: string) => void = () => {}): Promise<void> {
+  for (const c of o.companions ?? []) {
+    const f = files(o, c.name);
+    const pid = livePid(f.pid, c.main);
+    report(c.name, pid ? await stopProcess(pid, 15_000) : 'absent');
+    removeStale(f.pid);
+  }
   for (const name of [...SERVICE_NAMES].reverse()) {
     const f = files(o, name);
     const pid = livePid(f.pid, serviceMain(name));

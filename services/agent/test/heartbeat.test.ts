@@ -6,9 +6,14 @@ import { parseEnvelope, type Bus } from '@berth/bus';
 import { startHeartbeat, type Heartbeat, type HeartbeatFacts } from '../src/events/heartbeat.js';
 
 const published: { subject: string; running: number }[] = [];
+const subscriptions = new Map<string, () => void>();
 const bus = {
   service: 'agent',
   connection: {
+    subscribe: (subject: string, o: { callback: () => void }) => {
+      subscriptions.set(subject, o.callback);
+      return { unsubscribe: () => subscriptions.delete(subject) };
+    },
     publish: (subject: string, data: Uint8Array) => {
       const payload = parseEnvelope(data).payload as { runningContainers?: number };
       published.push({ subject, running: payload.runningContainers ?? 0 });
@@ -60,5 +65,19 @@ describe('heartbeat', () => {
     expect(published.length).toBeGreaterThanOrEqual(1);
     expect(published.every((p) => p.subject === 'berth.node.n2.heartbeat' && p.running === 0)).toBe(true);
     expect(warnings[0]).toMatch(/cannot count the running containers/);
+  });
+
+  it('beats at once when asked (a tasks service that just started), and stops listening when stopped', async () => {
+    heartbeat = startHeartbeat(bus, facts('n3', async () => 1), { warn: () => undefined });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(published).toHaveLength(1);
+    subscriptions.get('berth.nodes.heartbeat-request')!();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(published).toEqual([
+      { subject: 'berth.node.n3.heartbeat', running: 1 },
+      { subject: 'berth.node.n3.heartbeat', running: 1 },
+    ]);
+    heartbeat.stop();
+    expect(subscriptions.has('berth.nodes.heartbeat-request')).toBe(false);
   });
 });

@@ -2,7 +2,7 @@
 // heartbeats and bus API, wired from the service kit's context.
 import { join } from 'node:path';
 import { events, tasks } from '@berth/api';
-import { HEARTBEAT_PATTERN, type DurableConsumer, type Unsubscribe } from '@berth/bus';
+import { HEARTBEAT_PATTERN, HEARTBEAT_REQUEST_SUBJECT, type DurableConsumer, type Unsubscribe } from '@berth/bus';
 import { peerAddress, type ServiceContext, type ServiceSetup } from '@berth/service-kit';
 import { GrpcAgentDirectory } from './adapters/agent.js';
 import { BusEventSink } from './adapters/bus-events.js';
@@ -108,6 +108,8 @@ export async function setupTasksService(ctx: ServiceContext<TasksConfig>): Promi
   unsubscribes.push(
     bus.subscribe(HEARTBEAT_PATTERN, (envelope) => void registry.heartbeat(envelope.payload), { validatePayload: heartbeatPayload }),
   );
+  // the agents beat every few seconds: ask them for one now rather than knowing no node until then
+  bus.connection.publish(HEARTBEAT_REQUEST_SUBJECT);
   const sweep = setInterval(() => registry.sweep(), Math.max(500, (t.heartbeatIntervalSeconds * 1000) / 2));
   unsubscribes.push(serveBusApi(bus, running, cfg.node));
   // Exits the agents reported while this service was down (or not watching) are stored in JetStream.

@@ -66,7 +66,8 @@ describe('writeBundle of the CLI', () => {
   it('ships its esbuild bundle/ beside dist/, and the berth command runs from the bundle alone', () => {
     const out = join(temp('berth-bundle-'), 'cli');
     const manifest = writeBundle(repoRoot, 'packages/cli', out);
-    expect(manifest.entry).toBe('node_modules/@berth/cli/bundle/berth.js');
+    // `berth`: the CLI host's client, which runs bundle/berth.js itself when no host serves (here: none)
+    expect(manifest.entry).toBe('node_modules/@berth/cli/bundle/berth');
     expect(readdirSync(join(out, 'node_modules/@berth/cli')).sort()).toEqual(['bundle', 'dist', 'package.json']);
 
     const runtimeDir = temp('berth-bundle-cli-run-');
@@ -85,7 +86,7 @@ describe('writeBundle of the CLI', () => {
     const status = berth('system', 'status', '--format', 'json');
     expect(status.status, status.stderr).toBe(3);
     expect((JSON.parse(status.stdout) as { name: string; running: boolean }[]).map((c) => [c.name, c.running])).toEqual(
-      ['nats', 'snapshots', 'images', 'networking', 'agent', 'tasks'].map((name) => [name, false]),
+      ['nats', 'snapshots', 'images', 'networking', 'agent', 'tasks', 'cli-host'].map((name) => [name, false]),
     );
     // a command loads its chunk with gRPC and the tasks API, and tries the socket
     writeFileSync(join(runtimeDir, 'tasks.sock'), '');

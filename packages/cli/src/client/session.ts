@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { NAMESPACE_METADATA_KEY } from '@berth/api/metadata';
 import { runtimeDirOf, socketOf, type GlobalOptions, type ServiceName } from '../stack-options.js';
+import type { CliIo } from '../stdio/io.js';
 import { callError, stackNotRunning } from './errors.js';
 import { commandTraceparent, traceIdOf } from './trace.js';
 
@@ -53,15 +54,21 @@ export class Session {
   readonly namespace: string;
   readonly runtimeDir: string;
   readonly traceparent: string;
+  /** The caller's stdio and environment. */
+  readonly io: CliIo;
   private readonly clients = new Map<ApiClient<unknown>, grpc.Client>();
   private readonly channels = new Map<string, grpc.Channel>();
   private readonly owners = new WeakMap<object, ServiceName>();
+  /** Calls not yet ended, cancelled when the caller is gone (see abortCalls). */
+  private readonly calls = new Set<grpc.InterceptingCall>();
 
   constructor(g: GlobalOptions) {
     this.namespace = g.namespace;
     this.runtimeDir = runtimeDirOf(g);
-    this.traceparent = commandTraceparent();
-    if (g.debug) process.stderr.write(`berth: trace ${traceIdOf(this.traceparent)}\n`);
+    this.io = g.io;
+    g.io.abortSignal?.addEventListener('abort', this.abortCalls, { once: true });
+    this.traceparent = commandTraceparent(g.io.env);
+    if (g.debug) g.io.stderr.write(`berth: trace ${traceIdOf(this.traceparent)}\n`);
   }
 
   /**
@@ -79,7 +86,12 @@ export class Session {
       channel = new grpc.Channel(`unix:${socket}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
       this.channels.set(socket, channel);
     }
-    const client = new Ctor(`unix:${socket}`, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, channelOverride: channel });
+    const client = new Ctor(`unix:${socket}`, grpc.credentials.createInsecure(), {
+      ...CHANNEL_OPTIONS,
+      channelOverride: channel,
+      // calls are tracked only where the caller can go away first (the CLI host's); the berth process's end with it
+      ...(this.io.abortSignal ? { interceptors: [this.track] } : {}),
+    });
     this.clients.set(Ctor as ApiClient<unknown>, client as grpc.Client);
     this.owners.set(client as object, service);
     return client;
@@ -119,12 +131,37 @@ export class Session {
     return callError(err, service, socketOf(this.runtimeDir, service as ServiceName), method);
   }
 
-  close(): void {
+  /** Records a call until its status arrives. */
+  private readonly track: grpc.Interceptor = (options, nextCall) => {
+    const call: grpc.InterceptingCall = new grpc.InterceptingCall(nextCall(options), {
+      start: (metadata, _listener, next) => {
+        this.calls.add(call);
+        next(metadata, {
+          onReceiveStatus: (status, nextStatus) => {
+            this.calls.delete(call);
+            nextStatus(status);
+          },
+        });
+        // a command still running after its caller left (a loop such as `stats`) makes no new call
+        if (this.io.abortSignal?.aborted) this.abortCalls();
+      },
+    });
+    return call;
+  };
+
+  /** The caller hung up: every call still running ends (CANCELLED), and with it the command. */
+  private readonly abortCalls = (): void => {
+    for (const call of this.calls) call.cancelWithStatus(grpc.status.CANCELLED, 'the caller hung up');
+    this.calls.clear();
+  };
+
+  readonly close = (): void => {
+    this.io.abortSignal?.removeEventListener('abort', this.abortCalls);
     // The channels, not the clients: a client's close() closes the channel it was given.
     for (const channel of this.channels.values()) channel.close();
     this.channels.clear();
     this.clients.clear();
-  }
+  };
 }
 
 /** Runs fn with a session that is closed afterwards, so the process can exit. */

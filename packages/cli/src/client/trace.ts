@@ -13,7 +13,7 @@ export function isTraceparent(value: string): boolean {
 }
 
 /** The traceparent of this command: TRACEPARENT from the environment when valid, else a new sampled trace. */
-export function commandTraceparent(env: NodeJS.ProcessEnv = process.env, random: (n: number) => Buffer = randomBytes): string {
+export function commandTraceparent(env: NodeJS.ProcessEnv, random: (n: number) => Buffer = randomBytes): string {
   const inherited = env['TRACEPARENT']?.trim().toLowerCase();
   if (inherited && isTraceparent(inherited)) return inherited;
   return `00-${random(16).toString('hex')}-${random(8).toString('hex')}-01`;

@@ -19,16 +19,16 @@ const KINDS: Record<string, string> = {
 };
 
 /** Runs fn per argument, printing it on success; failures go to stderr and make the exit code 125. */
-async function each(items: string[], what: string, fn: (item: string) => Promise<void>): Promise<number> {
+async function each(g: GlobalOptions, items: string[], what: string, fn: (item: string) => Promise<void>): Promise<number> {
   let failed = false;
   for (const item of items) {
     try {
       await fn(item);
-      process.stdout.write(`${item}\n`);
+      g.io.stdout.write(`${item}\n`);
     } catch (err) {
       failed = true;
       const message = hasCode(err, Code.NOT_FOUND) ? `No such ${what}: ${item}` : (err as Error).message;
-      process.stderr.write(`berth: ${message}\n`);
+      g.io.stderr.write(`berth: ${message}\n`);
     }
   }
   return failed ? 125 : 0;
@@ -37,7 +37,7 @@ async function each(items: string[], what: string, fn: (item: string) => Promise
 export async function snapshotList(g: GlobalOptions, o: { snapshotter?: string; quiet?: boolean; filter: string[] }, format: Format) {
   return withSession(g, async (s) => {
     const infos = (await s.unary(s.api(snapshots.SnapshotsClient), 'listSnapshots', { snapshotter: o.snapshotter ?? '', filters: o.filter })).infos;
-    printList(infos, {
+    printList(g.io, infos, {
       format,
       columns: [
         { header: 'KEY', cell: (i) => i.name },
@@ -65,7 +65,7 @@ export async function snapshotUsage(g: GlobalOptions, keys: string[], o: { snaps
         throw hasCode(err, Code.NOT_FOUND) ? new BerthError(`No such snapshot: ${key}`, 125, { cause: err }) : err;
       }
     }
-    printList(rows, {
+    printList(g.io, rows, {
       format,
       columns: [
         { header: 'KEY', cell: (r) => r.key },
@@ -80,7 +80,7 @@ export async function snapshotUsage(g: GlobalOptions, keys: string[], o: { snaps
 
 export async function snapshotRemove(g: GlobalOptions, keys: string[], o: { snapshotter?: string }) {
   return withSession(g, (s) =>
-    each(keys, 'snapshot', async (key) => {
+    each(g, keys, 'snapshot', async (key) => {
       await s.unary(s.api(snapshots.SnapshotsClient), 'removeSnapshot', { snapshotter: o.snapshotter ?? '', key });
     }),
   );
@@ -93,7 +93,7 @@ export async function contentList(g: GlobalOptions, o: { quiet?: boolean; filter
       Object.entries(l)
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
-    printList(infos, {
+    printList(g.io, infos, {
       format,
       columns: [
         { header: 'DIGEST', cell: (i) => i.digest },
@@ -110,7 +110,7 @@ export async function contentList(g: GlobalOptions, o: { quiet?: boolean; filter
 
 export async function contentRemove(g: GlobalOptions, digests: string[]) {
   return withSession(g, (s) =>
-    each(digests, 'content', async (digest) => {
+    each(g, digests, 'content', async (digest) => {
       await s.unary(s.api(images.ContentClient), 'deleteContent', { digest });
     }),
   );
@@ -124,7 +124,7 @@ const NODE_STATES: Record<string, string> = {
 export async function nodeList(g: GlobalOptions, o: { quiet?: boolean; filter: string[] }, format: Format) {
   return withSession(g, async (s) => {
     const nodes = (await s.unary(s.api(tasks.NodesClient), 'listNodes', { filters: o.filter })).nodes;
-    printList(nodes, {
+    printList(g.io, nodes, {
       format,
       columns: [
         { header: 'ID', cell: (n) => n.id },

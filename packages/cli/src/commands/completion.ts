@@ -2,6 +2,7 @@
 // itself, so it never lags behind the commands. Container, image and network
 // names are completed by asking berth (ps/images/network ls with --format,
 // volume ls -q).
+import type { CliIo } from '../stdio/io.js';
 import type { Command } from 'commander';
 import { UsageError } from '../output.js';
 
@@ -98,10 +99,10 @@ complete -o default -F _berth berth
 `;
 }
 
-export function completion(program: Command, shell: string): number {
-  if (shell === 'bash') process.stdout.write(bashCompletion(program));
+export function completion(io: CliIo, program: Command, shell: string): number {
+  if (shell === 'bash') io.stdout.write(bashCompletion(program));
   else if (shell === 'zsh') {
-    process.stdout.write(`# zsh completion for berth; load it with:  source <(berth completion zsh)\nautoload -U +X bashcompinit && bashcompinit\n${bashCompletion(program)}`);
+    io.stdout.write(`# zsh completion for berth; load it with:  source <(berth completion zsh)\nautoload -U +X bashcompinit && bashcompinit\n${bashCompletion(program)}`);
   } else throw new UsageError(`unsupported shell "${shell}": use bash or zsh`);
   return 0;
 }

@@ -26,24 +26,53 @@ export async function getContainer(s: Session, ref: string): Promise<tasks.Conta
   }
 }
 
+/** How many containers stop, kill, rm, pause and unpause work on at once (Docker's CLI runs these in parallel too). */
+const PARALLEL = 16;
+
 /**
- * Runs fn for each container in turn, printing the reference as given when
- * it succeeds (as docker does); failures go to stderr and make the exit code 125.
+ * Runs fn for each container (in turn, or with `parallel` up to PARALLEL at
+ * once), printing the references as given in their order, each once it
+ * succeeded (as docker does); failures go to stderr and make the exit code 125.
  */
-async function eachContainer(refs: string[], fn: (ref: string) => Promise<string | void>): Promise<number> {
+async function eachContainer(g: GlobalOptions, refs: string[], fn: (ref: string) => Promise<string | void>, o: { parallel?: boolean } = {}): Promise<number> {
+  const outcomes = o.parallel ? inParallel(refs, PARALLEL, fn) : refs.map((ref) => () => fn(ref));
   let failed = false;
-  for (const ref of refs) {
+  for (const [i, ref] of refs.entries()) {
     try {
-      const shown = await fn(ref);
-      process.stdout.write(`${shown ?? ref}\n`);
+      const shown = await outcomes[i]!();
+      g.io.stdout.write(`${shown ?? ref}\n`);
     } catch (err) {
       failed = true;
       const e = noSuchContainer(err, ref) as Error;
-      process.stderr.write(`berth: ${e.message}\n`);
+      g.io.stderr.write(`berth: ${e.message}\n`);
       if (e.message.includes('berth system up')) break; // no point repeating it per container
     }
   }
   return failed ? 125 : 0;
+}
+
+/** Starts fn on every item, at most `limit` at a time; each outcome is read with its function, in any order. */
+function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): (() => Promise<R>)[] {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const slot = async () => {
+    while (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    running++;
+  };
+  const release = () => {
+    running--;
+    waiting.shift()?.();
+  };
+  const promises = items.map(async (item) => {
+    await slot();
+    try {
+      return await fn(item);
+    } finally {
+      release();
+    }
+  });
+  for (const p of promises) p.catch(() => undefined); // read in order by the caller; none is unhandled meanwhile
+  return promises.map((p) => () => p);
 }
 
 export async function start(g: GlobalOptions, refs: string[], o: { attach?: boolean; interactive?: boolean }): Promise<number> {
@@ -56,7 +85,7 @@ export async function start(g: GlobalOptions, refs: string[], o: { attach?: bool
         throw noSuchContainer(err, refs[0]!);
       }
     }
-    return eachContainer(refs, async (id) => {
+    return eachContainer(g, refs, async (id) => {
       await s.unary(s.api(tasks.TasksClient), 'startTask', { containerId: id, execId: '' });
     });
   });
@@ -64,19 +93,19 @@ export async function start(g: GlobalOptions, refs: string[], o: { attach?: bool
 
 export async function stop(g: GlobalOptions, refs: string[], o: { time?: number; signal?: string }): Promise<number> {
   return withSession(g, (s) =>
-    eachContainer(refs, async (id) => {
+    eachContainer(g, refs, async (id) => {
       await s.unary(s.api(tasks.TasksClient), 'stopTask', {
         containerId: id,
         signal: o.signal ?? '',
         ...(o.time !== undefined ? { timeoutSeconds: o.time } : {}),
       });
-    }),
+    }, { parallel: true }),
   );
 }
 
 export async function restart(g: GlobalOptions, refs: string[], o: { time?: number; signal?: string }): Promise<number> {
   return withSession(g, (s) =>
-    eachContainer(refs, async (id) => {
+    eachContainer(g, refs, async (id) => {
       await s.unary(s.api(tasks.TasksClient), 'stopTask', {
         containerId: id,
         signal: o.signal ?? '',
@@ -89,15 +118,15 @@ export async function restart(g: GlobalOptions, refs: string[], o: { time?: numb
 
 export async function kill(g: GlobalOptions, refs: string[], o: { signal: string }): Promise<number> {
   return withSession(g, (s) =>
-    eachContainer(refs, async (id) => {
+    eachContainer(g, refs, async (id) => {
       await s.unary(s.api(tasks.TasksClient), 'killTask', { containerId: id, execId: '', signal: o.signal, all: false });
-    }),
+    }, { parallel: true }),
   );
 }
 
 export async function remove(g: GlobalOptions, refs: string[], o: { force?: boolean }): Promise<number> {
   return withSession(g, (s) =>
-    eachContainer(refs, async (id) => {
+    eachContainer(g, refs, async (id) => {
       try {
         await s.unary(s.api(tasks.ContainersClient), 'deleteContainer', { id, force: o.force === true, keepLogs: false });
       } catch (err) {
@@ -106,22 +135,22 @@ export async function remove(g: GlobalOptions, refs: string[], o: { force?: bool
         }
         throw err;
       }
-    }),
+    }, { parallel: true }),
   );
 }
 
 export async function pause(g: GlobalOptions, refs: string[]): Promise<number> {
-  return withSession(g, (s) => eachContainer(refs, async (id) => void (await s.unary(s.api(tasks.TasksClient), 'pauseTask', { containerId: id }))));
+  return withSession(g, (s) => eachContainer(g, refs, async (id) => void (await s.unary(s.api(tasks.TasksClient), 'pauseTask', { containerId: id })), { parallel: true }));
 }
 
 export async function unpause(g: GlobalOptions, refs: string[]): Promise<number> {
-  return withSession(g, (s) => eachContainer(refs, async (id) => void (await s.unary(s.api(tasks.TasksClient), 'resumeTask', { containerId: id }))));
+  return withSession(g, (s) => eachContainer(g, refs, async (id) => void (await s.unary(s.api(tasks.TasksClient), 'resumeTask', { containerId: id })), { parallel: true }));
 }
 
 /** Prints each container's exit code once it exits. */
 export async function wait(g: GlobalOptions, refs: string[]): Promise<number> {
   return withSession(g, (s) =>
-    eachContainer(refs, async (id) => {
+    eachContainer(g, refs, async (id) => {
       const r = await s.unary(s.api(tasks.TasksClient), 'waitTask', { containerId: id, execId: '' });
       return String(r.exitStatus?.exitCode ?? 0);
     }),
@@ -160,8 +189,8 @@ export async function inspectObjects(s: Session, refs: string[]): Promise<{ obje
 export async function inspect(g: GlobalOptions, refs: string[], format: Format): Promise<number> {
   return withSession(g, async (s) => {
     const { objects, failed } = await inspectObjects(s, refs);
-    process.stdout.write(renderInspect(objects, format));
-    for (const ref of failed) process.stderr.write(`berth: No such container: ${ref}\n`);
+    g.io.stdout.write(renderInspect(objects, format));
+    for (const ref of failed) g.io.stderr.write(`berth: No such container: ${ref}\n`);
     return failed.length > 0 ? 125 : 0;
   });
 }
@@ -175,10 +204,10 @@ export async function top(g: GlobalOptions, ref: string, format: Format): Promis
       throw noSuchContainer(err, ref);
     }
     if (format !== 'table') {
-      process.stdout.write(renderInspect(processes.map((p) => ({ ...p, startedAt: undefined })), format));
+      g.io.stdout.write(renderInspect(processes.map((p) => ({ ...p, startedAt: undefined })), format));
       return 0;
     }
-    process.stdout.write(
+    g.io.stdout.write(
       renderTable(
         ['UID', 'PID', 'PPID', 'TIME', 'RSS', 'CMD'],
         processes.map((p) => [String(p.uid), String(p.pid), String(p.ppid), cpuTime(p.cpuTimeNs), humanSize(p.rssBytes), p.args.join(' ')]),
@@ -190,16 +219,16 @@ export async function top(g: GlobalOptions, ref: string, format: Format): Promis
 
 /** `container prune`: removes every container that is not running. */
 export async function prune(g: GlobalOptions, o: { force?: boolean; filter: string[] }): Promise<number> {
-  if (!o.force && !(await confirm('WARNING! This will remove all stopped containers.'))) return 0;
+  if (!o.force && !(await confirm(g.io, 'WARNING! This will remove all stopped containers.'))) return 0;
   return withSession(g, async (s) => {
     const all = (await s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: o.filter })).containers;
     const stopped = all.filter((c) => ['created', 'exited'].includes(containerState(c)));
-    if (stopped.length > 0) process.stdout.write('Deleted Containers:\n');
+    if (stopped.length > 0) g.io.stdout.write('Deleted Containers:\n');
     for (const c of stopped) {
       await removeContainer(s, c.id);
-      process.stdout.write(`${c.id}\n`);
+      g.io.stdout.write(`${c.id}\n`);
     }
-    process.stdout.write(`\nTotal reclaimed containers: ${stopped.length}\n`);
+    g.io.stdout.write(`\nTotal reclaimed containers: ${stopped.length}\n`);
     return 0;
   });
 }

@@ -1,5 +1,6 @@
 // `events`: berth's bus events as they happen, from NATS. With --since the
 // BERTH_EVENTS JetStream stream replays the past first; --until ends the stream.
+import type { CliIo } from '../stdio/io.js';
 import type { Bus, Msg, NatsConnection } from '@berth/bus';
 import { withDeferredCaCerts } from '../extra-ca-certs.js';
 import { EVENT_FILTER_KEYS, eventMatches, eventObject, formatEvent, type EventView } from '../format/events.js';
@@ -16,7 +17,7 @@ export interface EventsOptions {
 }
 
 /** The stack's NATS: BERTH_NATS_URL, else the port the launcher uses. */
-export function natsUrl(env: NodeJS.ProcessEnv = process.env): string {
+export function natsUrl(env: NodeJS.ProcessEnv): string {
   return env['BERTH_NATS_URL'] ?? `nats://127.0.0.1:${env['BERTH_NATS_PORT'] ?? 4222}`;
 }
 
@@ -27,9 +28,9 @@ export function natsUrl(env: NodeJS.ProcessEnv = process.env): string {
  */
 let busModule: typeof import('@berth/bus') | undefined;
 
-async function connect(): Promise<Bus> {
+async function connect(env: NodeJS.ProcessEnv): Promise<Bus> {
   const { connectBus } = (busModule ??= await import('@berth/bus'));
-  const url = natsUrl();
+  const url = natsUrl(env);
   // the bus logs through pino to stdout, which is where the events go
   process.env['BERTH_LOG_LEVEL'] = 'silent';
   try {
@@ -44,12 +45,12 @@ async function connect(): Promise<Bus> {
   }
 }
 
-function printer(format: Format, filters: Filter[]): (e: EventView) => void {
+function printer(io: CliIo, format: Format, filters: Filter[]): (e: EventView) => void {
   return (e) => {
     if (!eventMatches(e, filters)) return;
-    if (format === 'json') process.stdout.write(`${JSON.stringify(eventObject(e))}\n`);
-    else if (format === 'table') process.stdout.write(`${formatEvent(e)}\n`);
-    else process.stdout.write(`${renderTemplate(format.template, eventObject(e))}\n`);
+    if (format === 'json') io.stdout.write(`${JSON.stringify(eventObject(e))}\n`);
+    else if (format === 'table') io.stdout.write(`${formatEvent(e)}\n`);
+    else io.stdout.write(`${renderTemplate(format.template, eventObject(e))}\n`);
   };
 }
 
@@ -69,12 +70,11 @@ export async function events(g: GlobalOptions, o: EventsOptions, format: Format)
   const until = o.until !== undefined ? parseTimePoint(o.until, now) : undefined;
   const untilMs = until ? until.seconds * 1000 + Math.floor(until.nanos / 1e6) : undefined;
   const subject = `berth.${o.allNamespaces ? '*' : g.namespace}.events.>`;
-  const show = printer(format, filters);
-  const bus = await connect();
+  const show = printer(g.io, format, filters);
+  const bus = await connect(g.io.env);
   const done = new AbortController();
   const stop = () => done.abort();
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const offSignals = [g.io.onSignal('SIGINT', stop), g.io.onSignal('SIGTERM', stop)];
   let timer: NodeJS.Timeout | undefined;
   // an --until already past ends the replay once it caught up; a future one ends the stream then
   const untilPast = untilMs !== undefined && untilMs <= Date.now();
@@ -90,8 +90,7 @@ export async function events(g: GlobalOptions, o: EventsOptions, format: Format)
     }
   } finally {
     if (timer) clearTimeout(timer);
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    for (const off of offSignals) off();
     await bus.close();
   }
   return 0;

@@ -1,4 +1,5 @@
 // `exec`: another process in a running container, attached like `run`.
+import { pathOf, type CliIo } from '../stdio/io.js';
 import { readFileSync } from 'node:fs';
 import * as tasks from '@berth/api/tasks';
 import { withSession } from '../client/session.js';
@@ -20,19 +21,19 @@ export interface ExecOptions {
   privileged?: boolean;
 }
 
-function execEnv(o: ExecOptions): string[] {
+function execEnv(io: CliIo, o: ExecOptions): string[] {
   const env: string[] = [];
   for (const file of o.envFile) {
     let text: string;
     try {
-      text = readFileSync(file, 'utf8');
+      text = readFileSync(pathOf(io, file), 'utf8');
     } catch (err) {
       throw new UsageError(`cannot read --env-file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-    env.push(...parseEnvFile(text, file));
+    env.push(...parseEnvFile(text, file, io.env));
   }
   for (const e of o.env) {
-    const v = parseEnvValue(e);
+    const v = parseEnvValue(e, io.env);
     if (v !== undefined) env.push(v);
   }
   return env;
@@ -42,7 +43,7 @@ export async function exec(g: GlobalOptions, ref: string, command: string[], o: 
   if (command.length === 0) throw new UsageError('exec needs a command to run in the container');
   const processOptions = {
     args: command,
-    env: execEnv(o),
+    env: execEnv(g.io, o),
     workingDir: o.workdir ?? '',
     user: o.user ?? '',
     tty: o.tty === true,

@@ -33,8 +33,8 @@ export interface RegistryFlags {
 }
 
 /** How to reach the registry of ref: stored credentials (config.json) and transport flags. */
-export function registryOptions(domain: string, flags: RegistryFlags): images.RegistryOptions {
-  const creds = credentialsFor(readDockerConfig(dockerConfigPath()), domain);
+export function registryOptions(env: NodeJS.ProcessEnv, domain: string, flags: RegistryFlags): images.RegistryOptions {
+  const creds = credentialsFor(readDockerConfig(dockerConfigPath(env)), domain);
   return images.RegistryOptions.fromPartial({
     plainHttp: flags.plainHttp === true,
     skipTlsVerify: flags.skipTlsVerify === true,
@@ -119,7 +119,7 @@ export async function pullImage(s: Session, ref: string, o: PullOptions): Promis
   const request = images.PullImageRequest.fromPartial({
     reference: resolved,
     platform: apiPlatform(o.platform),
-    registry: registryOptions(reference.domain, o),
+    registry: registryOptions(s.io.env, reference.domain, o),
     unpack: true,
   });
   const progress = o.quiet ? undefined : new ProgressRenderer(o.out, 'pull');

@@ -1,5 +1,6 @@
 // Image commands over the images service: pull, push, images, rmi, tag,
 // image inspect, image prune, save and load.
+import { pathOf } from '../stdio/io.js';
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -23,7 +24,7 @@ export async function pull(
   o: RegistryFlags & { platform?: string; quiet?: boolean },
 ): Promise<number> {
   return withSession(g, async (s) => {
-    await pullImage(s, ref, { ...o, out: process.stdout });
+    await pullImage(s, ref, { ...o, out: g.io.stdout });
     return 0;
   });
 }
@@ -32,14 +33,14 @@ export async function push(g: GlobalOptions, ref: string, o: RegistryFlags & { p
   const reference = resolveReference(ref);
   return withSession(g, async (s) => {
     const local = await requireImage(s, ref);
-    const progress = o.quiet ? undefined : new ProgressRenderer(process.stdout, 'push');
+    const progress = o.quiet ? undefined : new ProgressRenderer(g.io.stdout, 'push');
     progress?.note(`The push refers to repository [${reference.name}]`);
     const call = s.api(images.TransferClient).pushImage(
       images.PushImageRequest.fromPartial({
         name: local.name,
         reference: reference.string(),
         platform: apiPlatform(o.platform),
-        registry: registryOptions(reference.domain, o),
+        registry: registryOptions(g.io.env, reference.domain, o),
       }),
       s.metadata(),
     );
@@ -62,7 +63,7 @@ export async function push(g: GlobalOptions, ref: string, o: RegistryFlags & { p
     }
     if (!result) throw new BerthError(`the images service ended the push of ${reference.string()} without a result`);
     const tag = reference.tag ?? 'latest';
-    process.stdout.write(`${o.quiet ? '' : `${tag}: digest: `}${result.target?.digest ?? ''}${o.quiet ? '' : ` size: ${result.target?.size ?? 0}`}\n`);
+    g.io.stdout.write(`${o.quiet ? '' : `${tag}: digest: `}${result.target?.digest ?? ''}${o.quiet ? '' : ` size: ${result.target?.size ?? 0}`}\n`);
     return 0;
   });
 }
@@ -93,7 +94,7 @@ export async function list(
   return withSession(g, async (s) => {
     const infos = await imageInfos(s, filters);
     const now = new Date();
-    printList(infos, {
+    printList(g.io, infos, {
       format,
       columns: imageColumns({ noTrunc: o.noTrunc === true, digests: o.digests === true }, now),
       json: (i) => imageObject(i, now),
@@ -121,10 +122,10 @@ export async function remove(g: GlobalOptions, refs: string[], o: { force?: bool
           );
         }
         const removed = (await s.unary(s.api(images.ImagesClient), 'deleteImage', { name: image.name, sync: true })).image ?? image;
-        process.stdout.write(`Untagged: ${removed.name}\nDeleted: ${removed.target?.digest ?? ''}\n`);
+        g.io.stdout.write(`Untagged: ${removed.name}\nDeleted: ${removed.target?.digest ?? ''}\n`);
       } catch (err) {
         failed = true;
-        process.stderr.write(`berth: ${(err as Error).message}\n`);
+        g.io.stderr.write(`berth: ${(err as Error).message}\n`);
         if ((err as Error).message.includes('berth system up')) break;
       }
     }
@@ -144,8 +145,8 @@ export async function tag(g: GlobalOptions, source: string, target: string): Pro
 export async function inspect(g: GlobalOptions, refs: string[], o: { platform?: string }, format: Format): Promise<number> {
   return withSession(g, async (s) => {
     const { objects, failed } = await inspectImageObjects(s, refs, o.platform);
-    process.stdout.write(renderInspect(objects, format));
-    for (const f of failed) process.stderr.write(`berth: ${f}\n`);
+    g.io.stdout.write(renderInspect(objects, format));
+    for (const f of failed) g.io.stderr.write(`berth: ${f}\n`);
     return failed.length > 0 ? 125 : 0;
   });
 }
@@ -175,7 +176,7 @@ export async function prune(g: GlobalOptions, o: { all?: boolean; force?: boolea
   const warning = o.all
     ? 'WARNING! This will remove all images without at least one container associated to them.'
     : 'WARNING! This will remove all content (blobs) no image refers to.';
-  if (!o.force && !(await confirm(warning))) return 0;
+  if (!o.force && !(await confirm(g.io, warning))) return 0;
   return withSession(g, async (s) => {
     const removed: string[] = [];
     if (o.all) {
@@ -189,9 +190,9 @@ export async function prune(g: GlobalOptions, o: { all?: boolean; force?: boolea
       }
     }
     const gc = await s.unary(s.api(images.ContentClient), 'pruneContent', { dryRun: false, staleIngestSeconds: 24 * 3600 });
-    if (removed.length > 0) process.stdout.write(`Deleted Images:\n${removed.map((n) => `untagged: ${n}\n`).join('')}`);
-    for (const d of gc.removed) process.stdout.write(`deleted: ${d.digest}\n`);
-    process.stdout.write(`\nTotal reclaimed space: ${humanSize(gc.reclaimedBytes)}\n`);
+    if (removed.length > 0) g.io.stdout.write(`Deleted Images:\n${removed.map((n) => `untagged: ${n}\n`).join('')}`);
+    for (const d of gc.removed) g.io.stdout.write(`deleted: ${d.digest}\n`);
+    g.io.stdout.write(`\nTotal reclaimed space: ${humanSize(gc.reclaimedBytes)}\n`);
     return 0;
   });
 }
@@ -210,7 +211,7 @@ function archiveFormat(value: string | undefined): images.ArchiveFormat {
 
 export async function save(g: GlobalOptions, refs: string[], o: { output?: string; format?: string; platform: string[] }): Promise<number> {
   const format = archiveFormat(o.format);
-  if (!o.output && process.stdout.isTTY) {
+  if (!o.output && g.io.stdout.isTTY) {
     throw new UsageError('refusing to write an image archive to a terminal: use -o FILE or redirect the output');
   }
   return withSession(g, async (s) => {
@@ -225,17 +226,18 @@ export async function save(g: GlobalOptions, refs: string[], o: { output?: strin
     })();
     // a file only appears complete: written to a temp name, renamed at the end
     if (o.output) {
-      const tmp = `${o.output}.berth-tmp`;
+      const output = pathOf(g.io, o.output);
+      const tmp = `${output}.berth-tmp`;
       try {
         await pipeline(chunks, createWriteStream(tmp, { mode: 0o644 }));
-        renameSync(tmp, o.output);
+        renameSync(tmp, output);
       } catch (err) {
         rmSync(tmp, { force: true });
         throw err;
       }
     } else {
       for await (const chunk of chunks) {
-        if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+        if (!g.io.stdout.write(chunk)) await new Promise((r) => g.io.stdout.once('drain', r));
       }
     }
     return 0;
@@ -245,13 +247,13 @@ export async function save(g: GlobalOptions, refs: string[], o: { output?: strin
 const CHUNK = 1024 * 1024;
 
 export async function load(g: GlobalOptions, o: { input?: string; quiet?: boolean; platform?: string }): Promise<number> {
-  if (!o.input && process.stdin.isTTY) {
+  if (!o.input && g.io.stdin.isTTY) {
     throw new UsageError('no image archive on stdin: use -i FILE or redirect an archive into berth load');
   }
   const total = o.input ? statFile(o.input) : 0;
   return withSession(g, async (s) => {
-    const source = o.input ? createReadStream(o.input, { highWaterMark: CHUNK }) : process.stdin;
-    const progress = o.quiet ? undefined : new ProgressRenderer(process.stderr, 'load');
+    const source = o.input ? createReadStream(pathOf(g.io, o.input), { highWaterMark: CHUNK }) : g.io.stdin;
+    const progress = o.quiet ? undefined : new ProgressRenderer(g.io.stderr, 'load');
     const id = o.input ? basename(o.input) : 'stdin';
     let sent = 0;
     const result = new Promise<images.ImportImagesResponse>((resolve, reject) => {
@@ -281,7 +283,7 @@ export async function load(g: GlobalOptions, o: { input?: string; quiet?: boolea
     } finally {
       progress?.finish();
     }
-    for (const image of response.images) process.stdout.write(`Loaded image: ${image.name}\n`);
+    for (const image of response.images) g.io.stdout.write(`Loaded image: ${image.name}\n`);
     return 0;
   });
 }

@@ -41,8 +41,8 @@ export async function inspect(g: GlobalOptions, refs: string[], o: { type?: stri
       if (found === undefined) missing.push(ref);
       else objects.push(found);
     }
-    process.stdout.write(renderInspect(objects, format));
-    for (const ref of missing) process.stderr.write(`berth: No such object: ${ref}\n`);
+    g.io.stdout.write(renderInspect(objects, format));
+    for (const ref of missing) g.io.stderr.write(`berth: No such object: ${ref}\n`);
     return missing.length > 0 ? 125 : 0;
   });
 }

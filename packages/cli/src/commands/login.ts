@@ -1,5 +1,6 @@
 // `login` and `logout`: credentials checked by the images service against
 // the registry, then kept in Docker's config.json.
+import type { CliIo } from '../stdio/io.js';
 import * as images from '@berth/api/images';
 import { withSession } from '../client/session.js';
 import { BerthError, UsageError } from '../output.js';
@@ -26,9 +27,9 @@ export interface LoginOptions {
   skipTlsVerify?: boolean;
 }
 
-async function readStdinAll(): Promise<string> {
+async function readStdinAll(io: CliIo): Promise<string> {
   let text = '';
-  for await (const chunk of process.stdin) text += String(chunk);
+  for await (const chunk of io.stdin) text += String(chunk);
   return text.replace(/\r?\n$/, '');
 }
 
@@ -36,15 +37,15 @@ export async function login(g: GlobalOptions, server: string | undefined, o: Log
   const host = registryHost(server);
   if (o.password !== undefined && o.passwordStdin) throw new UsageError('--password and --password-stdin are mutually exclusive');
   if (o.passwordStdin && !o.username) throw new UsageError('--password-stdin needs --username');
-  const path = dockerConfigPath();
+  const path = dockerConfigPath(g.io.env);
   let username = o.username;
   let password = o.password;
-  if (password !== undefined) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
-  if (o.passwordStdin) password = await readStdinAll();
+  if (password !== undefined) g.io.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+  if (o.passwordStdin) password = await readStdinAll(g.io);
   if (username === undefined || password === undefined) {
-    if (!process.stdin.isTTY) throw new UsageError('no credentials given: use --username with --password-stdin, or run on a terminal');
-    username ??= (await readLine(`Username: `)).trim();
-    password ??= await readSecret('Password: ');
+    if (!g.io.stdin.isTTY) throw new UsageError('no credentials given: use --username with --password-stdin, or run on a terminal');
+    username ??= (await readLine(g.io, `Username: `)).trim();
+    password ??= await readSecret(g.io, 'Password: ');
   }
   if (username === '') throw new UsageError('empty username');
   if (password === '') throw new UsageError('empty password');
@@ -69,21 +70,21 @@ export async function login(g: GlobalOptions, server: string | undefined, o: Log
     }
     const config = readDockerConfig(path);
     writeDockerConfig(path, withCredentials(config, host, { username, password, identityToken, registryToken: '' }));
-    process.stdout.write('Login Succeeded\n');
+    g.io.stdout.write('Login Succeeded\n');
     return 0;
   });
 }
 
-export async function logout(server: string | undefined): Promise<number> {
+export async function logout(io: CliIo, server: string | undefined): Promise<number> {
   const host = registryHost(server);
-  const path = dockerConfigPath();
+  const path = dockerConfigPath(io.env);
   const config = readDockerConfig(path);
   if (!credentialsFor(config, host)) {
-    process.stdout.write(`Not logged in to ${authKey(host)}\n`);
+    io.stdout.write(`Not logged in to ${authKey(host)}\n`);
     return 0;
   }
   const { config: next } = withoutCredentials(config, host);
   writeDockerConfig(path, next);
-  process.stdout.write(`Removing login credentials for ${authKey(host)}\n`);
+  io.stdout.write(`Removing login credentials for ${authKey(host)}\n`);
   return 0;
 }

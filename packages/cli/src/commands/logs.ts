@@ -37,7 +37,7 @@ export async function logs(g: GlobalOptions, ref: string, o: LogsOptions): Promi
             data: e.data,
             partial: e.partial,
           });
-          (chunk.stream === 'stderr' ? process.stderr : process.stdout).write(chunk.data);
+          (chunk.stream === 'stderr' ? g.io.stderr : g.io.stdout).write(chunk.data);
         }
       }
     } catch (err) {

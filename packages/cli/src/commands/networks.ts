@@ -41,7 +41,7 @@ export async function create(g: GlobalOptions, name: string, o: NetworkCreateOpt
   return withSession(g, async (s) => {
     try {
       const created = (await s.unary(s.api(networking.NetworksClient), 'createNetwork', request)).network;
-      process.stdout.write(`${created?.id ?? name}\n`);
+      g.io.stdout.write(`${created?.id ?? name}\n`);
     } catch (err) {
       if (hasCode(err, Code.ALREADY_EXISTS)) throw new BerthError(`network with name ${name} already exists (${err.message})`, 125, { cause: err });
       throw err;
@@ -71,7 +71,7 @@ export async function list(g: GlobalOptions, o: { quiet?: boolean; noTrunc?: boo
   return withSession(g, async (s) => {
     const networks = (await s.unary(s.api(networking.NetworksClient), 'listNetworks', { filters: o.filter })).networks;
     const id = (n: networking.Network) => (o.noTrunc ? n.id : shortId(n.id));
-    printList(networks, {
+    printList(g.io, networks, {
       format,
       columns: [
         { header: 'NETWORK ID', cell: id },
@@ -98,7 +98,7 @@ export async function inspectOne(s: Session, name: string): Promise<unknown> {
 }
 
 export async function inspect(g: GlobalOptions, names: string[], format: Format): Promise<number> {
-  return withSession(g, async (s) => printInspected(await inspectEach(names, 'No such network', (name) => inspectOne(s, name)), format));
+  return withSession(g, async (s) => printInspected(g.io, await inspectEach(names, 'No such network', (name) => inspectOne(s, name)), format));
 }
 
 export async function remove(g: GlobalOptions, names: string[]): Promise<number> {
@@ -107,10 +107,10 @@ export async function remove(g: GlobalOptions, names: string[]): Promise<number>
     for (const name of names) {
       try {
         await s.unary(s.api(networking.NetworksClient), 'removeNetwork', { name });
-        process.stdout.write(`${name}\n`);
+        g.io.stdout.write(`${name}\n`);
       } catch (err) {
         failed = true;
-        process.stderr.write(`berth: ${(noSuchNetwork(err, name) as Error).message}\n`);
+        g.io.stderr.write(`berth: ${(noSuchNetwork(err, name) as Error).message}\n`);
         if ((err as Error).message.includes('berth system up')) break;
       }
     }
@@ -144,10 +144,10 @@ export async function disconnect(g: GlobalOptions, network: string, container: s
 }
 
 export async function prune(g: GlobalOptions, o: { force?: boolean; filter: string[] }): Promise<number> {
-  if (!o.force && !(await confirm('WARNING! This will remove all custom networks not used by at least one container.'))) return 0;
+  if (!o.force && !(await confirm(g.io, 'WARNING! This will remove all custom networks not used by at least one container.'))) return 0;
   return withSession(g, async (s) => {
     const removed = (await s.unary(s.api(networking.NetworksClient), 'pruneNetworks', { filters: o.filter })).removed;
-    if (removed.length > 0) process.stdout.write(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
+    if (removed.length > 0) g.io.stdout.write(`Deleted Networks:\n${removed.map((n) => `${n}\n`).join('')}`);
     return 0;
   });
 }

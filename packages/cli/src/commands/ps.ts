@@ -33,7 +33,7 @@ export async function ps(g: GlobalOptions, o: PsOptions, format: Format): Promis
     if (o.latest) shown = shown.slice(0, 1);
     else if (o.last !== undefined && o.last >= 0) shown = shown.slice(0, o.last);
     const now = new Date();
-    printList(shown, {
+    printList(g.io, shown, {
       format,
       columns: psColumns({ noTrunc: o.noTrunc === true }, now),
       json: (c) => psObject(c, now),

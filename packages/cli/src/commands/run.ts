@@ -7,7 +7,7 @@ import { Code, hasCode } from '../client/errors.js';
 import { withSession, type Session } from '../client/session.js';
 import { startFailureCode } from '../exit-codes.js';
 import { BerthError } from '../output.js';
-import { checkPullPolicy, type PullPolicy } from '../run-flags.js';
+import { checkPullPolicy, inputsOf, type PullPolicy } from '../run-flags.js';
 import { buildCreateRequest, type RunFlags } from '../run-spec.js';
 import type { GlobalOptions } from '../stack-options.js';
 import { attachThenStart, relay, terminalSize, type RunCall } from '../stdio/attach.js';
@@ -54,7 +54,7 @@ async function withImage<T>(
   missing: (err: unknown) => boolean,
 ): Promise<T> {
   const policy = checkPullPolicy(f.pull);
-  const request = buildCreateRequest(image, command, f);
+  const request = buildCreateRequest(image, command, f, inputsOf(s.io));
   request.spec!.platform = await platformOf(f);
   if (policy !== 'always' && f.platform === undefined) {
     try {
@@ -73,7 +73,7 @@ async function pinImage(s: Session, image: string, policy: PullPolicy, request: 
   const pulled = await (await imageOps()).ensureImage(s, image, policy, {
     platform: f.platform,
     quiet: f.quiet === true,
-    out: process.stderr,
+    out: s.io.stderr,
     plainHttp: f.plainHttp === true,
   });
   request.spec!.imageTarget = pulled.target;
@@ -136,7 +136,7 @@ async function startFailed(s: Session, id: string, err: unknown, rm: boolean): P
 export async function create(g: GlobalOptions, image: string, command: string[], f: RunCommandFlags): Promise<number> {
   return withSession(g, async (s) => {
     const c = await createContainer(s, image, command, f);
-    process.stdout.write(`${c.id}\n`);
+    g.io.stdout.write(`${c.id}\n`);
     return 0;
   });
 }
@@ -172,7 +172,7 @@ function runContainer(s: Session, request: tasks.CreateContainerRequest, f: RunC
   // The id comes with the created frame; signals wait for the started one.
   const o = { containerId: '', stdin: f.interactive === true, tty: f.tty === true, sigProxy: f.sigProxy !== false, started: false };
   const call: RunCall = tasksApi.runContainer(s.metadata());
-  const start = { create: request, detach, stdin: o.stdin, ttySize: o.tty ? terminalSize() : undefined, remove: rm };
+  const start = { create: request, detach, stdin: o.stdin, ttySize: o.tty ? terminalSize(s.io) : undefined, remove: rm };
   call.write({ frame: { $case: 'start', value: start } });
   return new Promise<number>((resolve, reject) => {
     let settled = false;
@@ -190,7 +190,7 @@ function runContainer(s: Session, request: tasks.CreateContainerRequest, f: RunC
       else if (frame?.$case === 'startedPid' && detach) {
         o.started = true;
         settled = true;
-        process.stdout.write(`${o.containerId}\n`);
+        s.io.stdout.write(`${o.containerId}\n`);
         resolve(0);
       }
     });

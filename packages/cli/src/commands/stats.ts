@@ -25,7 +25,7 @@ export async function stats(g: GlobalOptions, refs: string[], o: { noStream?: bo
       (await s.unary(s.api(tasks.ContainersClient), 'listContainers', { filters: [] })).containers.map((c) => [c.id, c.name] as const),
     );
     const host = totalmem();
-    const tty = process.stdout.isTTY === true && !o.noStream;
+    const tty = g.io.stdout.isTTY === true && !o.noStream;
     let prev = new Map<string, types.TaskStats>();
     // the first sample only gives CPU % a starting point
     for (const st of await sample(s, refs)) prev.set(st.containerId, st);
@@ -34,7 +34,7 @@ export async function stats(g: GlobalOptions, refs: string[], o: { noStream?: bo
       const cur = await sample(s, refs);
       const rows = cur.map((st) => statsRow(prev.get(st.containerId), st, names.get(st.containerId) ?? '', host));
       const text = renderList(rows, { format, columns: STATS_COLUMNS, json: statsObject });
-      process.stdout.write(tty ? `\x1b[2J\x1b[H${text}` : text);
+      g.io.stdout.write(tty ? `\x1b[2J\x1b[H${text}` : text);
       if (o.noStream) return 0;
       prev = new Map(cur.map((st) => [st.containerId, st]));
     }

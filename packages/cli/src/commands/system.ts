@@ -1,4 +1,5 @@
 // `system up|status|down` over the launcher, and `system info|df|prune` over the services.
+import type { CliIo } from '../stdio/io.js';
 import type { ComponentStatus } from '@berth/stack';
 import * as images from '@berth/api/images';
 import * as networking from '@berth/api/networking';
@@ -12,8 +13,8 @@ import { runtimeDirOf, stackOptions, type GlobalOptions } from '../stack-options
 import { confirm } from '../stdio/confirm.js';
 import { versionInfo } from './version.js';
 
-function printStatus(list: ComponentStatus[], format: Format): void {
-  printList(list, {
+function printStatus(io: CliIo, list: ComponentStatus[], format: Format): void {
+  printList(io, list, {
     format,
     columns: [
       { header: 'NAME', cell: (c) => c.name },
@@ -33,22 +34,22 @@ export async function up(g: GlobalOptions, format: Format): Promise<number> {
   const o = await stackOptions(g);
   const quiet = format !== 'table';
   const list = await systemUp(o, (e) => {
-    if (!quiet) process.stderr.write(`${e.name}: ${e.action}\n`);
+    if (!quiet) g.io.stderr.write(`${e.name}: ${e.action}\n`);
   });
-  printStatus(list, format);
+  printStatus(g.io, list, format);
   return healthy(list) ? 0 : 1;
 }
 
 export async function status(g: GlobalOptions, format: Format): Promise<number> {
   const { systemStatus } = await import('@berth/stack');
   const list = await systemStatus(await stackOptions(g));
-  printStatus(list, format);
+  printStatus(g.io, list, format);
   return healthy(list) ? 0 : 3;
 }
 
 export async function down(g: GlobalOptions): Promise<number> {
   const { systemDown } = await import('@berth/stack');
-  await systemDown(await stackOptions(g), (name, how) => process.stderr.write(`${name}: ${how}\n`));
+  await systemDown(await stackOptions(g), (name, how) => g.io.stderr.write(`${name}: ${how}\n`));
   return 0;
 }
 
@@ -93,7 +94,7 @@ export async function info(g: GlobalOptions, format: Format): Promise<number> {
       client: version.client,
       namespace: s.namespace,
       runtimeDir: s.runtimeDir,
-      root: g.root ?? process.env['BERTH_ROOT'] ?? '/var/lib/berth',
+      root: g.root ?? g.io.env['BERTH_ROOT'] ?? '/var/lib/berth',
       services: version.server.components,
       containers,
       images: imageCount,
@@ -101,9 +102,9 @@ export async function info(g: GlobalOptions, format: Format): Promise<number> {
       nodes,
       networks,
     };
-    if (format === 'json') printJson(result);
-    else if (format !== 'table') process.stdout.write(renderTemplateList(format.template, [result]));
-    else process.stdout.write(renderInfo(result));
+    if (format === 'json') printJson(g.io, result);
+    else if (format !== 'table') g.io.stdout.write(renderTemplateList(format.template, [result]));
+    else g.io.stdout.write(renderInfo(result));
     return 0;
   });
 }
@@ -217,14 +218,14 @@ export async function df(g: GlobalOptions, format: Format): Promise<number> {
     const rows = await diskUsage(s);
     const pct = (r: DfRow) => (r.size > 0 ? ` (${Math.round((r.reclaimable / r.size) * 100)}%)` : '');
     if (format === 'table') {
-      process.stdout.write(
+      g.io.stdout.write(
         renderTable(
           ['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE'],
           rows.map((r) => [r.type, String(r.total), String(r.active), humanSize(r.size), `${humanSize(r.reclaimable)}${pct(r)}`]),
         ),
       );
     } else {
-      printList(rows, {
+      printList(g.io, rows, {
         format,
         columns: [],
         json: (r) => ({ Type: r.type, TotalCount: r.total, Active: r.active, Size: r.size, Reclaimable: r.reclaimable }),
@@ -247,7 +248,7 @@ export async function prune(g: GlobalOptions, o: { all?: boolean; force?: boolea
     o.all ? '  - all images without at least one container associated to them' : '',
     '  - all content no image refers to',
   ].filter(Boolean);
-  if (!o.force && !(await confirm(`WARNING! This will remove:\n${what.join('\n')}`))) return 0;
+  if (!o.force && !(await confirm(g.io, `WARNING! This will remove:\n${what.join('\n')}`))) return 0;
   const containers = await import('./containers.js');
   const networks = await import('./networks.js');
   const imagesCmd = await import('./images.js');

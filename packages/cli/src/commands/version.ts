@@ -79,8 +79,8 @@ export function renderVersion(info: ReturnType<typeof versionInfo>, now: Date = 
 
 export async function version(g: GlobalOptions, format: Format): Promise<number> {
   const info = versionInfo(runtimeDirOf(g));
-  if (format === 'json') printJson(info);
-  else if (format === 'table') process.stdout.write(renderVersion(info));
-  else process.stdout.write(renderTemplateList(format.template, [info]));
+  if (format === 'json') printJson(g.io, info);
+  else if (format === 'table') g.io.stdout.write(renderVersion(info));
+  else g.io.stdout.write(renderTemplateList(format.template, [info]));
   return 0;
 }

@@ -30,7 +30,7 @@ export async function create(g: GlobalOptions, name: string | undefined, o: { la
   const request = tasks.CreateVolumeRequest.fromPartial({ name: name ?? '', labels: labelsFrom(o.label) });
   return withSession(g, async (s) => {
     const created = (await s.unary(s.api(tasks.VolumesClient), 'createVolume', request)).volume;
-    process.stdout.write(`${created?.name ?? name}\n`);
+    g.io.stdout.write(`${created?.name ?? name}\n`);
     return 0;
   });
 }
@@ -38,7 +38,7 @@ export async function create(g: GlobalOptions, name: string | undefined, o: { la
 export async function list(g: GlobalOptions, o: { quiet?: boolean; filter: string[] }, format: Format): Promise<number> {
   return withSession(g, async (s) => {
     const volumes = (await s.unary(s.api(tasks.VolumesClient), 'listVolumes', { filters: o.filter, withSize: false })).volumes;
-    printList(volumes, {
+    printList(g.io, volumes, {
       format,
       columns: [
         { header: 'DRIVER', cell: (v) => v.driver },
@@ -62,7 +62,7 @@ async function inspectOne(s: Session, name: string): Promise<unknown> {
 }
 
 export async function inspect(g: GlobalOptions, names: string[], format: Format): Promise<number> {
-  return withSession(g, async (s) => printInspected(await inspectEach(names, 'No such volume', (name) => inspectOne(s, name)), format));
+  return withSession(g, async (s) => printInspected(g.io, await inspectEach(names, 'No such volume', (name) => inspectOne(s, name)), format));
 }
 
 export async function remove(g: GlobalOptions, names: string[], o: { force?: boolean }): Promise<number> {
@@ -71,10 +71,10 @@ export async function remove(g: GlobalOptions, names: string[], o: { force?: boo
     for (const name of names) {
       try {
         await s.unary(s.api(tasks.VolumesClient), 'removeVolume', { name, force: o.force === true });
-        process.stdout.write(`${name}\n`);
+        g.io.stdout.write(`${name}\n`);
       } catch (err) {
         failed = true;
-        process.stderr.write(`berth: ${(noSuchVolume(err, name) as Error).message}\n`);
+        g.io.stderr.write(`berth: ${(noSuchVolume(err, name) as Error).message}\n`);
         if ((err as Error).message.includes('berth system up')) break;
       }
     }
@@ -84,11 +84,11 @@ export async function remove(g: GlobalOptions, names: string[], o: { force?: boo
 
 export async function prune(g: GlobalOptions, o: { all?: boolean; force?: boolean; filter: string[] }): Promise<number> {
   const warning = o.all ? 'WARNING! This will remove all local volumes not used by at least one container.' : 'WARNING! This will remove anonymous local volumes not used by at least one container.';
-  if (!o.force && !(await confirm(warning))) return 0;
+  if (!o.force && !(await confirm(g.io, warning))) return 0;
   return withSession(g, async (s) => {
     const r = await s.unary(s.api(tasks.VolumesClient), 'pruneVolumes', { all: o.all === true, filters: o.filter });
-    if (r.removed.length > 0) process.stdout.write(`Deleted Volumes:\n${r.removed.map((n) => `${n}\n`).join('')}\n`);
-    process.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}\n`);
+    if (r.removed.length > 0) g.io.stdout.write(`Deleted Volumes:\n${r.removed.map((n) => `${n}\n`).join('')}\n`);
+    g.io.stdout.write(`Total reclaimed space: ${humanSize(r.reclaimedBytes)}\n`);
     return 0;
   });
 }

@@ -8,7 +8,7 @@ const ENV_KEY = /^[^=\s]+$/;
  * One -e value: "KEY=VALUE" as is; a bare "KEY" takes the caller's value and
  * is dropped (undefined) when the caller has none, as Docker does.
  */
-export function parseEnvValue(input: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function parseEnvValue(input: string, env: NodeJS.ProcessEnv): string | undefined {
   const eq = input.indexOf('=');
   const key = eq < 0 ? input : input.slice(0, eq);
   if (!ENV_KEY.test(key)) {
@@ -24,7 +24,7 @@ export function parseEnvValue(input: string, env: NodeJS.ProcessEnv = process.en
  * verbatim (no quotes or escapes, as Docker reads them), "#" comment lines and
  * blank lines skipped, a bare KEY taken from the caller's environment.
  */
-export function parseEnvFile(text: string, file: string, env: NodeJS.ProcessEnv = process.env): string[] {
+export function parseEnvFile(text: string, file: string, env: NodeJS.ProcessEnv): string[] {
   const out: string[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   lines.forEach((raw, i) => {

@@ -44,7 +44,7 @@ function sourceKind(source: string, input: string, cwd: string): { type: 'bind' 
  * named volume, no source an anonymous volume. Options: ro, rw, z, Z (accepted,
  * no SELinux here), nocopy and bind propagation (rprivate, shared, ...).
  */
-export function parseVolume(input: string, cwd: string = process.cwd()): MountSpec {
+export function parseVolume(input: string, cwd: string): MountSpec {
   const parts = input.split(':');
   if (parts.length > 3 || parts.includes('')) {
     throw new UsageError(`invalid volume "${input}": expected [source:]target[:options]`);
@@ -92,7 +92,7 @@ function boolValue(value: string | undefined, key: string, input: string): boole
  * `--mount type=bind|volume|tmpfs,source=...,target=...[,readonly][,bind-propagation=...]
  * [,volume-nocopy][,tmpfs-size=64m][,tmpfs-mode=1777]`.
  */
-export function parseMountFlag(input: string, cwd: string = process.cwd()): MountSpec {
+export function parseMountFlag(input: string, cwd: string): MountSpec {
   const fields = new Map<string, string | undefined>();
   for (const field of input.split(',')) {
     if (field === '') continue;

@@ -4,19 +4,22 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { requireSockets } from '../client/stack-check.js';
 import { parseFormat, UsageError, type Format } from '../output.js';
 import type { GlobalOptions, ServiceName } from '../stack-options.js';
+import type { CliIo } from '../stdio/io.js';
 
 export interface ProgramContext {
   /** The global flags (--runtime-dir, --namespace, --debug, ...). */
   globals(): GlobalOptions;
   /** The root command (completion walks it). */
   program: Command;
+  /** The caller's stdio, environment and exit code. */
+  io: CliIo;
 }
 
 /** Runs a command body and records its exit code. */
 export const action =
-  <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
+  <A extends unknown[]>(ctx: ProgramContext, fn: (...args: A) => Promise<number>) =>
   async (...args: A) => {
-    process.exitCode = await fn(...args);
+    ctx.io.exitCode = await fn(...args);
   };
 
 /**
@@ -32,7 +35,7 @@ export const stackAction = <A extends unknown[]>(
   fn: (...args: A) => Promise<number>,
   check?: (...args: NoInfer<A>) => void | Promise<void>,
 ) =>
-  action(async (...args: A) => {
+  action(ctx, async (...args: A) => {
     await check?.(...args);
     requireSockets(ctx.globals(), services);
     return fn(...args);

@@ -13,7 +13,7 @@ const containers = () => import('../commands/containers.js');
 const parseTimeFlag = (v: string) => parseTimePoint(v, new Date());
 
 /** The flags `run` and `create` share (Docker's names). */
-function runOptions(cmd: Command): Command {
+function runOptions(cmd: Command, ctx: ProgramContext): Command {
   return cmd
     .option('--name <name>', 'name the container')
     .option('--rm', 'remove the container when it exits')
@@ -24,8 +24,8 @@ function runOptions(cmd: Command): Command {
     .option('-p, --publish <[ip:][host:]container[/proto]>', 'publish a container port on the host', many(parsePublish), [])
     .option('-P, --publish-all', 'publish every exposed port on a free host port')
     .option('--expose <port[/proto]>', 'expose a port besides the image\'s', collect, [])
-    .option('-v, --volume <[source:]target[:opts]>', 'bind a host path or mount a named volume', many((v) => parseVolume(v)), [])
-    .option('--mount <type=...,source=...,target=...>', 'attach a bind, volume or tmpfs mount', many((v) => parseMountFlag(v)), [])
+    .option('-v, --volume <[source:]target[:opts]>', 'bind a host path or mount a named volume', many((v) => parseVolume(v, ctx.io.cwd())), [])
+    .option('--mount <type=...,source=...,target=...>', 'attach a bind, volume or tmpfs mount', many((v) => parseMountFlag(v, ctx.io.cwd())), [])
     .option('--tmpfs <path[:opts]>', 'mount a tmpfs', many(parseTmpfs), [])
     .option('-w, --workdir <dir>', 'working directory inside the container')
     .option('-u, --user <user[:group]>', 'user to run as: name or uid, optionally with a group')
@@ -65,7 +65,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
   const g = ctx.globals;
 
   examples(
-    runOptions(parent.command('run').description('create and start a container from an image'))
+    runOptions(parent.command('run').description('create and start a container from an image'), ctx)
       .option('-d, --detach', 'run in the background and print the container id')
       .option('--no-sig-proxy', 'do not forward signals to the container')
       .argument('<image>', 'image to run')
@@ -76,7 +76,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
           ctx,
           ['images', 'tasks'],
           async (image: string, command: string[], o) => (await import('../commands/run.js')).run(g(), image, command, o),
-          async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o),
+          async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o, (await import('../run-flags.js')).inputsOf(ctx.io)),
         ),
       ),
     'berth run --rm busybox echo hello',
@@ -86,7 +86,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
   );
 
   examples(
-    runOptions(parent.command('create').description('create a container without starting it (prints its id)'))
+    runOptions(parent.command('create').description('create a container without starting it (prints its id)'), ctx)
       .argument('<image>', 'image to run')
       .argument('[command...]', 'command and arguments (default: the image\'s)')
       .passThroughOptions()
@@ -95,7 +95,7 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
           ctx,
           ['images', 'tasks'],
           async (image: string, command: string[], o) => (await import('../commands/run.js')).create(g(), image, command, o),
-          async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o),
+          async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o, (await import('../run-flags.js')).inputsOf(ctx.io)),
         ),
       ),
     'berth create --name job busybox sh -c "echo done"',

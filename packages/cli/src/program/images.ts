@@ -180,7 +180,7 @@ export function defineRegistryCommands(program: Command, ctx: ProgramContext): v
       .command('logout')
       .description('remove stored credentials for a registry')
       .argument('[server]', 'registry host (default: docker.io)')
-      .action(action(async (server: string | undefined) => (await import('../commands/login.js')).logout(server))),
+      .action(action(ctx, async (server: string | undefined) => (await import('../commands/login.js')).logout(ctx.io, server))),
     'berth logout 127.0.0.1:5000',
   );
 }

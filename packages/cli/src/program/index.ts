@@ -4,6 +4,7 @@
 // commands, so they are filled only when the command line can reach them.
 import { Command } from 'commander';
 import type { GlobalOptions } from '../stack-options.js';
+import { processIo, type CliIo } from '../stdio/io.js';
 import { cliVersion } from '../version.js';
 import type { ProgramContext } from './common.js';
 import { defineContainerCommands } from './containers.js';
@@ -33,18 +34,27 @@ export function commandWord(args: readonly string[]): string | undefined {
  * a top-level command (help, completion, a typo to suggest a fix for), the
  * whole tree is built.
  */
-export function buildProgram(args?: readonly string[]): Command {
+export function buildProgram(args?: readonly string[], io: CliIo = processIo()): Command {
+  const env = io.env;
   const program = new Command('berth')
     .description('berth: containers on runc, images, snapshots and networks as services over NATS and gRPC')
     .version(cliVersion(), '-v, --version', 'print the version')
-    .option('--root <dir>', 'state root (env BERTH_ROOT)', process.env['BERTH_ROOT'])
-    .option('--runtime-dir <dir>', 'runtime dir with the service sockets (env BERTH_RUNTIME_DIR)', process.env['BERTH_RUNTIME_DIR'])
-    .option('-n, --namespace <ns>', 'namespace (env BERTH_NAMESPACE)', process.env['BERTH_NAMESPACE'] ?? 'default')
+    .option('--root <dir>', 'state root (env BERTH_ROOT)', env['BERTH_ROOT'])
+    .option('--runtime-dir <dir>', 'runtime dir with the service sockets (env BERTH_RUNTIME_DIR)', env['BERTH_RUNTIME_DIR'])
+    .option('-n, --namespace <ns>', 'namespace (env BERTH_NAMESPACE)', env['BERTH_NAMESPACE'] ?? 'default')
     .option('--debug', 'show error details and the trace id')
     .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)')
-    .exitOverride();
-  const ctx: ProgramContext = { globals: () => program.opts<GlobalOptions>(), program };
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      getOutHelpWidth: () => io.stdout.columns ?? 80,
+      getErrHelpWidth: () => io.stderr.columns ?? 80,
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+    });
+  const ctx: ProgramContext = { globals: () => ({ ...program.opts<Omit<GlobalOptions, 'io'>>(), io }), program, io };
 
   defineContainerCommands(program, ctx, false);
   defineImageCommands(program, ctx, false);

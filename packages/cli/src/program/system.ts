@@ -15,7 +15,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .command('up')
       .description('start NATS and every service as its own process; idempotent')
       .addOption(formatOption())
-      .action(action(async (o) => (await system()).up(g(), formatOf(o)))),
+      .action(action(ctx, async (o) => (await system()).up(g(), formatOf(o)))),
     'berth system up',
     'BERTH_NATS_URL=nats://10.0.0.5:4222 berth system up',
   );
@@ -24,7 +24,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .command('status')
       .description('health, pid, address and version of each component')
       .addOption(formatOption())
-      .action(action(async (o) => (await system()).status(g(), formatOf(o)))),
+      .action(action(ctx, async (o) => (await system()).status(g(), formatOf(o)))),
     'berth system status',
     'berth system status --format json',
   );
@@ -32,7 +32,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
     sys
       .command('down')
       .description("stop every service and the stack's NATS gracefully (containers keep running)")
-      .action(action(async () => (await system()).down(g()))),
+      .action(action(ctx, async () => (await system()).down(g()))),
     'berth system down',
   );
   examples(
@@ -40,7 +40,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .command('info')
       .description('what berth runs here: services, containers, images, snapshotter, nodes')
       .addOption(formatOption())
-      .action(action(async (o) => (await system()).info(g(), formatOf(o)))),
+      .action(action(ctx, async (o) => (await system()).info(g(), formatOf(o)))),
     'berth system info',
     'berth system info --format json',
   );
@@ -74,7 +74,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .option('--until <time>', 'stop at a time')
       .option('--all-namespaces', 'events of every namespace')
       .addOption(formatOption())
-      .action(action(async (o) => (await import('../commands/events.js')).events(g(), o, formatOf(o)))),
+      .action(action(ctx, async (o) => (await import('../commands/events.js')).events(g(), o, formatOf(o)))),
     'berth events',
     'berth events --filter type=container --filter event=exit',
     'berth events --since 10m --until 0s --format json',
@@ -85,7 +85,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .command('version')
       .description('show the client\'s and each service\'s version')
       .addOption(formatOption())
-      .action(action(async (o) => (await import('../commands/version.js')).version(g(), formatOf(o)))),
+      .action(action(ctx, async (o) => (await import('../commands/version.js')).version(g(), formatOf(o)))),
     'berth version',
     'berth version --format json',
   );
@@ -95,7 +95,7 @@ export function defineSystemCommands(program: Command, ctx: ProgramContext): voi
       .command('completion')
       .description('print a shell completion script (bash or zsh)')
       .argument('<shell>', 'bash or zsh')
-      .action(action(async (shell: string) => (await import('../commands/completion.js')).completion(ctx.program, shell))),
+      .action(action(ctx, async (shell: string) => (await import('../commands/completion.js')).completion(ctx.io, ctx.program, shell))),
     'source <(berth completion bash)',
     "echo 'source <(berth completion bash)' >> ~/.bashrc",
   );

@@ -7,6 +7,7 @@ import type * as types from '@berth/api/types';
 import { Code, hasCode } from '../client/errors.js';
 import type { Session } from '../client/session.js';
 import { BerthError } from '../output.js';
+import type { CliIo } from './io.js';
 
 export interface AttachOptions {
   containerId: string;
@@ -48,8 +49,8 @@ interface StdioCall {
 const frame = (f: tasks.AttachTaskRequest['frame']): tasks.AttachTaskRequest => ({ frame: f });
 const up = (f: UpFrame) => ({ frame: f });
 
-export function terminalSize(): types.TtySize | undefined {
-  const out = process.stdout;
+export function terminalSize(io: CliIo): types.TtySize | undefined {
+  const out = io.stdout;
   return out.isTTY && out.columns && out.rows ? { width: out.columns, height: out.rows } : undefined;
 }
 
@@ -90,7 +91,7 @@ export async function attachThenStart(s: Session, o: AttachOptions, start: () =>
   const call: AttachCall = tasksApi.attachTask(s.metadata());
   const target = { containerId: o.containerId, execId: o.execId ?? '', stdin: o.stdin, stdout: true, stderr: !o.tty };
   call.write(frame({ $case: 'target', value: target }));
-  const size = o.tty ? terminalSize() : undefined;
+  const size = o.tty ? terminalSize(s.io) : undefined;
   if (size) call.write(frame({ $case: 'resize', value: size }));
 
   const logsWillDo = !o.stdin && !o.execId;
@@ -126,7 +127,7 @@ async function followLogs(s: Session, o: AttachOptions): Promise<types.ExitStatu
   try {
     const call = tasksApi.readLogs(tasks.ReadLogsRequest.fromPartial({ containerId: o.containerId, follow: true }), s.metadata());
     for await (const batch of s.messages<tasks.ReadLogsResponse>(tasksApi, 'ReadLogs', call)) {
-      for (const e of batch.entries) (e.stream === tasks.LogStream.STDERR ? process.stderr : process.stdout).write(e.data);
+      for (const e of batch.entries) (e.stream === tasks.LogStream.STDERR ? s.io.stderr : s.io.stdout).write(e.data);
     }
     const r = await s.unary(tasksApi, 'waitTask', { containerId: o.containerId, execId: '' });
     if (!r.exitStatus) throw new BerthError(`the tasks service reported no exit status for ${o.containerId}`);
@@ -143,14 +144,15 @@ async function followLogs(s: Session, o: AttachOptions): Promise<types.ExitStatu
  */
 export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterExit = false): Promise<types.ExitStatus> {
   const tasksApi = s.api(tasks.TasksClient);
-  const stdin = process.stdin;
-  const raw = o.tty && o.stdin && stdin.isTTY === true;
+  const io = s.io;
+  const stdin = io.stdin;
+  const raw = o.tty && o.stdin && stdin.isTTY === true && stdin.setRawMode !== undefined;
   const cleanups: (() => void)[] = [];
   let exit: types.ExitStatus | undefined;
 
   if (raw) {
-    stdin.setRawMode(true);
-    cleanups.push(() => stdin.setRawMode(false));
+    stdin.setRawMode!(true);
+    cleanups.push(() => stdin.setRawMode!(false));
   }
   const forwardStdin = () => {
     const onData = (chunk: Buffer) => call.write(up({ $case: 'stdin', value: chunk }));
@@ -163,7 +165,7 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
       stdin.off('end', onEnd);
       stdin.pause();
       // the process has exited: an open stdin (a terminal, a pipe) must not keep berth waiting
-      (stdin as { unref?: () => void }).unref?.();
+      stdin.unref?.();
     });
   };
   // A RunContainer call takes our stdin only once its container exists: one
@@ -171,13 +173,13 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
   let stdinOnCreated: (() => void) | undefined;
   if (o.stdin && o.started === false) stdinOnCreated = forwardStdin;
   else if (o.stdin) forwardStdin();
-  if (o.tty && process.stdout.isTTY) {
+  if (o.tty && io.stdout.isTTY) {
     const onResize = () => {
-      const size = terminalSize();
+      const size = terminalSize(io);
       if (size) call.write(up({ $case: 'resize', value: size }));
     };
-    process.stdout.on('resize', onResize);
-    cleanups.push(() => process.stdout.off('resize', onResize));
+    io.stdout.on('resize', onResize);
+    cleanups.push(() => io.stdout.off('resize', onResize));
   }
   const forwarding = o.sigProxy ? forwardSignals(s, o) : undefined;
   if (forwarding) cleanups.push(forwarding.stop);
@@ -200,8 +202,8 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
     call.on('data', (msg: tasks.AttachTaskResponse | tasks.RunContainerResponse) => {
       const f = msg.frame;
       if (!f) return;
-      if (f.$case === 'stdout') process.stdout.write(f.value);
-      else if (f.$case === 'stderr') process.stderr.write(f.value);
+      if (f.$case === 'stdout') io.stdout.write(f.value);
+      else if (f.$case === 'stderr') io.stderr.write(f.value);
       else if (f.$case === 'startedPid') {
         o.started = true;
         forwarding?.release();
@@ -237,23 +239,22 @@ function forwardSignals(s: Session, o: AttachOptions): { stop: () => void; relea
   const waiting: string[] = [];
   const send = (sent: string) =>
     s.unary(tasksApi, 'killTask', { containerId: o.containerId, execId: o.execId ?? '', signal: sent, all: false }).catch(
-      (err: unknown) => process.stderr.write(`berth: cannot forward ${sent}: ${(err as Error).message}\n`),
+      (err: unknown) => s.io.stderr.write(`berth: cannot forward ${sent}: ${(err as Error).message}\n`),
     );
   const handlers = FORWARDED_SIGNALS.map((signal) => {
     const handler = () => {
       const third = signal === 'SIGINT' && ++interrupts >= 3;
       if (third && o.started === false) {
         // nothing runs yet to kill (a create that hangs): give up on the run, as Docker's CLI would die
-        process.stderr.write('\nberth: third interrupt before the container started, giving up\n');
-        process.exit(130);
+        s.io.stderr.write('\nberth: third interrupt before the container started, giving up\n');
+        return s.io.exit(130);
       }
-      if (third) process.stderr.write('\nberth: third interrupt, killing the container\n');
+      if (third) s.io.stderr.write('\nberth: third interrupt, killing the container\n');
       const sent = third ? 'SIGKILL' : signal;
       if (o.started === false) waiting.push(sent);
       else void send(sent);
     };
-    process.on(signal, handler);
-    return () => process.off(signal, handler);
+    return s.io.onSignal(signal, handler);
   });
   return {
     stop: () => handlers.forEach((off) => off()),

@@ -1,8 +1,9 @@
 // Prompts on a terminal: a line, or a secret read without echo.
 import { createInterface } from 'node:readline';
+import type { CliIo } from './io.js';
 
-export async function readLine(prompt: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+export async function readLine(io: CliIo, prompt: string): Promise<string> {
+  const rl = createInterface({ input: io.stdin, output: io.stderr, terminal: true });
   try {
     return await new Promise<string>((resolve) => rl.question(prompt, resolve));
   } finally {
@@ -11,10 +12,10 @@ export async function readLine(prompt: string): Promise<string> {
 }
 
 /** Reads a line with echo off (raw mode); Ctrl-C aborts. */
-export async function readSecret(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  process.stderr.write(prompt);
-  stdin.setRawMode(true);
+export async function readSecret(io: CliIo, prompt: string): Promise<string> {
+  const stdin = io.stdin;
+  io.stderr.write(prompt);
+  stdin.setRawMode?.(true);
   stdin.resume();
   try {
     return await new Promise<string>((resolve, reject) => {
@@ -36,8 +37,8 @@ export async function readSecret(prompt: string): Promise<string> {
       stdin.on('data', onData);
     });
   } finally {
-    stdin.setRawMode(false);
+    stdin.setRawMode?.(false);
     stdin.pause();
-    process.stderr.write('\n');
+    io.stderr.write('\n');
   }
 }

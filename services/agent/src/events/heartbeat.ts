@@ -1,10 +1,11 @@
 // The node heartbeat: an event envelope of type nodes.heartbeat (payload the
 // berth.events.v1.NodeHeartbeat message in proto3 JSON) published on
-// berth.node.<node>.heartbeat, once at start and then every interval. Core
-// NATS, not stored: a missed beat is superseded by the next one, and a node
-// that stops beating is what the tasks service watches for.
+// berth.node.<node>.heartbeat, once at start, then every interval and
+// whenever a tasks service that just started asks for one. Core NATS, not
+// stored: a missed beat is superseded by the next one, and a node that stops
+// beating is what the tasks service watches for.
 import { eventPayloads, events, types } from '@berth/api';
-import { encodeEnvelope, heartbeatSubject, makeEnvelope, type Bus } from '@berth/bus';
+import { encodeEnvelope, HEARTBEAT_REQUEST_SUBJECT, heartbeatSubject, makeEnvelope, type Bus } from '@berth/bus';
 
 interface Logger {
   warn(obj: object, msg: string): void;
@@ -79,6 +80,13 @@ export function startHeartbeat(bus: Pick<Bus, 'connection' | 'service'>, facts: 
   };
   const timer = setInterval(() => void beat(), facts.intervalMs);
   timer.unref();
+  const requests = bus.connection.subscribe(HEARTBEAT_REQUEST_SUBJECT, { callback: () => void beat() });
   void beat();
-  return { beat, stop: () => clearInterval(timer) };
+  return {
+    beat,
+    stop: () => {
+      clearInterval(timer);
+      requests.unsubscribe();
+    },
+  };
 }

@@ -69,6 +69,8 @@ export async function startBerth(opts: {
     node: opts.node,
     readyTimeoutMs: 60_000,
     env: { ...opts.env, ...network.env },
+    // the CLI host, as `berth system up` starts it: the `berth` client runs its commands there
+    companions: [{ name: 'cli-host', main: createRequire(import.meta.url).resolve('@berth/cli/host') }],
   };
   const natsUrl = `nats://127.0.0.1:${stack.natsPort}`;
   const env: NodeJS.ProcessEnv = {

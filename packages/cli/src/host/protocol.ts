@@ -1,0 +1,76 @@
+// The wire between the `berth` client (bin/berth, a small Perl program) and
+// the CLI host: frames of a type byte, a 32-bit big-endian length and the
+// payload, both ways over one unix socket connection.
+//   client → host: REQUEST (JSON, first and once), SIGNAL (a name: "INT")
+//   host → client: STDOUT, STDERR (bytes), SIGNAL_TAKEN (one per SIGNAL,
+//                  so that a client of a hung host can still die of its
+//                  signals), EXIT (the code in decimal), or LOCAL (run the
+//                  command in a berth process instead)
+
+export const Frame = {
+  REQUEST: 0x52, // R
+  SIGNAL: 0x53, // S
+  STDOUT: 0x4f, // O
+  STDERR: 0x45, // E
+  SIGNAL_TAKEN: 0x4b, // K
+  EXIT: 0x58, // X
+  LOCAL: 0x4c, // L
+} as const;
+
+/** The largest frame accepted (a request carries an environment, not data). */
+export const MAX_FRAME = 1024 * 1024;
+
+export interface HostRequest {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** isatty(0), isatty(1), isatty(2). */
+  tty: [boolean, boolean, boolean];
+  /** The terminal's size when stdout is one. */
+  columns?: number;
+  rows?: number;
+}
+
+export function encodeFrame(type: number, payload: Buffer | string): Buffer {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const head = Buffer.allocUnsafe(5);
+  head.writeUInt8(type, 0);
+  head.writeUInt32BE(body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** Splits a byte stream into frames. Pure but for its buffer. */
+export class FrameReader {
+  private pending: Buffer = Buffer.alloc(0);
+
+  /** The frames completed by chunk; throws on a frame larger than MAX_FRAME. */
+  push(chunk: Buffer): { type: number; payload: Buffer }[] {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const frames: { type: number; payload: Buffer }[] = [];
+    while (this.pending.length >= 5) {
+      const length = this.pending.readUInt32BE(1);
+      if (length > MAX_FRAME) throw new Error(`frame of ${length} bytes (at most ${MAX_FRAME})`);
+      if (this.pending.length < 5 + length) break;
+      frames.push({ type: this.pending[0]!, payload: this.pending.subarray(5, 5 + length) });
+      this.pending = this.pending.subarray(5 + length);
+    }
+    return frames;
+  }
+}
+
+/** A request frame's payload, checked. */
+export function parseRequest(payload: Buffer): HostRequest {
+  const r = JSON.parse(payload.toString('utf8')) as Partial<HostRequest>;
+  const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+  if (!strings(r.argv)) throw new Error('request without argv');
+  if (typeof r.cwd !== 'string' || !r.cwd.startsWith('/')) throw new Error('request without an absolute cwd');
+  if (r.env === null || typeof r.env !== 'object' || !Object.values(r.env).every((v) => typeof v === 'string')) {
+    throw new Error('request without env');
+  }
+  const t = Array.isArray(r.tty) ? r.tty : [];
+  const tty: [boolean, boolean, boolean] = [t[0] === true, t[1] === true, t[2] === true];
+  const size = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
+  const columns = size(r.columns);
+  const rows = size(r.rows);
+  return { argv: r.argv, env: r.env, cwd: r.cwd, tty, ...(columns ? { columns } : {}), ...(rows ? { rows } : {}) };
+}

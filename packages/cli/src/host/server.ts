@@ -1,0 +1,180 @@
+// The CLI host: one long-lived process of the stack that runs `berth`
+// command lines for clients on a unix socket (bin/berth connects to it). A
+// berth process spends ≈ 40 ms starting Node and loading the CLI before its
+// first call, and ≈ 50 ms of CPU per `run -d`; the host has both done
+// already, so a client's command costs its calls. Each request gets its own
+// CliIo (stdout and stderr as frames, the client's environment and working
+// directory, its signals); commands never touch the host's own.
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { constants } from 'node:os';
+import { Writable } from 'node:stream';
+import { runCli } from '../run-cli.js';
+import { emptyInput, type CliIo } from '../stdio/io.js';
+import { commandPath, localReason } from './gate.js';
+import { encodeFrame, Frame, FrameReader, parseRequest, type HostRequest } from './protocol.js';
+
+/** A command the host hands back to a berth process of the client's own. */
+class RunLocally extends Error {}
+
+/** stdout or stderr of a client: each write one frame, flushed in order with the others. */
+class FrameOutput extends Writable {
+  isTTY: boolean;
+  columns: number | undefined;
+  rows: number | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly type: number,
+    tty: boolean,
+    size: { columns?: number; rows?: number },
+  ) {
+    super();
+    this.isTTY = tty;
+    this.columns = tty ? size.columns : undefined;
+    this.rows = tty ? size.rows : undefined;
+    // a client that went away: what is still written goes nowhere (the request is aborted)
+    this.on('error', () => undefined);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.socket.destroyed || !this.socket.writable) return done();
+    this.socket.write(encodeFrame(this.type, chunk), () => done());
+  }
+}
+
+export interface HostLog {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+}
+
+/** One client's command: started on its request, ended by its exit or its hanging up. */
+function runRequest(socket: Socket, request: HostRequest, log: HostLog) {
+  const aborted = new AbortController();
+  const signals = new EventEmitter();
+  const size = { ...(request.columns ? { columns: request.columns } : {}), ...(request.rows ? { rows: request.rows } : {}) };
+  const stdout = new FrameOutput(socket, Frame.STDOUT, request.tty[1], size);
+  const stderr = new FrameOutput(socket, Frame.STDERR, request.tty[2], size);
+  let ended = false;
+  let exitCode: number | undefined;
+
+  /** Sends the exit code once everything written before it is out. */
+  const end = (code: number) => {
+    if (ended) return;
+    ended = true;
+    void Promise.all([stdout, stderr].map((s) => new Promise((resolve) => s.end(resolve)))).then(() => {
+      if (!socket.destroyed) socket.end(encodeFrame(Frame.EXIT, String(code)));
+    });
+  };
+  /** Ends the client now and cancels what the command still has running. */
+  const abandon = (code: number | undefined) => {
+    if (code !== undefined) end(code);
+    ended = true;
+    aborted.abort();
+  };
+
+  const io: CliIo = {
+    stdout,
+    stderr,
+    stdin: emptyInput(),
+    env: request.env,
+    cwd: () => request.cwd,
+    onSignal(signal, handler) {
+      signals.on(signal, handler);
+      return () => signals.off(signal, handler);
+    },
+    exit: (code) => abandon(code),
+    get exitCode() {
+      return exitCode;
+    },
+    set exitCode(code) {
+      exitCode = code;
+    },
+    abortSignal: aborted.signal,
+  };
+
+  const started = Date.now();
+  runCli(request.argv, io, {
+    beforeAction: (command) => {
+      const why = localReason(commandPath(command), command.opts());
+      if (why !== undefined) throw new RunLocally(why);
+    },
+  }).then(
+    (code) => {
+      log.info({ argv0: request.argv[0], code, ms: Date.now() - started }, 'command');
+      end(code);
+    },
+    (err: unknown) => {
+      if (err instanceof RunLocally) {
+        ended = true;
+        socket.end(encodeFrame(Frame.LOCAL, err.message));
+        return;
+      }
+      log.warn({ err }, 'command failed outside its error handling');
+      if (!ended) stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+      end(125);
+    },
+  );
+
+  return {
+    /** A signal the client received: the command's handlers get it; without any, it ends the command as it would a berth process. */
+    signal(name: string) {
+      const signal = `SIG${name}` as NodeJS.Signals;
+      const number = (constants.signals as Record<string, number | undefined>)[signal];
+      if (number === undefined || ended) return;
+      if (signals.listenerCount(signal) > 0) signals.emit(signal);
+      else abandon(128 + number);
+    },
+    hungUp: () => {
+      if (!ended) abandon(undefined);
+    },
+  };
+}
+
+/** Serves one connection: a request frame, then the client's signals. */
+function serveConnection(socket: Socket, log: HostLog): void {
+  const reader = new FrameReader();
+  let running: ReturnType<typeof runRequest> | undefined;
+  const refuse = (why: string) => {
+    log.warn({ why }, 'bad client');
+    socket.destroy();
+  };
+  socket.on('data', (chunk: Buffer) => {
+    let frames;
+    try {
+      frames = reader.push(chunk);
+    } catch (err) {
+      return refuse((err as Error).message);
+    }
+    for (const f of frames) {
+      if (f.type === Frame.REQUEST && running === undefined) {
+        let request: HostRequest;
+        try {
+          request = parseRequest(f.payload);
+        } catch (err) {
+          return refuse((err as Error).message);
+        }
+        running = runRequest(socket, request, log);
+      } else if (f.type === Frame.SIGNAL && running !== undefined) {
+        if (!socket.destroyed && socket.writable) socket.write(encodeFrame(Frame.SIGNAL_TAKEN, ''));
+        running.signal(f.payload.toString('latin1'));
+      } else {
+        return refuse(`unexpected frame ${f.type}`);
+      }
+    }
+  });
+  socket.on('error', () => undefined); // a client killed mid-write: 'close' follows
+  socket.on('close', () => running?.hungUp());
+}
+
+/** Listens on socketPath (which must not exist). */
+export function listen(socketPath: string, log: HostLog): Promise<Server> {
+  const server = createServer((socket) => serveConnection(socket, log));
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
