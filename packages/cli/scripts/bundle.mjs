@@ -146,8 +146,8 @@ writeFileSync(`${outdir}/package.json`, `${JSON.stringify({ type: 'commonjs' })}
 copyFileSync(`${root}scripts/launcher.cjs`, entry);
 chmodSync(entry, 0o755);
 // `berth` itself: the client of the CLI host, which runs berth.js when there is none (scripts/client.pl)
-const perlCheck = spawnSync('perl', ['-c', `${root}scripts/client.pl`], { encoding: 'utf8' });
-if (perlCheck.status !== 0) throw new Error(`scripts/client.pl: ${perlCheck.stderr || perlCheck.error?.message}`);
+const perlCheck = spawnSync('perl', ['-w', '-c', `${root}scripts/client.pl`], { encoding: 'utf8' });
+if (perlCheck.status !== 0 || perlCheck.stderr.trim() !== `${root}scripts/client.pl syntax OK`) throw new Error(`scripts/client.pl: ${perlCheck.stderr || perlCheck.error?.message}`);
 copyFileSync(`${root}scripts/client.pl`, `${outdir}/berth`);
 chmodSync(`${outdir}/berth`, 0o755);
 

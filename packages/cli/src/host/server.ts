@@ -8,7 +8,6 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
-import { Writable } from 'node:stream';
 import { runCli } from '../run-cli.js';
 import { emptyInput, type CliIo } from '../stdio/io.js';
 import { commandPath, localReason } from './gate.js';
@@ -17,11 +16,16 @@ import { encodeFrame, Frame, FrameReader, parseRequest, type HostRequest } from 
 /** A command the host hands back to a berth process of the client's own. */
 class RunLocally extends Error {}
 
-/** stdout or stderr of a client: each write one frame, flushed in order with the others. */
-class FrameOutput extends Writable {
-  isTTY: boolean;
-  columns: number | undefined;
-  rows: number | undefined;
+/**
+ * stdout or stderr of a client: each write goes on the socket at once as one
+ * frame, so the frames and the exit code after them stay in the order written;
+ * backpressure is the socket's (write returns false, 'drain' follows).
+ */
+class FrameOutput extends EventEmitter {
+  readonly isTTY: boolean;
+  readonly columns: number | undefined;
+  readonly rows: number | undefined;
+  writable = true;
 
   constructor(
     private readonly socket: Socket,
@@ -33,13 +37,35 @@ class FrameOutput extends Writable {
     this.isTTY = tty;
     this.columns = tty ? size.columns : undefined;
     this.rows = tty ? size.rows : undefined;
-    // a client that went away: what is still written goes nowhere (the request is aborted)
-    this.on('error', () => undefined);
+    socket.on('drain', () => this.emit('drain'));
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (this.socket.destroyed || !this.socket.writable) return done();
-    this.socket.write(encodeFrame(this.type, chunk), () => done());
+  get writableLength(): number {
+    return this.socket.writableLength;
+  }
+
+  get destroyed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  write(chunk: string | Uint8Array, encoding?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+    const done = typeof encoding === 'function' ? encoding : cb;
+    const data = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk;
+    // after the end, or with the client gone, what is still written goes nowhere (the request is aborted)
+    if (!this.writable || this.socket.destroyed || !this.socket.writable || data.length === 0) {
+      if (done) process.nextTick(done);
+      return true;
+    }
+    return this.socket.write(encodeFrame(this.type, Buffer.from(data.buffer, data.byteOffset, data.byteLength)), () => done?.());
+  }
+
+  end(...args: unknown[]): this {
+    const cb = args.find((a): a is () => void => typeof a === 'function');
+    const data = args[0];
+    if (typeof data === 'string' || data instanceof Uint8Array) this.write(data);
+    this.writable = false;
+    if (cb) process.nextTick(cb);
+    return this;
   }
 }
 
@@ -58,13 +84,13 @@ function runRequest(socket: Socket, request: HostRequest, log: HostLog) {
   let ended = false;
   let exitCode: number | undefined;
 
-  /** Sends the exit code once everything written before it is out. */
+  /** Sends the exit code, after everything written before it (the socket keeps the order). */
   const end = (code: number) => {
     if (ended) return;
     ended = true;
-    void Promise.all([stdout, stderr].map((s) => new Promise((resolve) => s.end(resolve)))).then(() => {
-      if (!socket.destroyed) socket.end(encodeFrame(Frame.EXIT, String(code)));
-    });
+    stdout.end();
+    stderr.end();
+    if (!socket.destroyed && socket.writable) socket.end(encodeFrame(Frame.EXIT, String(code)));
   };
   /** Ends the client now and cancels what the command still has running. */
   const abandon = (code: number | undefined) => {

@@ -114,7 +114,7 @@ export const memoryScenario: Scenario = {
     const n = counts.containers ?? 50;
     const settleMs = counts.runs <= 2 ? 500 : 3000;
     const info: ContestantInfo[] = [
-      { name: 'berth', kind: 'berth', how: 'nats-server + images, snapshots, networking, agent, tasks + one conmon per container' },
+      { name: 'berth', kind: 'berth', how: 'nats-server + images, snapshots, networking, agent, tasks, the CLI host + one conmon per container' },
       { name: 'containerd', kind: 'peer', how: 'containerd + one containerd-shim-runc-v2 per container' },
     ];
     const idle: Record<string, MemorySample[]> = {};
