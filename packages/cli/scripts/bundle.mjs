@@ -8,6 +8,7 @@
 //   that cache. CommonJS, not ES modules: Node 20 can hand V8 a code cache
 //   only through vm.Script.
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative as relativePath } from 'node:path';
@@ -148,8 +149,13 @@ chmodSync(entry, 0o755);
 // `berth` itself: the client of the CLI host, which runs berth.js when there is none (scripts/client.pl)
 const perlCheck = spawnSync('perl', ['-w', '-c', `${root}scripts/client.pl`], { encoding: 'utf8' });
 if (perlCheck.status !== 0 || perlCheck.stderr.trim() !== `${root}scripts/client.pl syntax OK`) throw new Error(`scripts/client.pl: ${perlCheck.stderr || perlCheck.error?.message}`);
-copyFileSync(`${root}scripts/client.pl`, `${outdir}/berth`);
-chmodSync(`${outdir}/berth`, 0o755);
+// One id per build, in the client and beside the bundle for the host to read: a host
+// started from an earlier build hands every command back instead of running old code.
+const buildId = randomUUID();
+const client = readFileSync(`${root}scripts/client.pl`, 'utf8');
+if (!client.includes("my $BUILD = '';")) throw new Error("scripts/client.pl: no `my $BUILD = '';` line to stamp the build id on");
+writeFileSync(`${outdir}/berth`, client.replace("my $BUILD = '';", `my $BUILD = '${buildId}';`), { mode: 0o755 });
+writeFileSync(`${outdir}/build-id`, `${buildId}\n`);
 
 // Warm-up: each command runs against a runtime dir whose sockets are plain
 // files (no stack), so it loads and runs its code up to the first call and

@@ -5,14 +5,14 @@
 // stack's own lifecycle) it hands back, and without a host the client runs
 // the command itself.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:net';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { commandPath, localReason } from '../src/host/gate.js';
-import { encodeFrame, Frame, FrameReader, MAX_FRAME, parseRequest } from '../src/host/protocol.js';
+import { callerMismatch, encodeFrame, Frame, FrameReader, MAX_FRAME, parseRequest } from '../src/host/protocol.js';
 import { listen, type HostLog } from '../src/host/server.js';
 
 interface Result {
@@ -21,6 +21,8 @@ interface Result {
   stderr: string;
 }
 import { assertBuilt, BIN } from './built-bin.js';
+
+const BUNDLE = join(BIN, '..');
 
 describe('frames', () => {
   it('come out whole however the bytes are cut', () => {
@@ -39,12 +41,27 @@ describe('frames', () => {
   });
 
   it('carry requests that are checked', () => {
-    const ok = { argv: ['ps'], env: { A: '1' }, cwd: '/w', tty: [false, true, 'yes'], columns: 80, rows: -1 };
-    expect(parseRequest(Buffer.from(JSON.stringify(ok)))).toEqual({ argv: ['ps'], env: { A: '1' }, cwd: '/w', tty: [false, true, false], columns: 80 });
-    for (const bad of [{ ...ok, argv: [1] }, { ...ok, cwd: 'w' }, { ...ok, env: { A: 1 } }, { ...ok, env: null }]) {
+    const who = { uid: 0, umask: 18, mountNamespace: 'mnt:[1]', build: 'b1' };
+    const ok = { argv: ['ps'], env: { A: '1' }, cwd: '/w', tty: [false, true, 'yes'], columns: 80, rows: -1, ...who };
+    expect(parseRequest(Buffer.from(JSON.stringify(ok)))).toEqual({ argv: ['ps'], env: { A: '1' }, cwd: '/w', tty: [false, true, false], columns: 80, ...who });
+    for (const bad of [{ ...ok, argv: [1] }, { ...ok, cwd: 'w' }, { ...ok, env: { A: 1 } }, { ...ok, env: null }, { ...ok, uid: '0' }, { ...ok, mountNamespace: undefined }]) {
       expect(() => parseRequest(Buffer.from(JSON.stringify(bad)))).toThrow();
     }
     expect(() => parseRequest(Buffer.from('{'))).toThrow();
+  });
+});
+
+describe('which callers the host runs commands for', () => {
+  const self = { uid: 0, umask: 0o022, mountNamespace: 'mnt:[1]', build: 'b1' };
+  const request = { argv: ['ps'], env: { HOME: '/root', BERTH_RUNTIME_DIR: '/run/b' }, cwd: '/', tty: [false, false, false] as [boolean, boolean, boolean], ...self };
+  it('its own user, umask and mount namespace, with absolute paths in the environment', () => {
+    expect(callerMismatch(request, self)).toBeUndefined();
+    expect(callerMismatch({ ...request, uid: 1000 }, self)).toBe('another user');
+    expect(callerMismatch({ ...request, umask: 0o077 }, self)).toBe('another umask');
+    expect(callerMismatch({ ...request, mountNamespace: 'mnt:[2]' }, self)).toBe('another mount namespace');
+    expect(callerMismatch({ ...request, build: 'b2' }, self)).toMatch(/^another build of berth/);
+    expect(callerMismatch({ ...request, env: { DOCKER_CONFIG: 'conf' } }, self)).toBe('a relative DOCKER_CONFIG');
+    expect(callerMismatch({ ...request, env: { BERTH_RUNTIME_DIR: 'run' } }, self)).toBe('a relative BERTH_RUNTIME_DIR');
   });
 });
 
@@ -61,6 +78,9 @@ describe('which commands the host hands back', () => {
     [['load'], {}],
     [['image', 'prune'], {}],
     [['prune'], { force: false }],
+    [['run'], { envFile: ['a.env', '/dev/fd/63'] }],
+    [['load'], { input: '/dev/stdin' }],
+    [['save'], { output: '/proc/self/fd/1' }],
   ])('%j %j runs in a berth process', (path, opts) => expect(localReason(path, opts)).toBeDefined());
 
   it.each([
@@ -117,7 +137,22 @@ describe('the client and the host', () => {
   }
   const berth = (args: string[], o: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) => run(BIN, args, o);
   const local = (args: string[], o: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) => berth(args, { ...o, env: { ...o.env, BERTH_CLI_HOST: '0' } });
-  const host = async () => (server = await listen(join(dir, 'cli.sock'), log));
+  /** This process's identity, which the clients it spawns share. */
+  const self = () => {
+    const umask = process.umask(0o022);
+    process.umask(umask);
+    return { uid: process.getuid!(), umask, mountNamespace: readlinkSync('/proc/self/ns/mnt'), build: readFileSync(join(BUNDLE, 'build-id'), 'utf8').trim() };
+  };
+  const host = async () => (server = await listen(join(dir, 'cli.sock'), log, self()));
+  /** A stand-in host: `onFrame` sees each frame the client sends. */
+  async function fakeHost(onFrame: (socket: Socket, type: string) => void): Promise<void> {
+    server = createServer((socket) => {
+      const reader = new FrameReader();
+      socket.on('data', (chunk: Buffer) => reader.push(chunk).forEach((f) => onFrame(socket, String.fromCharCode(f.type))));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server!.listen(join(dir, 'cli.sock'), r));
+  }
 
   it('answers as a berth process does: output, errors, exit codes', async () => {
     await host();
@@ -201,11 +236,17 @@ describe('the client and the host', () => {
     expect(served).toEqual([]);
   });
 
+  it('a host that does not accept in time leaves the command to the client, which runs it once, itself', async () => {
+    let requests = 0;
+    await fakeHost((_socket, type) => void (type === 'R' && requests++)); // reads, never answers
+    const r = await berth(['version', '--format', '{{.Client.Version}}']);
+    expect(r).toEqual(await local(['version', '--format', '{{.Client.Version}}']));
+    expect(requests).toBe(1);
+  });
+
   it('a client dies of a signal that a hung host does not take in', async () => {
-    // a "host" that accepts a request and never answers (it reads, to see the client go)
-    const { createServer } = await import('node:net');
-    server = createServer((s) => s.resume());
-    await new Promise<void>((r) => server!.listen(join(dir, 'cli.sock'), r));
+    // a "host" that accepts, takes the go, and then answers nothing
+    await fakeHost((socket, type) => void (type === 'R' && socket.write(encodeFrame(Frame.ACCEPTED, ''))));
     const child = spawn(BIN, ['ps'], { env: env(), cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -216,10 +257,21 @@ describe('the client and the host', () => {
     expect(stderr).toMatch(/does not answer/);
   });
 
-  it('a signal the host takes in is forwarded; without a handler the command ends with 128 + its number', async () => {
+  it('hands the command back to a caller it cannot act for: another umask, a relative DOCKER_CONFIG, another build', async () => {
+    server = await listen(join(dir, 'cli.sock'), log, { ...self(), build: 'an earlier build' });
+    expect(await berth(['version', '--format', '{{.Client.Version}}'])).toEqual(await local(['version', '--format', '{{.Client.Version}}']));
+    await new Promise((r) => server!.close(r));
+    await host();
+    const want = await local(['version', '--format', '{{.Client.Version}}']);
+    const other = await run('/bin/sh', ['-c', 'umask 077; exec "$0" version --format "{{.Client.Version}}"', BIN]);
+    expect(other).toEqual(want);
+    expect(await berth(['version', '--format', '{{.Client.Version}}'], { env: { DOCKER_CONFIG: 'conf' } })).toEqual(want);
+    expect(served).toEqual([]);
+  });
+
+  it('a signal the host takes in is forwarded; a command without a handler ends, and its client dies of it', async () => {
     // a real host, and a command that stays: `wait` on a stack that is not there fails at once, so
     // stand a fake tasks socket up that accepts and never answers
-    const { createServer } = await import('node:net');
     const connections = new Set<import('node:net').Socket>();
     const tasks = createServer((s) => connections.add(s.resume()));
     await new Promise<void>((r) => tasks.listen(join(dir, 'tasks.sock'), r));
@@ -229,7 +281,9 @@ describe('the client and the host', () => {
       const code = new Promise<number | null>((resolve) => child.on('close', resolve));
       await new Promise((r) => setTimeout(r, 500));
       child.kill('SIGINT');
-      expect(await code).toBe(130);
+      // as a berth process would, the client dies of the signal the command did not handle
+      expect(await code).toBeNull();
+      expect(child.signalCode).toBe('SIGINT');
       // the host ended the command too (its call was cancelled)
       for (let i = 0; i < 50 && !served.some((c) => c.argv0 === 'wait'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(served).toEqual([expect.objectContaining({ argv0: 'wait' })]);
@@ -240,10 +294,11 @@ describe('the client and the host', () => {
   });
 
   it('a host that dies mid-command leaves its client with exit 125 and the reason', async () => {
-    // a "host" that accepts a request and hangs up without an answer
-    const { createServer } = await import('node:net');
-    server = createServer((s) => s.once('data', () => s.destroy()));
-    await new Promise<void>((r) => server!.listen(join(dir, 'cli.sock'), r));
+    // a "host" that accepts and hangs up at the go
+    await fakeHost((socket, type) => {
+      if (type === 'R') socket.write(encodeFrame(Frame.ACCEPTED, ''));
+      if (type === 'G') socket.destroy();
+    });
     const r = await berth(['ps']);
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/closed the connection before the command ended/);

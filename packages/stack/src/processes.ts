@@ -33,10 +33,10 @@ export function livePid(pidFile: string, cmdlineMustContain?: string): number | 
 }
 
 /** Starts a detached daemon (own session, output to a log file) and records its pid. */
-export function spawnDaemon(cmd: string, args: string[], opts: { logFile: string; pidFile: string; env?: NodeJS.ProcessEnv }): number {
+export function spawnDaemon(cmd: string, args: string[], opts: { logFile: string; pidFile: string; env?: NodeJS.ProcessEnv; cwd?: string }): number {
   const log = openSync(opts.logFile, 'a', 0o640);
   try {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', log, log], env: opts.env ?? process.env });
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', log, log], env: opts.env ?? process.env, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     if (child.pid === undefined) throw new Error(`could not start ${cmd}`);
     child.unref();
     writeFileSync(opts.pidFile, `${child.pid}\n`);

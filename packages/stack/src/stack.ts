@@ -180,7 +180,8 @@ export async function systemUp(o: StackOptions, report: (e: UpEvent) => void = (
       continue;
     }
     if (existsSync(f.pid)) removeStale(f.pid);
-    spawnDaemon(process.execPath, [c.main], { logFile: f.log, pidFile: f.pid, env: serviceEnv(o) });
+    // in /: it must not keep the directory `up` was run from busy, nor depend on it
+    spawnDaemon(process.execPath, [c.main], { logFile: f.log, pidFile: f.pid, env: serviceEnv(o), cwd: '/' });
     report({ name: c.name, action: 'started' });
   }
   return systemStatus(o);

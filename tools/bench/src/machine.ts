@@ -48,9 +48,9 @@ export function parseToolVersion(output: string): string {
   return m ? (m[1] as string) : first.trim() || 'unknown';
 }
 
-async function toolVersion(binary: string, args = ['--version']): Promise<string> {
+async function toolVersion(binary: string, args = ['--version'], env?: NodeJS.ProcessEnv): Promise<string> {
   try {
-    const r = await runCommand({ file: binary, args }, 10_000);
+    const r = await runCommand({ file: binary, args, ...(env ? { env } : {}) }, 10_000);
     return parseToolVersion(r.stdout.toString() || r.stderr);
   } catch (err) {
     return `unavailable (${(err as Error).message.split('\n')[0]})`;
@@ -81,7 +81,8 @@ export async function collectMachineInfo(berthCli: { file: string; args: string[
     toolVersion('runc'),
     toolVersion('conmon'),
     toolVersion('nats-server'),
-    toolVersion(berthCli.file, [...berthCli.args, '--version']),
+    // this build's own CLI, not a CLI host that may serve /run/berth from another
+    toolVersion(berthCli.file, [...berthCli.args, '--version'], { ...process.env, BERTH_CLI_HOST: '0' }),
   ]);
   return {
     cpuModel: parseCpuModel(readOr('/proc/cpuinfo', '')),

@@ -37,15 +37,19 @@ const PARALLEL = 16;
 async function eachContainer(g: GlobalOptions, refs: string[], fn: (ref: string) => Promise<string | void>, o: { parallel?: boolean } = {}): Promise<number> {
   const outcomes = o.parallel ? inParallel(refs, PARALLEL, fn) : refs.map((ref) => () => fn(ref));
   let failed = false;
+  let stackDown = false;
   for (const [i, ref] of refs.entries()) {
     try {
       const shown = await outcomes[i]!();
       g.io.stdout.write(`${shown ?? ref}\n`);
     } catch (err) {
       failed = true;
+      if (stackDown) continue; // started already (in parallel): waited for, not repeated
       const e = noSuchContainer(err, ref) as Error;
       g.io.stderr.write(`berth: ${e.message}\n`);
-      if (e.message.includes('berth system up')) break; // no point repeating it per container
+      // no point repeating it per container
+      stackDown = e.message.includes('berth system up');
+      if (stackDown && !o.parallel) break;
     }
   }
   return failed ? 125 : 0;

@@ -250,7 +250,7 @@ export async function load(g: GlobalOptions, o: { input?: string; quiet?: boolea
   if (!o.input && g.io.stdin.isTTY) {
     throw new UsageError('no image archive on stdin: use -i FILE or redirect an archive into berth load');
   }
-  const total = o.input ? statFile(o.input) : 0;
+  const total = o.input ? statFile(pathOf(g.io, o.input)) : 0;
   return withSession(g, async (s) => {
     const source = o.input ? createReadStream(pathOf(g.io, o.input), { highWaterMark: CHUNK }) : g.io.stdin;
     const progress = o.quiet ? undefined : new ProgressRenderer(g.io.stderr, 'load');

@@ -5,6 +5,7 @@ import { LogPrinter } from '../format/logs.js';
 import { parseTail } from '../parse/size.js';
 import { parseTimePoint } from '../parse/time.js';
 import type { GlobalOptions } from '../stack-options.js';
+import { written } from '../stdio/io.js';
 import { noSuchContainer } from './containers.js';
 
 export interface LogsOptions {
@@ -37,7 +38,7 @@ export async function logs(g: GlobalOptions, ref: string, o: LogsOptions): Promi
             data: e.data,
             partial: e.partial,
           });
-          (chunk.stream === 'stderr' ? g.io.stderr : g.io.stdout).write(chunk.data);
+          await written(chunk.stream === 'stderr' ? g.io.stderr : g.io.stdout, chunk.data);
         }
       }
     } catch (err) {

@@ -27,7 +27,8 @@ function printStatus(io: CliIo, list: ComponentStatus[], format: Format): void {
   });
 }
 
-const healthy = (list: ComponentStatus[]) => list.every((c) => c.health === 'SERVING' || c.health === 'EXTERNAL');
+// the CLI host (a companion) is never required: `berth` runs commands itself without one
+const healthy = (list: ComponentStatus[]) => list.every((c) => c.kind === 'companion' || c.health === 'SERVING' || c.health === 'EXTERNAL');
 
 export async function up(g: GlobalOptions, format: Format): Promise<number> {
   const { systemUp } = await import('@berth/stack');

@@ -13,6 +13,8 @@ export function localReason(path: readonly string[], opts: Record<string, unknow
   if (opts['interactive'] === true || opts['tty'] === true) return 'it needs the caller\'s stdin or terminal';
   if (name === 'load' && opts['input'] === undefined) return 'it reads the archive from stdin';
   if (name === 'prune' && opts['force'] !== true) return 'it asks for confirmation on stdin';
+  const files = [opts['envFile'], opts['input'], opts['output']].flat().filter((f): f is string => typeof f === 'string');
+  if (files.some((f) => /^\/(dev|proc)\//.test(f))) return 'it names a file of the caller\'s own process (/dev/..., /proc/...)';
   return undefined;
 }
 

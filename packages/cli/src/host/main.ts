@@ -3,14 +3,25 @@
 // <runtime dir>/cli.sock (mode 0600: the clients are the stack's users, root),
 // and the `berth` client falls back to running a command itself whenever
 // the socket is absent or refuses, so the host is never required.
-import { existsSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createLogger } from '@berth/telemetry';
 import { listen } from './server.js';
 
 const log = createLogger({ service: 'cli-host', node: process.env['BERTH_NODE'] ?? 'local' });
 const socketPath = join(process.env['BERTH_RUNTIME_DIR'] ?? '/run/berth', 'cli.sock');
+
+/** This build's id (bundle/build-id, which the build also stamps on the client). */
+function buildId(): string {
+  const file = fileURLToPath(new URL('../../bundle/build-id', import.meta.url));
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new Error(`cannot read ${file} (build the CLI: npx nx run @berth/cli:build)`, { cause: err });
+  }
+}
 
 /** Whether a host already answers on the socket. */
 function answering(path: string): Promise<boolean> {
@@ -30,8 +41,8 @@ async function main(): Promise<void> {
     unlinkSync(socketPath); // left by a host that was killed
   }
   const umask = process.umask(0o077);
-  const server = await listen(socketPath, log);
-  process.umask(umask);
+  const self = { uid: process.getuid?.() ?? -1, umask, mountNamespace: readlinkSync('/proc/self/ns/mnt'), build: buildId() };
+  const server = await listen(socketPath, log, self).finally(() => process.umask(umask));
   log.info({ socket: socketPath }, 'serving berth commands');
 
   const stop = (signal: string) => {

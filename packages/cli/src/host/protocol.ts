@@ -1,14 +1,21 @@
 // The wire between the `berth` client (bin/berth, a small Perl program) and
 // the CLI host: frames of a type byte, a 32-bit big-endian length and the
 // payload, both ways over one unix socket connection.
-//   client → host: REQUEST (JSON, first and once), SIGNAL (a name: "INT")
-//   host → client: STDOUT, STDERR (bytes), SIGNAL_TAKEN (one per SIGNAL,
+// A command starts in three steps, so that a client that gave up waiting
+// (a host too slow or hung: it then runs the command itself) can be sure
+// the host never runs it too:
+//   client → host: REQUEST (JSON, once)
+//   host → client: ACCEPTED, or LOCAL (run it in a berth process instead)
+//   client → host: GO; then SIGNAL (a name: "INT") for each signal it gets
+//   host → client: LOCAL (the parsed command needs what the host has not:
+//                  nothing ran), or STDOUT, STDERR (bytes), SIGNAL_TAKEN (one per SIGNAL,
 //                  so that a client of a hung host can still die of its
-//                  signals), EXIT (the code in decimal), or LOCAL (run the
-//                  command in a berth process instead)
+//                  signals), EXIT ("130", or "130 INT": die of SIGINT)
 
 export const Frame = {
   REQUEST: 0x52, // R
+  ACCEPTED: 0x41, // A
+  GO: 0x47, // G
   SIGNAL: 0x53, // S
   STDOUT: 0x4f, // O
   STDERR: 0x45, // E
@@ -20,7 +27,17 @@ export const Frame = {
 /** The largest frame accepted (a request carries an environment, not data). */
 export const MAX_FRAME = 1024 * 1024;
 
-export interface HostRequest {
+/** Who asks: a command runs in the host only for a caller it could be (same user, umask and files). */
+export interface Identity {
+  uid: number;
+  umask: number;
+  /** /proc/self/ns/mnt's link: "mnt:[4026531841]". */
+  mountNamespace: string;
+  /** The build of the CLI (bundle/build-id): a host of another build would run other code. */
+  build: string;
+}
+
+export interface HostRequest extends Identity {
   argv: string[];
   env: Record<string, string>;
   cwd: string;
@@ -72,5 +89,35 @@ export function parseRequest(payload: Buffer): HostRequest {
   const size = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
   const columns = size(r.columns);
   const rows = size(r.rows);
-  return { argv: r.argv, env: r.env, cwd: r.cwd, tty, ...(columns ? { columns } : {}), ...(rows ? { rows } : {}) };
+  if (typeof r.uid !== 'number' || typeof r.umask !== 'number' || typeof r.mountNamespace !== 'string' || typeof r.build !== 'string') throw new Error('request without the caller\'s identity');
+  return {
+    argv: r.argv,
+    env: r.env,
+    cwd: r.cwd,
+    tty,
+    uid: r.uid,
+    umask: r.umask,
+    mountNamespace: r.mountNamespace,
+    build: r.build,
+    ...(columns ? { columns } : {}),
+    ...(rows ? { rows } : {}),
+  };
+}
+
+/**
+ * Why the host cannot run a request for its caller, or undefined. The host
+ * opens the caller's files (--env-file, load -i, save -o) as itself, in its
+ * mount namespace, with its umask; paths in the caller's environment must not
+ * depend on a working directory. Pure.
+ */
+export function callerMismatch(r: HostRequest, self: Identity): string | undefined {
+  if (r.uid !== self.uid) return 'another user';
+  if (r.umask !== self.umask) return 'another umask';
+  if (r.mountNamespace !== self.mountNamespace) return 'another mount namespace';
+  if (r.build !== self.build) return 'another build of berth (restart the CLI host: berth system down, then up)';
+  for (const name of ['BERTH_RUNTIME_DIR', 'BERTH_ROOT', 'DOCKER_CONFIG', 'HOME']) {
+    const value = r.env[name];
+    if (value !== undefined && value !== '' && !value.startsWith('/')) return `a relative ${name}`;
+  }
+  return undefined;
 }

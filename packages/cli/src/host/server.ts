@@ -11,10 +11,16 @@ import { constants } from 'node:os';
 import { runCli } from '../run-cli.js';
 import { emptyInput, type CliIo } from '../stdio/io.js';
 import { commandPath, localReason } from './gate.js';
-import { encodeFrame, Frame, FrameReader, parseRequest, type HostRequest } from './protocol.js';
+import { callerMismatch, encodeFrame, Frame, FrameReader, parseRequest, type HostRequest, type Identity } from './protocol.js';
 
 /** A command the host hands back to a berth process of the client's own. */
 class RunLocally extends Error {}
+
+/**
+ * How much output may wait for a client that does not read it. Commands that
+ * relay a stream (logs, attach) wait for 'drain'; this bounds the others.
+ */
+const MAX_QUEUED = 64 * 1024 * 1024;
 
 /**
  * stdout or stderr of a client: each write goes on the socket at once as one
@@ -40,6 +46,12 @@ class FrameOutput extends EventEmitter {
     socket.on('drain', () => this.emit('drain'));
   }
 
+  /** Wakes whatever waits for 'drain' (the request was abandoned: nothing will drain). */
+  release(): void {
+    this.writable = false;
+    this.emit('drain');
+  }
+
   get writableLength(): number {
     return this.socket.writableLength;
   }
@@ -53,6 +65,12 @@ class FrameOutput extends EventEmitter {
     const data = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? encoding : 'utf8') : chunk;
     // after the end, or with the client gone, what is still written goes nowhere (the request is aborted)
     if (!this.writable || this.socket.destroyed || !this.socket.writable || data.length === 0) {
+      if (done) process.nextTick(done);
+      return true;
+    }
+    // a client that stopped reading (a paused pager) must not fill the host's memory: past the cap, it is let go
+    if (this.socket.writableLength > MAX_QUEUED) {
+      this.socket.destroy();
       if (done) process.nextTick(done);
       return true;
     }
@@ -84,18 +102,24 @@ function runRequest(socket: Socket, request: HostRequest, log: HostLog) {
   let ended = false;
   let exitCode: number | undefined;
 
-  /** Sends the exit code, after everything written before it (the socket keeps the order). */
-  const end = (code: number) => {
+  /**
+   * Sends the exit code, after everything written before it (the socket
+   * keeps the order); with a signal, the client dies of it, as a berth
+   * process would have.
+   */
+  const end = (code: number, signal?: string) => {
     if (ended) return;
     ended = true;
     stdout.end();
     stderr.end();
-    if (!socket.destroyed && socket.writable) socket.end(encodeFrame(Frame.EXIT, String(code)));
+    if (!socket.destroyed && socket.writable) socket.end(encodeFrame(Frame.EXIT, signal ? `${code} ${signal}` : String(code)));
   };
   /** Ends the client now and cancels what the command still has running. */
-  const abandon = (code: number | undefined) => {
-    if (code !== undefined) end(code);
+  const abandon = (code: number | undefined, signal?: string) => {
+    if (code !== undefined) end(code, signal);
     ended = true;
+    stdout.release();
+    stderr.release();
     aborted.abort();
   };
 
@@ -149,17 +173,19 @@ function runRequest(socket: Socket, request: HostRequest, log: HostLog) {
       const number = (constants.signals as Record<string, number | undefined>)[signal];
       if (number === undefined || ended) return;
       if (signals.listenerCount(signal) > 0) signals.emit(signal);
-      else abandon(128 + number);
+      else abandon(128 + number, name);
     },
     hungUp: () => {
       if (!ended) abandon(undefined);
+      else aborted.abort(); // a command still running after it answered (io.exit) stops too
     },
   };
 }
 
-/** Serves one connection: a request frame, then the client's signals. */
-function serveConnection(socket: Socket, log: HostLog): void {
+/** Serves one connection: a request, the client's go, then its signals. */
+function serveConnection(socket: Socket, log: HostLog, self: Identity): void {
   const reader = new FrameReader();
+  let accepted: HostRequest | undefined;
   let running: ReturnType<typeof runRequest> | undefined;
   const refuse = (why: string) => {
     log.warn({ why }, 'bad client');
@@ -173,14 +199,19 @@ function serveConnection(socket: Socket, log: HostLog): void {
       return refuse((err as Error).message);
     }
     for (const f of frames) {
-      if (f.type === Frame.REQUEST && running === undefined) {
+      if (f.type === Frame.REQUEST && accepted === undefined) {
         let request: HostRequest;
         try {
           request = parseRequest(f.payload);
         } catch (err) {
           return refuse((err as Error).message);
         }
-        running = runRequest(socket, request, log);
+        const mismatch = callerMismatch(request, self);
+        if (mismatch !== undefined) return void socket.end(encodeFrame(Frame.LOCAL, `the caller has ${mismatch}`));
+        accepted = request;
+        socket.write(encodeFrame(Frame.ACCEPTED, ''));
+      } else if (f.type === Frame.GO && accepted !== undefined && running === undefined) {
+        running = runRequest(socket, accepted, log);
       } else if (f.type === Frame.SIGNAL && running !== undefined) {
         if (!socket.destroyed && socket.writable) socket.write(encodeFrame(Frame.SIGNAL_TAKEN, ''));
         running.signal(f.payload.toString('latin1'));
@@ -193,13 +224,15 @@ function serveConnection(socket: Socket, log: HostLog): void {
   socket.on('close', () => running?.hungUp());
 }
 
-/** Listens on socketPath (which must not exist). */
-export function listen(socketPath: string, log: HostLog): Promise<Server> {
-  const server = createServer((socket) => serveConnection(socket, log));
+/** Listens on socketPath (which must not exist), for callers that are `self`. */
+export function listen(socketPath: string, log: HostLog, self: Identity): Promise<Server> {
+  const server = createServer((socket) => serveConnection(socket, log, self));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, () => {
       server.off('error', reject);
+      // from now on (too many open files, ...) a failed accept is logged, not fatal
+      server.on('error', (err) => log.warn({ err }, 'cannot accept a client'));
       resolve(server);
     });
   });

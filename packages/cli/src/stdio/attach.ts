@@ -7,7 +7,7 @@ import type * as types from '@berth/api/types';
 import { Code, hasCode } from '../client/errors.js';
 import type { Session } from '../client/session.js';
 import { BerthError } from '../output.js';
-import type { CliIo } from './io.js';
+import { written, type CliIo } from './io.js';
 
 export interface AttachOptions {
   containerId: string;
@@ -44,6 +44,8 @@ interface StdioCall {
   on(event: 'data', listener: (msg: tasks.AttachTaskResponse | tasks.RunContainerResponse) => void): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'end', listener: () => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
 }
 
 const frame = (f: tasks.AttachTaskRequest['frame']): tasks.AttachTaskRequest => ({ frame: f });
@@ -127,7 +129,7 @@ async function followLogs(s: Session, o: AttachOptions): Promise<types.ExitStatu
   try {
     const call = tasksApi.readLogs(tasks.ReadLogsRequest.fromPartial({ containerId: o.containerId, follow: true }), s.metadata());
     for await (const batch of s.messages<tasks.ReadLogsResponse>(tasksApi, 'ReadLogs', call)) {
-      for (const e of batch.entries) (e.stream === tasks.LogStream.STDERR ? s.io.stderr : s.io.stdout).write(e.data);
+      for (const e of batch.entries) await written(e.stream === tasks.LogStream.STDERR ? s.io.stderr : s.io.stdout, e.data);
     }
     const r = await s.unary(tasksApi, 'waitTask', { containerId: o.containerId, execId: '' });
     if (!r.exitStatus) throw new BerthError(`the tasks service reported no exit status for ${o.containerId}`);
@@ -202,8 +204,14 @@ export function relay(s: Session, call: StdioCall, o: AttachOptions, failAfterEx
     call.on('data', (msg: tasks.AttachTaskResponse | tasks.RunContainerResponse) => {
       const f = msg.frame;
       if (!f) return;
-      if (f.$case === 'stdout') io.stdout.write(f.value);
-      else if (f.$case === 'stderr') io.stderr.write(f.value);
+      // an output that holds back (a client of the host that reads slowly) holds the stream back too
+      if (f.$case === 'stdout' || f.$case === 'stderr') {
+        const held = written(f.$case === 'stdout' ? io.stdout : io.stderr, f.value);
+        if (held) {
+          call.pause();
+          void held.then(() => call.resume());
+        }
+      }
       else if (f.$case === 'startedPid') {
         o.started = true;
         forwarding?.release();

@@ -58,6 +58,15 @@ export function processIo(): CliIo {
   };
 }
 
+/**
+ * Writes chunk; when out holds it back (the host's client reads slowly), the
+ * promise of its drain, for a stream relay to wait on before reading more.
+ */
+export function written(out: Output, chunk: string | Uint8Array): Promise<void> | undefined {
+  if (out.write(chunk)) return undefined;
+  return new Promise((resolve) => out.once('drain', () => resolve()));
+}
+
 /** A path given on the command line, relative to the caller's working directory. */
 export const pathOf = (io: CliIo, path: string): string => resolve(io.cwd(), path);
 
