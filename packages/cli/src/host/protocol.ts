@@ -1,4 +1,4 @@
-// The wire between the `berth` client (bin/berth, a small Perl program) and
+// The wire between the `berth` client (bundle/berth: scripts/client.pl) and
 // the CLI host: frames of a type byte, a 32-bit big-endian length and the
 // payload, both ways over one unix socket connection.
 // A command starts in three steps, so that a client that gave up waiting

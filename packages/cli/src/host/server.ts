@@ -1,5 +1,5 @@
 // The CLI host: one long-lived process of the stack that runs `berth`
-// command lines for clients on a unix socket (bin/berth connects to it). A
+// command lines for clients on a unix socket (bundle/berth connects to it). A
 // berth process spends ≈ 40 ms starting Node and loading the CLI before its
 // first call, and ≈ 50 ms of CPU per `run -d`; the host has both done
 // already, so a client's command costs its calls. Each request gets its own
