@@ -33,6 +33,10 @@ export interface Cli {
 export function cli(env: () => NodeJS.ProcessEnv): Cli {
   const start = (args: string[], o: { timeoutMs?: number } = {}) => {
     const child = spawn(BIN, args, { env: { ...process.env, ...env() }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // berth may be gone before its stdin is written (the CLI host ran the command, which reads none)
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
     const done = new Promise<Result>((resolve, reject) => {
       let stdout = '';
       let stderr = '';
