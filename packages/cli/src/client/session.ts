@@ -50,6 +50,29 @@ export function componentOf(serviceName: string): ServiceName {
   return known;
 }
 
+/** Channels kept open from one command to the next, by socket (the CLI host's: see keepChannels). */
+let keptChannels: Map<string, grpc.Channel> | undefined;
+
+/**
+ * Keeps each service's channel open across the commands of this process, for
+ * a process that runs many (the CLI host): connecting one costs ≈ 3 ms of a
+ * command, reusing it ≈ 0.
+ */
+export function keepChannels(): void {
+  keptChannels ??= new Map();
+}
+
+/** The kept channel to socket; a new one in place of one that shut down or failed to connect (the service restarted). */
+function keptChannel(kept: Map<string, grpc.Channel>, socket: string): grpc.Channel {
+  const channel = kept.get(socket);
+  const state = channel?.getConnectivityState(false);
+  if (channel && state !== grpc.connectivityState.SHUTDOWN && state !== grpc.connectivityState.TRANSIENT_FAILURE) return channel;
+  channel?.close();
+  const fresh = new grpc.Channel(`unix:${socket}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  kept.set(socket, fresh);
+  return fresh;
+}
+
 export class Session {
   readonly namespace: string;
   readonly runtimeDir: string;
@@ -83,7 +106,7 @@ export class Session {
     if (!existsSync(socket)) throw stackNotRunning(service, socket, 'no socket there');
     let channel = this.channels.get(socket);
     if (!channel) {
-      channel = new grpc.Channel(`unix:${socket}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+      channel = keptChannels ? keptChannel(keptChannels, socket) : new grpc.Channel(`unix:${socket}`, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
       this.channels.set(socket, channel);
     }
     const client = new Ctor(`unix:${socket}`, grpc.credentials.createInsecure(), {
@@ -158,7 +181,7 @@ export class Session {
   readonly close = (): void => {
     this.io.abortSignal?.removeEventListener('abort', this.abortCalls);
     // The channels, not the clients: a client's close() closes the channel it was given.
-    for (const channel of this.channels.values()) channel.close();
+    for (const [socket, channel] of this.channels) if (keptChannels?.get(socket) !== channel) channel.close();
     this.channels.clear();
     this.clients.clear();
   };

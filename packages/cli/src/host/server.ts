@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { constants } from 'node:os';
+import { keepChannels } from '../client/session.js';
 import { runCli } from '../run-cli.js';
 import { emptyInput, type CliIo } from '../stdio/io.js';
 import { commandPath, localReason } from './gate.js';
@@ -226,6 +227,7 @@ function serveConnection(socket: Socket, log: HostLog, self: Identity): void {
 
 /** Listens on socketPath (which must not exist), for callers that are `self`. */
 export function listen(socketPath: string, log: HostLog, self: Identity): Promise<Server> {
+  keepChannels();
   const server = createServer((socket) => serveConnection(socket, log, self));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
