@@ -3,7 +3,7 @@
 // stdio, signals, exit codes, --rm) can be checked in detail and on demand.
 // The e2e suite runs the same commands against the real stack.
 import * as grpc from '@grpc/grpc-js';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { images, tasks, timestampFromDate, withUnimplemented, type types } from '@berth/api';
@@ -46,6 +46,8 @@ interface Attached {
 export interface FakeOptions {
   /** Send response headers once attached (what the CLI waits for). */
   confirmAttach: boolean;
+  /** Serve in this runtime dir (made, and removed at stop) instead of a new temp one. */
+  runtimeDir?: string;
 }
 
 export interface FakeStack {
@@ -72,7 +74,8 @@ const freshStdio = () => ({
 const status = (code: number, details: string) => Object.assign(new Error(details), { code, details });
 
 export async function startFakeStack(options: FakeOptions): Promise<FakeStack> {
-  const runtimeDir = await mkdtemp(join(tmpdir(), 'berth-cli-fake-'));
+  const runtimeDir = options.runtimeDir ?? (await mkdtemp(join(tmpdir(), 'berth-cli-fake-')));
+  await mkdir(runtimeDir, { recursive: true });
   const containers = new Map<string, FakeContainer>();
   const knownImages = new Set<string>();
   const calls: string[] = [];
