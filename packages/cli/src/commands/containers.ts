@@ -35,28 +35,26 @@ const PARALLEL = 16;
  * succeeded (as docker does); failures go to stderr and make the exit code 125.
  */
 async function eachContainer(g: GlobalOptions, refs: string[], fn: (ref: string) => Promise<string | void>, o: { parallel?: boolean } = {}): Promise<number> {
-  const outcomes = o.parallel ? inParallel(refs, PARALLEL, fn) : refs.map((ref) => () => fn(ref));
+  const outcomes = withLimit(refs, o.parallel ? PARALLEL : 1, fn);
   let failed = false;
   let stackDown = false;
   for (const [i, ref] of refs.entries()) {
     try {
-      const shown = await outcomes[i]!();
+      const shown = await outcomes[i];
       g.io.stdout.write(`${shown ?? ref}\n`);
     } catch (err) {
       failed = true;
-      if (stackDown) continue; // started already (in parallel): waited for, not repeated
+      if (stackDown) continue; // no point repeating it per container
       const e = noSuchContainer(err, ref) as Error;
       g.io.stderr.write(`berth: ${e.message}\n`);
-      // no point repeating it per container
       stackDown = e.message.includes('berth system up');
-      if (stackDown && !o.parallel) break;
     }
   }
   return failed ? 125 : 0;
 }
 
-/** Starts fn on every item, at most `limit` at a time; each outcome is read with its function, in any order. */
-function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): (() => Promise<R>)[] {
+/** Starts fn on every item, at most `limit` at a time, in their order; the outcomes, in the same order. */
+function withLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R>[] {
   let running = 0;
   const waiting: (() => void)[] = [];
   const slot = async () => {
@@ -76,7 +74,7 @@ function inParallel<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>
     }
   });
   for (const p of promises) p.catch(() => undefined); // read in order by the caller; none is unhandled meanwhile
-  return promises.map((p) => () => p);
+  return promises;
 }
 
 export async function start(g: GlobalOptions, refs: string[], o: { attach?: boolean; interactive?: boolean }): Promise<number> {

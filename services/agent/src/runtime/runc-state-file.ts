@@ -39,7 +39,7 @@ export interface StateFile {
 }
 
 /** The text of runc's <root>/<id>/state.json; undefined when runc does not know the container. */
-export function readStateText(root: string, id: string): string | undefined {
+function readStateText(root: string, id: string): string | undefined {
   try {
     return readFileSync(join(root, id, 'state.json'), 'utf8');
   } catch (err) {
@@ -48,14 +48,23 @@ export function readStateText(root: string, id: string): string | undefined {
   }
 }
 
+/** <root>/<id>/state.json: its text, what it says and the status that implies. */
+export type StateRead = { kind: 'absent' } | { kind: 'unknown'; why: string } | { kind: 'read'; text: string; file: StateFile; status: RuncStatus };
+
 /** Reads <root>/<id>/state.json and computes the status. */
-export async function readRuncStateFile(root: string, id: string): Promise<StateFileReading> {
-  const dir = join(root, id);
+export function readState(root: string, id: string): StateRead {
   const text = readStateText(root, id);
   if (text === undefined) return { kind: 'absent' };
   const file = parseStateFile(text);
   if (typeof file === 'string') return { kind: 'unknown', why: file };
-  const status = runcStatusOf(dir, file);
+  return { kind: 'read', text, file, status: runcStatusOf(join(root, id), file) };
+}
+
+/** The container's runc state from its state file. */
+export async function readRuncStateFile(root: string, id: string): Promise<StateFileReading> {
+  const read = readState(root, id);
+  if (read.kind !== 'read') return read;
+  const { file, status } = read;
   return {
     kind: 'state',
     state: { id: file.id, pid: status === 'stopped' ? 0 : file.pid, status, bundle: file.bundle, created: file.created },
@@ -75,7 +84,7 @@ export function parseStateObject(text: string): Record<string, unknown> | string
 }
 
 /** The fields of state.json the status needs; a string says why it cannot be read. */
-export function parseStateFile(text: string): StateFile | string {
+function parseStateFile(text: string): StateFile | string {
   const o = parseStateObject(text);
   if (typeof o === 'string') return o;
   const pid = o['init_process_pid'];
@@ -110,7 +119,7 @@ export function parseProcStat(text: string): { state: string; startTime: number 
 }
 
 /** The status runc would report for the container whose state dir is `dir`. */
-export function runcStatusOf(dir: string, file: StateFile): RuncStatus {
+function runcStatusOf(dir: string, file: StateFile): RuncStatus {
   let stat_: string;
   try {
     stat_ = readFileSync(`/proc/${file.pid}/stat`, 'utf8');

@@ -12,7 +12,7 @@
 // container runc still lists, and deleting it again finishes the job.
 import { readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseStateFile, parseStateObject, readStateText, runcStatusOf } from './runc-state-file.js';
+import { parseStateObject, readState } from './runc-state-file.js';
 
 export type StoppedDelete =
   | { kind: 'deleted' }
@@ -67,13 +67,11 @@ export interface StoppedDeleteOptions {
 /** Deletes the stopped container `id` of runc root `root` as `runc delete` would, or says why runc must. */
 export async function deleteStoppedContainer(root: string, id: string, opts: StoppedDeleteOptions = {}): Promise<StoppedDelete> {
   const dir = join(root, id);
-  const text = readStateText(root, id);
-  if (text === undefined) return { kind: 'absent' };
-  const file = parseStateFile(text);
-  if (typeof file === 'string') return { kind: 'runc', why: file };
-  const status = runcStatusOf(dir, file);
-  if (status !== 'stopped') return { kind: 'runc', why: `the container is ${status}` };
-  const plan = stoppedDeletePlan(text);
+  const state = readState(root, id);
+  if (state.kind === 'absent') return state;
+  if (state.kind === 'unknown') return { kind: 'runc', why: state.why };
+  if (state.status !== 'stopped') return { kind: 'runc', why: `the container is ${state.status}` };
+  const plan = stoppedDeletePlan(state.text);
   if (typeof plan === 'string') return { kind: 'runc', why: plan };
   for (const path of plan.cgroupPaths) {
     const left = await removeCgroup(path, opts.attempts ?? 5, opts.delayMs ?? 10);
