@@ -1,8 +1,8 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { mkdtempSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { durableTransaction, openStore, removeTempLeftovers, writeFileAtomic, writeFileAtomicAsync } from '../src/index.js';
+import { durableTransaction, openStore, purgeRemoved, removeInBackground, removeTempLeftovers, writeFileAtomic, writeFileAtomicAsync } from '../src/index.js';
 import { STATEMENT_CACHE_LIMIT } from '../src/sqlite.js';
 
 /** A fresh directory, removed when the test ends. */
@@ -180,5 +180,47 @@ describe('writeFileAtomic', () => {
     writeFileSync(join(dir, 'keep'), 'x');
     expect(removeTempLeftovers(dir)).toBe(1);
     expect(readdirSync(dir)).toEqual(['keep']);
+  });
+});
+
+describe('removeInBackground and purgeRemoved', () => {
+  it('moves the tree aside at once, deletes it in the background, and a new tree may take its name', async () => {
+    const dir = tempDir('berth-removal-');
+    const tree = join(dir, 'containers', 'c1');
+    mkdirSync(join(tree, 'a', 'b'), { recursive: true });
+    writeFileSync(join(tree, 'a', 'b', 'f'), 'x');
+    const errors: unknown[] = [];
+    const { done } = removeInBackground(tree, join(dir, 'removed'), (err) => errors.push(err));
+    expect(existsSync(tree)).toBe(false);
+    mkdirSync(tree);
+    writeFileSync(join(tree, 'new'), 'y');
+    await done;
+    expect(readdirSync(join(dir, 'removed'))).toEqual([]);
+    expect(readFileSync(join(tree, 'new'), 'utf8')).toBe('y');
+    expect(errors).toEqual([]);
+  });
+
+  it('a missing tree is not an error; two removals of the same name do not collide', async () => {
+    const dir = tempDir('berth-removal-');
+    const removed = join(dir, 'removed');
+    await removeInBackground(join(dir, 'absent'), removed, () => undefined).done;
+    const tree = join(dir, 't');
+    mkdirSync(tree);
+    const first = removeInBackground(tree, removed, () => undefined);
+    mkdirSync(tree);
+    const second = removeInBackground(tree, removed, () => undefined);
+    await Promise.all([first.done, second.done]);
+    expect(readdirSync(removed)).toEqual([]);
+    expect(existsSync(tree)).toBe(false);
+  });
+
+  it('purgeRemoved deletes what a crash left and reports it; a missing dir is empty', async () => {
+    const dir = tempDir('berth-removal-');
+    const removed = join(dir, 'removed');
+    expect(await purgeRemoved(removed)).toEqual([]);
+    mkdirSync(join(removed, 'x.1.2.3', 'deep'), { recursive: true });
+    writeFileSync(join(removed, 'x.1.2.3', 'deep', 'f'), 'z');
+    expect(await purgeRemoved(removed)).toEqual([join(removed, 'x.1.2.3')]);
+    expect(readdirSync(removed)).toEqual([]);
   });
 });

@@ -115,7 +115,7 @@ async function setup(ctx: ServiceContext<AgentConfig>) {
       stopExits();
       execExits.close();
       runtime.close();
-      await taskEvents.close();
+      await Promise.all([taskEvents.close(), runtime.removalsSettled()]);
     },
   };
 }

@@ -293,7 +293,7 @@ describe('exec', () => {
     const stream = c.runtime.attachTask();
     const registered = new Promise((resolve) => stream.once('metadata', resolve));
     const out = readAttach(stream);
-    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: 'cat', stdin: true, stdout: true, stderr: true } } });
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: 'cat', stdin: true, stdout: true, stderr: true, awaitCreate: false } } });
     // The headers come once the attach is registered for the start's session: starting now loses nothing.
     await registered;
     await start(id, 'cat');
@@ -312,7 +312,7 @@ describe('stdio', () => {
     const stream = c.runtime.attachTask();
     const connected = new Promise((resolve) => stream.once('metadata', resolve));
     const out = readAttach(stream);
-    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: true, stdout: true, stderr: true } } });
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: true, stdout: true, stderr: true, awaitCreate: false } } });
     // The response headers say the stdio is connected: starting now loses nothing.
     await connected;
     await start(id);
@@ -335,7 +335,7 @@ describe('stdio', () => {
     const { id } = await create('slow', ['sh', '-c', `i=0; while [ $i -lt ${lines} ]; do echo "line $i 0123456789012345678901234567890123456789"; i=$((i+1)); done`]);
     const stream = c.runtime.attachTask();
     const connected = new Promise((resolve) => stream.once('metadata', resolve));
-    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true } } });
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true, awaitCreate: false } } });
     await connected;
     // Not reading yet: flow control pushes back on the agent.
     stream.pause();
@@ -358,7 +358,7 @@ describe('stdio', () => {
     const { id } = await create('tty', ['sh', '-c', 'while read l; do [ "$l" = q ] && exit 0; stty size; done'], { tty: true, stdin: true });
     const stream = c.runtime.attachTask();
     const out = readAttach(stream);
-    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: true, stdout: true, stderr: false } } });
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: true, stdout: true, stderr: false, awaitCreate: false } } });
     await new Promise((r) => setTimeout(r, 200));
     await start(id);
     const sizeShows = async (rows: number, cols: number): Promise<void> => {
@@ -406,13 +406,63 @@ describe('stdio', () => {
     await del(id);
   });
 
+  test('an attach with await_create made before the create connects once the task is created and loses no output', async () => {
+    const id = suite.id('awaitcreate');
+    const stream = c.runtime.attachTask();
+    const out = readAttach(stream);
+    const headers = new Promise<void>((resolve) => stream.once('metadata', () => resolve()));
+    let connected = false;
+    void headers.then(() => (connected = true));
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true, awaitCreate: true } } });
+    stream.end();
+    // Nothing to connect to yet: the stream waits (an attach without await_create is NOT_FOUND, below).
+    await new Promise((r) => setTimeout(r, 300));
+    expect(connected).toBe(false);
+    await create('awaitcreate', ['sh', '-c', 'echo first; echo second >&2; exit 4']);
+    await headers;
+    await start(id);
+    await out.done;
+    expect(out.stdout()).toBe('first\n');
+    expect(out.stderr()).toBe('second\n');
+    expect(out.exit()?.exitCode).toBe(4);
+    await del(id);
+
+    const plain = c.runtime.attachTask();
+    const failed = new Promise<grpc.ServiceError>((resolve) => plain.on('error', resolve));
+    plain.on('data', () => undefined);
+    plain.write({ frame: { $case: 'target', value: { containerId: suite.id('nosuch'), execId: '', stdin: false, stdout: true, stderr: true, awaitCreate: false } } });
+    plain.end();
+    expect((await failed).code).toBe(grpc.status.NOT_FOUND);
+
+    const onExec = c.runtime.attachTask();
+    const refused = new Promise<grpc.ServiceError>((resolve) => onExec.on('error', resolve));
+    onExec.on('data', () => undefined);
+    onExec.write({ frame: { $case: 'target', value: { containerId: id, execId: 'e1', stdin: false, stdout: true, stderr: true, awaitCreate: true } } });
+    onExec.end();
+    const err = await refused;
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/await_create is for the init process only/);
+  });
+
+  test('an await_create attach whose create fails (command not found) reports the 127 exit', async () => {
+    const id = suite.id('awaitfail');
+    const stream = c.runtime.attachTask();
+    const out = readAttach(stream);
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true, awaitCreate: true } } });
+    stream.end();
+    await expect(create('awaitfail', ['/no/such/command'])).rejects.toThrow(/not found|no such file/i);
+    await out.done;
+    expect(out.exit()?.exitCode).toBe(127);
+    await del(id);
+  });
+
   test('attaching to a task that already exited returns its exit status at once', async () => {
     const { id } = await create('gone', ['sh', '-c', 'exit 9']);
     await start(id);
     await wait(id);
     const stream = c.runtime.attachTask();
     const out = readAttach(stream);
-    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true } } });
+    stream.write({ frame: { $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true, awaitCreate: false } } });
     stream.end();
     await out.done;
     expect(out.exit()?.exitCode).toBe(9);

@@ -166,7 +166,13 @@ describe('recover after the agent is SIGKILLed', () => {
     execFileSync('/usr/sbin/runc', ['--root', layout.runcRoot, 'create', '--bundle', orphanBundle, orphan], { stdio: 'ignore' });
     expect(runcState(suite, orphan)).toBe('created');
 
+    // A state dir whose deletion in the background the crash cut short.
+    const leftover = join(layout.removedDir, `${suite.id('gone')}.1.2.3`);
+    mkdirSync(join(leftover, 'bundle'), { recursive: true });
+    writeFileSync(join(leftover, 'bundle', 'config.json'), '{}');
+
     const report = await rt.recover();
+    expect(existsSync(leftover)).toBe(false);
     expect(report.removedIncomplete.sort()).toEqual([bare, half].sort());
     expect(report.removedOrphans).toEqual([orphan]);
     expect(existsSync(paths.dir)).toBe(false);

@@ -116,6 +116,37 @@ describe('lifecycle', () => {
     expect(existsSync(state.bundle)).toBe(false);
     expect(existsSync(join('/sys/fs/cgroup/memory', suite.cgroupParent, id))).toBe(false);
     await expectContainerError(rt.state(id), 'NOT_FOUND');
+    // Its state dir went aside at once and is deleted in the background.
+    await rt.removalsSettled();
+    expect(readdirSync(join(suite.stateRoot, 'removed'))).toEqual([]);
+  });
+
+  test('createSettled: waits for a create begun later, returns at once for a created one, gives up on timeout or abort', async () => {
+    const id = suite.id('settled');
+    const events: string[] = [];
+    const waiting = rt.createSettled(id, { timeoutMs: 30_000 }).then(() => events.push('settled'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(events).toEqual([]);
+    const created = create('settled', ['true']).then(() => events.push('created'));
+    await Promise.all([waiting, created]);
+    // The wait ends with the create, not before it.
+    expect(events).toEqual(['created', 'settled']);
+    const t0 = Date.now();
+    await rt.createSettled(id, { timeoutMs: 30_000 });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    await rt.delete(id);
+
+    const never = suite.id('never-created');
+    const t1 = Date.now();
+    await rt.createSettled(never, { timeoutMs: 150 });
+    expect(Date.now() - t1).toBeGreaterThanOrEqual(140);
+    const controller = new AbortController();
+    const aborted = rt.createSettled(never, { timeoutMs: 30_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const t2 = Date.now();
+    await aborted;
+    expect(Date.now() - t2).toBeLessThan(5_000);
+    await expectContainerError(rt.state(never), 'NOT_FOUND');
   });
 
   test('a created container that is never started can be deleted without force', async () => {

@@ -18,7 +18,11 @@ export const snapshotsServiceSpec: ServiceSpec<typeof snapshotsConfigSchema> = {
   configSchema: snapshotsConfigSchema,
   setup: async (ctx) => {
     const { config, logger } = ctx;
-    const sn = await Snapshotter.open({ root: ctx.paths.stateDir, driver: config.driver });
+    const sn = await Snapshotter.open({
+      root: ctx.paths.stateDir,
+      driver: config.driver,
+      onRemovalError: (err, path) => logger.warn({ err, path }, 'cannot delete a removed snapshot directory; the next start deletes it'),
+    });
     // Computed layers are staged here on their way to the images service; anything left is from a crash.
     const scratchDir = join(ctx.paths.stateDir, 'diffs');
     rmSync(scratchDir, { recursive: true, force: true });
@@ -44,6 +48,7 @@ export const snapshotsServiceSpec: ServiceSpec<typeof snapshotsConfigSchema> = {
       close: async () => {
         await rpc.idle();
         content.close();
+        await sn.removalsSettled();
         sn.close();
       },
     };

@@ -71,7 +71,10 @@ for (const driver of ['overlayfs', 'native'] as const) {
       await sn.remove('b2');
       const dirsBefore = readdirSync(join(sn.root, 'snapshots')).length;
       await sn.remove('A');
+      // Gone from snapshots/ at once; deleted from removed/ in the background.
       expect(readdirSync(join(sn.root, 'snapshots')).length).toBe(dirsBefore - 1);
+      await sn.removalsSettled();
+      expect(readdirSync(join(sn.root, 'removed'))).toEqual([]);
       await expect(sn.remove('A')).rejects.toMatchObject({ code: 'not_found' });
       await expect(sn.prepare('x', 'missing')).rejects.toThrow(/parent snapshot "missing" does not exist/);
       await sn.prepare('act', undefined);
@@ -156,8 +159,13 @@ describe('crash recovery', () => {
     const orphan = join(root, 'snapshots', '999');
     mkdirSync(join(orphan, 'fs'), { recursive: true });
     writeFileSync(join(orphan, 'fs', 'junk'), 'x');
+    // a removed snapshot's directory whose deletion in the background the crash cut short
+    const halfDeleted = join(root, 'removed', '42.1.2.3');
+    mkdirSync(join(halfDeleted, 'fs', 'deep'), { recursive: true });
+    writeFileSync(join(halfDeleted, 'fs', 'deep', 'junk'), 'x');
 
     const again = await Snapshotter.open({ root });
+    expect(readdirSync(join(root, 'removed'))).toEqual([]);
     expect((await again.list()).map((s) => s.key).sort()).toEqual(['base', 'keep-active']);
     expect(existsSync(orphan)).toBe(false);
     expect(existsSync(join(root, 'snapshots', String(inflightId)))).toBe(false);

@@ -215,12 +215,18 @@ describe('RunContainer over gRPC', () => {
   };
   const cases = (frames: { $case: string }[]) => frames.map((f) => f.$case);
 
-  it('creates, attaches, starts only once attached, relays, and with remove ends once the container is gone', async () => {
+  it('attaches while creating, starts only once attached, relays, and with remove ends once the container is gone', async () => {
     const startTask = h.agent.startTask.bind(h.agent);
+    const createTask = h.agent.createTask.bind(h.agent);
     const sessionsAtStart: number[] = [];
+    const sessionsAtCreate: number[] = [];
     h.agent.startTask = (id, execId) => {
       sessionsAtStart.push(h.agent.attachSessions.length);
       return startTask(id, execId);
+    };
+    h.agent.createTask = (req) => {
+      sessionsAtCreate.push(h.agent.attachSessions.length);
+      return createTask(req);
     };
     const sessionsBefore = h.agent.attachSessions.length;
     const r = run({ create: tasks.CreateContainerRequest.fromPartial({ name: 'once', spec: { image: 'busybox', cmd: { args: ['echo', 'hi'] } } }), remove: true });
@@ -228,13 +234,16 @@ describe('RunContainer over gRPC', () => {
       await until(() => r.frames.some((f) => f.$case === 'startedPid'));
     } finally {
       h.agent.startTask = startTask;
+      h.agent.createTask = createTask;
     }
+    // The attach (with await_create) goes out before the agent is asked to create the task.
+    expect(sessionsAtCreate).toEqual([sessionsBefore + 1]);
     expect(sessionsAtStart).toEqual([sessionsBefore + 1]);
     const created = r.frames[0];
     if (created?.$case !== 'created') throw new Error(`first frame: ${created?.$case}`);
     const id = created.value.id;
     const session = h.agent.attachSessions.at(-1)!;
-    expect(session.sent[0]?.frame).toEqual({ $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true } });
+    expect(session.sent[0]?.frame).toEqual({ $case: 'target', value: { containerId: id, execId: '', stdin: false, stdout: true, stderr: true, awaitCreate: true } });
     session.push({ frame: { $case: 'stdout', value: Buffer.from('hi\n') } });
     session.push({ frame: { $case: 'exit', value: { exitCode: 4, signal: 0, oomKilled: false, exitedAt: undefined } } });
     h.agent.exit(id, 4);

@@ -24,6 +24,9 @@ export interface AttachDeps {
   waiters: ExecAttachWaiters;
 }
 
+/** How long an attach with await_create waits for the container's create to begin (the caller sets up its network first). */
+const AWAIT_CREATE_MS = 60_000;
+
 type Opening = { kind: 'session'; session: AttachSession } | { kind: 'exited'; exit: ExitStatus };
 
 /**
@@ -36,6 +39,7 @@ async function open(deps: AttachDeps, target: agent.AttachTarget, signal: AbortS
   const { runtime } = deps;
   const id = target.containerId;
   if (target.execId === '') {
+    if (target.awaitCreate) await runtime.createSettled(id, { timeoutMs: AWAIT_CREATE_MS, signal });
     const state = await runtime.state(id);
     if (state.status === 'stopped') {
       if (state.exit) return { kind: 'exited', exit: state.exit };
@@ -87,6 +91,7 @@ async function bridge(deps: AttachDeps, call: AttachCall, out: CallEnding<agent.
   if (frame?.$case !== 'target') throw new ContainerError('INVALID_ARGUMENT', 'the first attach message must be the target');
   const target = frame.value;
   if (target.containerId === '') throw new ContainerError('INVALID_ARGUMENT', 'target.container_id is required');
+  if (target.awaitCreate && target.execId !== '') throw new ContainerError('INVALID_ARGUMENT', 'target.await_create is for the init process only (exec_id must be empty)');
   const cancelled = cancelSignal(call);
 
   // Response headers tell the caller it may start the process now without losing its first output.

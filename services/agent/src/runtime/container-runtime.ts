@@ -6,12 +6,12 @@
 // pointed at the same root sees the same containers, so a restarted agent
 // simply calls recover() and carries on; containers keep running meanwhile
 // because conmon, not the agent, is their parent.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { OciSpec } from '@berth/runtime-spec';
 import { allSettledOrThrow } from '@berth/service-kit';
-import { removeTempLeftovers, writeFileAtomic } from '@berth/store';
+import { purgeRemoved, removeInBackground, removeTempLeftovers, writeFileAtomic } from '@berth/store';
 import { containerCgroupFromPath, containerCgroupFromProc, readCgroupSystem, type CgroupSystem } from '../cgroups/layout.js';
 import { readCgroupStats, type CgroupStats } from '../cgroups/stats.js';
 import { ContainerError, errnoCode, isContainerError, MountError } from '../errors.js';
@@ -80,6 +80,11 @@ export class ContainerRuntime {
   private readonly stopTimeoutMs: number;
   private cgroups: CgroupSystem | undefined;
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Creates in progress, by id; and who waits for one to begin (see createSettled). */
+  private readonly creates = new Map<string, Promise<unknown>>();
+  private readonly createAwaiters = new Map<string, Set<() => void>>();
+  /** State dirs being deleted in the background (see removeStateDir). */
+  private readonly removals = new Set<Promise<void>>();
   private dirsReady: Promise<void> | undefined;
   private readonly execs: ExecSessions;
   private readonly execRequests: ExecRequests;
@@ -120,7 +125,57 @@ export class ContainerRuntime {
   async create(id: string, opts: CreateOptions): Promise<ContainerState> {
     validateId(id);
     validateCreateOptions(opts);
-    await this.ensureDirs();
+    const creating = this.ensureDirs().then(() => this.createLocked(id, opts));
+    this.creates.set(id, creating);
+    for (const begun of this.createAwaiters.get(id) ?? []) begun();
+    try {
+      return await creating;
+    } finally {
+      if (this.creates.get(id) === creating) this.creates.delete(id);
+    }
+  }
+
+  /**
+   * Settles once the container exists (created by now) or a create of it,
+   * in progress or begun within `timeoutMs`, has finished, either way: the
+   * caller then looks at what is there. Lets an attach be made together
+   * with the create, connecting the moment the container is created.
+   */
+  async createSettled(id: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+    validateId(id);
+    for (;;) {
+      const creating = this.creates.get(id);
+      if (creating) {
+        await creating.catch(() => undefined);
+        return;
+      }
+      if (existsSync(containerPaths(this.layout, id).record)) return;
+      if (!(await this.createBegins(id, opts))) return;
+    }
+  }
+
+  /** True once a create of `id` begins; false after `timeoutMs` or an abort. */
+  private createBegins(id: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<boolean> {
+    return new Promise((resolve) => {
+      const awaiters = this.createAwaiters.get(id) ?? new Set<() => void>();
+      this.createAwaiters.set(id, awaiters);
+      const settle = (begun: boolean) => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', aborted);
+        awaiters.delete(onBegun);
+        if (awaiters.size === 0 && this.createAwaiters.get(id) === awaiters) this.createAwaiters.delete(id);
+        resolve(begun);
+      };
+      const onBegun = () => settle(true);
+      const aborted = () => settle(false);
+      const timer = setTimeout(aborted, opts.timeoutMs);
+      awaiters.add(onBegun);
+      if (opts.signal?.aborted) return aborted();
+      opts.signal?.addEventListener('abort', aborted, { once: true });
+    });
+  }
+
+  private createLocked(id: string, opts: CreateOptions): Promise<ContainerState> {
     return this.withLock(id, async () => {
       const paths = containerPaths(this.layout, id);
       if (await this.runc.state(id)) {
@@ -135,8 +190,8 @@ export class ContainerRuntime {
       let mountedRootfs: string | undefined;
       let record: ContainerRecord | undefined;
       try {
-        await rm(paths.exitFile, { force: true });
-        await rm(paths.attachLink, { force: true });
+        rmSync(paths.exitFile, { force: true });
+        rmSync(paths.attachLink, { force: true });
         const bundle = opts.bundle === undefined ? paths.defaultBundle : resolve(opts.bundle);
         if (opts.bundle === undefined) await mkdir(bundle);
         else await requireDirectory(bundle, 'bundle');
@@ -409,10 +464,20 @@ export class ContainerRuntime {
       // conmon's files in a caller's bundle; the bundle itself is the caller's.
       for (const f of ['ctl', 'winsz', 'attach']) await rm(join(record.bundle, f), { force: true });
     }
-    await rm(paths.exitFile, { force: true });
-    await rm(paths.attachLink, { force: true });
-    // Retried on ENOTEMPTY: a conmon that has not ended yet may still reopen its log in there.
-    await rm(paths.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    rmSync(paths.exitFile, { force: true });
+    rmSync(paths.attachLink, { force: true });
+    // Gone from containers/ at once (a new container of the same id may follow); its files
+    // are deleted off the caller's path, with retries: a conmon ending may still write in there.
+    const { done } = removeInBackground(paths.dir, this.layout.removedDir, (err, path) =>
+      this.logger.warn({ err, path }, 'cannot delete a removed container state dir; the next start deletes it'),
+    );
+    this.removals.add(done);
+    void done.finally(() => this.removals.delete(done));
+  }
+
+  /** Settles once every state dir removed so far is deleted from disk. */
+  async removalsSettled(): Promise<void> {
+    await Promise.all([...this.removals]);
   }
 
   // ----------------------------------------------------------------- state
@@ -517,6 +582,8 @@ export class ContainerRuntime {
   async recover(): Promise<RecoverReport> {
     await this.ensureDirs();
     const report: RecoverReport = { containers: [], removedIncomplete: [], removedOrphans: [] };
+    // State dirs whose deletion a crash cut short.
+    await purgeRemoved(this.layout.removedDir);
     const runcStates = new Map((await this.runc.list()).map((s) => [s.id, s]));
     const ids: string[] = [];
     for (const entry of await readdir(this.layout.containersDir, { withFileTypes: true })) {

@@ -5,6 +5,8 @@
 //                                     conmon even when the agent is dead; one
 //                                     directory so one watcher sees every exit
 //   <root>/attach/<cuuid> -> bundle   conmon --socket-dir-path symlinks
+//   <root>/removed/                   state dirs of deleted containers, moved
+//                                     here and deleted in the background
 //   <root>/containers/<id>/
 //       record.json                   how the container was created (immutable)
 //       exit.json                     sealed exit status (fsynced by the agent)
@@ -23,6 +25,7 @@ export interface RuntimeLayout {
   runcRoot: string;
   exitsDir: string;
   attachDir: string;
+  removedDir: string;
 }
 
 export function runtimeLayout(root: string, runcRoot?: string): RuntimeLayout {
@@ -32,6 +35,7 @@ export function runtimeLayout(root: string, runcRoot?: string): RuntimeLayout {
     runcRoot: runcRoot ?? join(root, 'runc'),
     exitsDir: join(root, 'exits'),
     attachDir: join(root, 'attach'),
+    removedDir: join(root, 'removed'),
   };
 }
 

@@ -41,14 +41,17 @@ export interface SnapshotDriver {
   describe(): Record<string, string>;
 }
 
-/** On-disk layout shared by the drivers: <root>/snapshots/<id>/{fs,work}. */
+/** On-disk layout shared by the drivers: <root>/snapshots/<id>/{fs,work}, <root>/removed/. */
 export class Layout {
   readonly snapshotsDir: string;
   /** Temporary mount points (diffs between arbitrary snapshots). */
   readonly mountsDir: string;
+  /** Directories of removed snapshots, moved here and deleted in the background. */
+  readonly removedDir: string;
   constructor(readonly root: string) {
     this.snapshotsDir = join(root, 'snapshots');
     this.mountsDir = join(root, 'mnt');
+    this.removedDir = join(root, 'removed');
   }
   dir(id: number): string {
     return join(this.snapshotsDir, String(id));

@@ -54,17 +54,15 @@ export function runContainer(engine: TasksEngine, call: RunCall): void {
       return ending.end({ frame: { $case: 'startedPid', value: pid } });
     }
 
-    await engine.tasks.createTask(namespace, rec.id);
-    const opening = await engine.tasks.openAttach(namespace, {
-      containerId: rec.id,
-      execId: '',
-      stdin: start.stdin,
-      stdout: true,
-      stderr: !rec.spec.tty,
-    });
-    if (opening.kind === 'exited') throw new Error(`container ${rec.name} exited before it was started`);
-    const { stream } = opening;
+    // Attached while the task is created: the agent connects the stream the moment its create is done.
+    const stream = engine.tasks.attachWhileCreating(rec, { stdin: start.stdin, stdout: true, stderr: !rec.spec.tty });
     call.once('cancelled', () => stream.cancel());
+    try {
+      await engine.tasks.createTask(namespace, rec.id);
+    } catch (err) {
+      stream.cancel();
+      throw err;
+    }
     if (start.ttySize) stream.send({ frame: { $case: 'resize', value: start.ttySize } });
     // Started only once its stdio is connected, so that no output is lost.
     await stream.connected;

@@ -373,8 +373,23 @@ export class TasksApi {
       throw failedPrecondition(`cannot attach stdin to container ${rec.name}: it was created without open_stdin (-i)`);
     }
     const stream = this.rt.agentFor(rec).attach();
-    stream.send({ frame: { $case: 'target', value: { ...target, containerId: rec.id } } });
+    stream.send({ frame: { $case: 'target', value: { ...target, containerId: rec.id, awaitCreate: false } } });
     return { kind: 'stream', stream: target.execId === '' ? this.recordingExit(stream, rec.id) : stream, record: rec };
+  }
+
+  /**
+   * Opens the attach pass-through to the init process of a container whose
+   * task is about to be created (a run): the agent connects it the moment
+   * its create is done, so starting need not wait for a round trip between
+   * the create and the attach. A create that fails ends it (or cancel it).
+   */
+  attachWhileCreating(rec: ContainerRecord, streams: { stdin: boolean; stdout: boolean; stderr: boolean }): AttachStream {
+    if (streams.stdin && !rec.spec.openStdin) {
+      throw failedPrecondition(`cannot attach stdin to container ${rec.name}: it was created without open_stdin (-i)`);
+    }
+    const stream = this.rt.agentFor(rec).attach();
+    stream.send({ frame: { $case: 'target', value: { ...streams, containerId: rec.id, execId: '', awaitCreate: true } } });
+    return this.recordingExit(stream, rec.id);
   }
 
   /**

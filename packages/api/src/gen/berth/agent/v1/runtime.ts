@@ -367,6 +367,13 @@ export interface AttachTarget {
   stdout: boolean;
   /** Receive stderr. */
   stderr: boolean;
+  /**
+   * Init process only: the container's CreateTask may still be on its way or
+   * running; the stream connects once it has created the container (so a
+   * caller can create and attach at once). Without it, an unknown container
+   * is NOT_FOUND at once.
+   */
+  awaitCreate: boolean;
 }
 
 /** AttachTaskRequest is one message from the client on an attach stream. */
@@ -2995,7 +3002,7 @@ export const ResizePtyResponse: MessageFns<ResizePtyResponse> = {
 };
 
 function createBaseAttachTarget(): AttachTarget {
-  return { containerId: "", execId: "", stdin: false, stdout: false, stderr: false };
+  return { containerId: "", execId: "", stdin: false, stdout: false, stderr: false, awaitCreate: false };
 }
 
 export const AttachTarget: MessageFns<AttachTarget> = {
@@ -3014,6 +3021,9 @@ export const AttachTarget: MessageFns<AttachTarget> = {
     }
     if (message.stderr !== false) {
       writer.uint32(40).bool(message.stderr);
+    }
+    if (message.awaitCreate !== false) {
+      writer.uint32(48).bool(message.awaitCreate);
     }
     return writer;
   },
@@ -3071,6 +3081,14 @@ export const AttachTarget: MessageFns<AttachTarget> = {
             message.stderr = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.awaitCreate = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3098,6 +3116,11 @@ export const AttachTarget: MessageFns<AttachTarget> = {
       stdin: isSet(object.stdin) ? globalThis.Boolean(object.stdin) : false,
       stdout: isSet(object.stdout) ? globalThis.Boolean(object.stdout) : false,
       stderr: isSet(object.stderr) ? globalThis.Boolean(object.stderr) : false,
+      awaitCreate: isSet(object.awaitCreate)
+        ? globalThis.Boolean(object.awaitCreate)
+        : isSet(object.await_create)
+        ? globalThis.Boolean(object.await_create)
+        : false,
     };
   },
 
@@ -3118,6 +3141,9 @@ export const AttachTarget: MessageFns<AttachTarget> = {
     if (message.stderr !== false) {
       obj.stderr = message.stderr;
     }
+    if (message.awaitCreate !== false) {
+      obj.awaitCreate = message.awaitCreate;
+    }
     return obj;
   },
 
@@ -3131,6 +3157,7 @@ export const AttachTarget: MessageFns<AttachTarget> = {
     message.stdin = object.stdin ?? false;
     message.stdout = object.stdout ?? false;
     message.stderr = object.stderr ?? false;
+    message.awaitCreate = object.awaitCreate ?? false;
     return message;
   },
 };
