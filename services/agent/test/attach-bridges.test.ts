@@ -46,6 +46,40 @@ describe('BridgePool', () => {
     await until('no bridge left', () => perlChildren().length === 0);
   });
 
+  test('reserve() takes the spare and starts its replacement at once; an unused reservation comes back as the spare', async () => {
+    pool = new BridgePool('/usr/bin/perl', 60_000);
+    const first = pool.take(); // no spare yet: a new one; the refill waits a minute
+    first.kill('SIGKILL');
+    await until('the first bridge to end', () => !perlChildren().includes(first.pid!));
+    const r1 = pool.reserve(); // no spare: a new bridge for it, and a spare started now (not in a minute)
+    await until('the reserved bridge and a spare', () => perlChildren().length === 2);
+    const [a, b] = perlChildren();
+    const r2 = pool.reserve(); // takes the spare, starts another
+    await until('a third bridge', () => perlChildren().length === 3);
+    const used = r2.use()!;
+    expect([a, b]).toContain(used.pid);
+    expect(r2.use()).toBeUndefined();
+    r2.release(); // used: nothing to hand back
+    used.kill('SIGKILL');
+    await until('the used bridge to end', () => !perlChildren().includes(used.pid!));
+    r1.release(); // unused, but a spare exists: it is ended
+    await until('only the spare left', () => perlChildren().length === 1);
+    const [spare] = perlChildren();
+    const r3 = pool.reserve();
+    await until('a new spare beside the reserved one', () => perlChildren().length === 2);
+    const r3pid = perlChildren().includes(spare!) ? spare : undefined;
+    expect(r3pid).toBe(spare);
+    // An unused reservation with no spare left comes back as the spare.
+    pool.take().kill('SIGKILL'); // takes the spare (the refill waits a minute)
+    await until('the taken spare to end', () => perlChildren().length === 1);
+    r3.release();
+    const back = pool.take();
+    expect(back.pid).toBe(spare);
+    back.kill('SIGKILL');
+    pool.close();
+    await until('no bridge left', () => perlChildren().length === 0);
+  });
+
   test('a bridge from the pool reports a missing socket like a new one', async () => {
     pool = new BridgePool('/usr/bin/perl', 20);
     await expect(attachSocket('/nonexistent-berth-dir', { bridges: pool })).rejects.toThrow(/cannot enter \/nonexistent-berth-dir/);

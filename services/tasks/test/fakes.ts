@@ -397,6 +397,7 @@ export class FakeAgent implements AgentPort {
       this.exit(containerId, 137, 9);
     }
     this.tasks.delete(containerId);
+    await this.script.leave('deleteTask');
     return task.exit;
   }
 

@@ -577,6 +577,46 @@ describe('exec, pause, processes', () => {
 });
 
 describe('remove', () => {
+  it('after the exit, the snapshot goes while the task is torn down; a never-started task is deleted first', async () => {
+    const c = await run('rm-fast', { autoRemove: true });
+    const released = h.agent.script.pauseAfterNext('deleteTask');
+    h.agent.exit(c.id, 0);
+    // The agent has not answered its delete yet, and the snapshot is already gone.
+    await eventually(() => !h.snapshots.snapshots.has(c.id), 'the snapshot removed during the teardown');
+    expect(h.engine.runtime.store.get(c.id)?.phase).toBe('removing');
+    released();
+    await eventually(() => h.engine.runtime.store.get(c.id) === undefined, 'the removal to finish');
+    expect(h.agent.tasks.has(c.id)).toBe(false);
+
+    // Created, never started: its init process (runc's) still holds the rootfs, so the task goes first.
+    const idle = await h.engine.containers.create(NS, { id: '', name: 'idle', spec: spec() });
+    await h.engine.tasks.createTask(NS, 'idle');
+    const releaseIdle = h.agent.script.pauseAfterNext('deleteTask');
+    const removing = h.engine.containers.remove(NS, 'idle', { force: true, keepLogs: false });
+    await eventually(() => h.agent.script.calls.includes(`deleteTask ${idle.id.slice(0, 12)}`), 'the task delete');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(h.snapshots.snapshots.has(idle.id)).toBe(true);
+    releaseIdle();
+    await removing;
+    expect(h.snapshots.snapshots.has(idle.id)).toBe(false);
+  });
+
+  it('a teardown that fails after the snapshot went leaves the container "removing"; removing it again finishes', async () => {
+    const c = await run('half-gone');
+    h.agent.exit(c.id, 137, 9);
+    await eventually(() => h.engine.containers.get(NS, 'half-gone').phase === 'stopped', 'the exit');
+    // (the exit's own teardown ran: give the record a task again, as a failed teardown would have left it)
+    h.engine.runtime.store.patch(c.id, { task: 'present' });
+    h.agent.script.failNext('deleteTask', grpcError(status.UNAVAILABLE, 'agent down'));
+    const err = await codeOf(h.engine.containers.remove(NS, 'half-gone', { force: true, keepLogs: false }));
+    expect(err.message).toMatch(/agent down/);
+    expect(h.engine.containers.get(NS, 'half-gone').phase).toBe('removing');
+    expect(h.snapshots.snapshots.has(c.id)).toBe(false);
+    await h.engine.containers.remove(NS, 'half-gone', { force: true, keepLogs: false });
+    expect(h.engine.runtime.store.get(c.id)).toBeUndefined();
+    expect(h.events.ofType('containers.deleted')).toHaveLength(1);
+  });
+
   it('refuses to remove a running container unless forced', async () => {
     await run('live');
     const err = await codeOf(h.engine.containers.remove(NS, 'live', { force: false, keepLogs: false }));

@@ -39,15 +39,21 @@ async function open(deps: AttachDeps, target: agent.AttachTarget, signal: AbortS
   const { runtime } = deps;
   const id = target.containerId;
   if (target.execId === '') {
-    if (target.awaitCreate) await runtime.createSettled(id, { timeoutMs: AWAIT_CREATE_MS, signal });
-    const state = await runtime.state(id);
-    if (state.status === 'stopped') {
-      if (state.exit) return { kind: 'exited', exit: state.exit };
-      throw new ContainerError('NOT_RUNNING', `container ${id} has stopped and its exit code is unknown: ${state.error ?? ''}`, { containerId: id });
+    // A run's attach: its bridge is started now, while the create is on its way.
+    const reserved = target.awaitCreate ? runtime.reserveAttach() : undefined;
+    try {
+      if (target.awaitCreate) await runtime.createSettled(id, { timeoutMs: AWAIT_CREATE_MS, signal });
+      const state = await runtime.state(id);
+      if (state.status === 'stopped') {
+        if (state.exit) return { kind: 'exited', exit: state.exit };
+        throw new ContainerError('NOT_RUNNING', `container ${id} has stopped and its exit code is unknown: ${state.error ?? ''}`, { containerId: id });
+      }
+      const session = await runtime.attach(id, { stdin: target.stdin, ...(reserved ? { reserved } : {}) });
+      connected();
+      return { kind: 'session', session };
+    } finally {
+      reserved?.release();
     }
-    const session = await runtime.attach(id, { stdin: target.stdin });
-    connected();
-    return { kind: 'session', session };
   }
   const exec = await runtime.execState(id, target.execId);
   if (exec.status === 'created') {

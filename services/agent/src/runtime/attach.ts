@@ -59,6 +59,15 @@ export interface AttachOptions {
   stdin?: boolean;
   /** Where the bridge comes from; default: a new one run by /usr/bin/perl. */
   bridges?: BridgePool;
+  /** A bridge reserved earlier (BridgePool.reserve); used instead of one from `bridges`. */
+  reserved?: BridgeReservation;
+}
+
+/** A started bridge set aside for an attach still to come; release() hands an unused one back. */
+export interface BridgeReservation {
+  /** The bridge, once: later calls (and release) find it taken. */
+  use(): ChildProcess | undefined;
+  release(): void;
 }
 
 const DEFAULT_PERL = '/usr/bin/perl';
@@ -89,6 +98,45 @@ export class BridgePool {
     private readonly refillDelayMs = 20,
   ) {}
 
+  /**
+   * A bridge for an attach that will connect later (a run's, once its
+   * create is done), taken now; its replacement is started now too, while
+   * the create is still on its way, rather than a little after the attach,
+   * when a short-lived container's exit and delete keep the agent busy.
+   */
+  reserve(): BridgeReservation {
+    const spare = this.spare;
+    this.spare = undefined;
+    const child = spare && alive(spare) ? spare : spawnBridge(this.perlPath);
+    if (child !== spare) {
+      child.on('error', () => undefined); // no perl: reported where it is used
+      holdEventLoop(child, false);
+    }
+    if (this.refill) clearTimeout(this.refill);
+    this.refill = undefined;
+    this.refillNow();
+    let held: ChildProcess | undefined = child;
+    return {
+      use: () => {
+        const c = held;
+        held = undefined;
+        if (!c || !alive(c)) return undefined; // (the caller takes another)
+        holdEventLoop(c, true);
+        return c;
+      },
+      release: () => {
+        const c = held;
+        held = undefined;
+        if (!c) return;
+        // Unused: the spare again if none came meanwhile (it has had no target line yet).
+        if (!this.closed && !this.spare && alive(c)) {
+          holdEventLoop(c, false);
+          this.spare = c;
+        } else c.kill('SIGKILL');
+      },
+    };
+  }
+
   /** A started bridge waiting for its target line. */
   take(): ChildProcess {
     const spare = this.spare;
@@ -105,13 +153,17 @@ export class BridgePool {
     if (this.closed || this.refill) return;
     this.refill = setTimeout(() => {
       this.refill = undefined;
-      if (this.closed || this.spare) return;
-      const child = spawnBridge(this.perlPath);
-      child.on('error', () => undefined); // no perl: take() spawns afresh and reports it
-      holdEventLoop(child, false);
-      this.spare = child;
+      this.refillNow();
     }, this.refillDelayMs);
     this.refill.unref();
+  }
+
+  private refillNow(): void {
+    if (this.closed || this.spare) return;
+    const child = spawnBridge(this.perlPath);
+    child.on('error', () => undefined); // no perl: take() spawns afresh and reports it
+    holdEventLoop(child, false);
+    this.spare = child;
   }
 
   /** Ends the spare; later takes spawn bridges one by one. */
@@ -139,7 +191,7 @@ export interface AttachSession {
 /** Connects to `<dir>/attach`; resolves once conmon accepted the connection. */
 export function attachSocket(dir: string, opts: AttachOptions = {}): Promise<AttachSession> {
   const perlPath = opts.bridges?.perlPath ?? DEFAULT_PERL;
-  const child = opts.bridges ? opts.bridges.take() : spawnBridge(perlPath);
+  const child = opts.reserved?.use() ?? (opts.bridges ? opts.bridges.take() : spawnBridge(perlPath));
   child.stdin?.on('error', () => undefined); // a bridge that failed to start; 'close' reports it
   child.stdin?.write(`${opts.stdin ? '1' : '0'} ${dir}\n`);
   if (!opts.stdin) child.stdin?.end();

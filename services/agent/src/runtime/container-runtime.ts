@@ -17,7 +17,7 @@ import { readCgroupStats, type CgroupStats } from '../cgroups/stats.js';
 import { ContainerError, errnoCode, isContainerError, MountError } from '../errors.js';
 import { rotateIfNeeded, writeControl } from '../logs/rotate.js';
 import { mountAll, mountsUnder, MountSyscalls, unmountAll, type MountTools } from '@berth/mount';
-import { attachSocket, BridgePool, type AttachSession } from './attach.js';
+import { attachSocket, BridgePool, type AttachSession, type BridgeReservation } from './attach.js';
 import { requireDirectory, resizeMessage, validateCreateOptions, type TerminalSize } from './checks.js';
 import { awaitConmonStart, spawnConmon, type ConmonLaunch } from './conmon.js';
 import { classifyExecFailure } from './exec-errors.js';
@@ -675,7 +675,12 @@ export class ContainerRuntime {
   }
 
   /** Connects to the container's stdio through conmon (see attach.ts). */
-  async attach(id: string, opts: { stdin?: boolean } = {}): Promise<AttachSession> {
+  /** A bridge set aside now for an attach made once a create is done (see BridgePool.reserve). */
+  reserveAttach(): BridgeReservation {
+    return this.bridges.reserve();
+  }
+
+  async attach(id: string, opts: { stdin?: boolean; reserved?: BridgeReservation } = {}): Promise<AttachSession> {
     validateId(id);
     const record = await this.requireRecord(id);
     await this.requireStatus(id, ['created', 'running', 'paused'], 'attach to');
@@ -683,7 +688,7 @@ export class ContainerRuntime {
       throw new ContainerError('INVALID_ARGUMENT', `container ${id} was created without stdin`, { containerId: id });
     }
     try {
-      return await attachSocket(record.bundle, { stdin: opts.stdin === true, bridges: this.bridges });
+      return await attachSocket(record.bundle, { stdin: opts.stdin === true, bridges: this.bridges, ...(opts.reserved ? { reserved: opts.reserved } : {}) });
     } catch (err) {
       throw new ContainerError('RUNTIME_FAILED', (err as Error).message, { containerId: id, cause: err });
     }

@@ -72,6 +72,16 @@ function attachmentSummary(a: Attachment): NetworkAttachmentSummary {
   };
 }
 
+/**
+ * Whether none of the container's processes can still run: its init exited
+ * (recorded: pid 0) and, with a PID namespace of its own, the kernel killed
+ * everything else in it when the init died.
+ */
+export function processesGone(record: Pick<ContainerRecord, 'pid' | 'runtimeSpec'>): boolean {
+  const ownPidNamespace = (record.runtimeSpec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path);
+  return record.pid === 0 && ownPidNamespace;
+}
+
 /** Longest pause between attempts to reach an agent to wait for a process (it may be restarting). */
 const WATCH_RETRY_MAX_MS = 5_000;
 
@@ -664,11 +674,22 @@ export class Runtime {
     this.cancelRestart(id);
     this.watchers.get(id)?.abort();
     let rec = record;
-    if (rec.task !== 'none' || rec.netnsPath !== '') rec = await this.teardownTask(rec);
-    try {
-      await this.deps.snapshots.remove(namespace, rec.snapshotter, rec.snapshotKey);
-    } catch (err) {
-      throw withContext(err, `cannot remove the snapshot ${rec.snapshotKey} of container ${rec.name}`);
+    const removeSnapshot = async () => {
+      try {
+        await this.deps.snapshots.remove(namespace, rec.snapshotter, rec.snapshotKey);
+      } catch (err) {
+        throw withContext(err, `cannot remove the snapshot ${rec.snapshotKey} of container ${rec.name}`);
+      }
+    };
+    if (rec.task === 'none' && rec.netnsPath === '') await removeSnapshot();
+    else if (processesGone(rec)) {
+      // Nothing runs on the rootfs any more: the snapshot goes while the task is torn down
+      // (its rootfs unmounted), a round trip sooner; its data is deleted in the background
+      // either way. A teardown that fails leaves the record "removing", retried as ever.
+      [rec] = await allSettledOrThrow([this.teardownTask(rec), removeSnapshot()]);
+    } else {
+      rec = await this.teardownTask(rec);
+      await removeSnapshot();
     }
     this.removeAnonymousVolumes(rec);
     if (!rec.keepLogsOnRemove) rmSync(dirname(rec.logPath), { recursive: true, force: true });
