@@ -418,8 +418,13 @@ describe('stdio', () => {
     // Nothing to connect to yet: the stream waits (an attach without await_create is NOT_FOUND, below).
     await new Promise((r) => setTimeout(r, 300));
     expect(connected).toBe(false);
+    const order: string[] = [];
+    void headers.then(() => order.push('connected'));
     await create('awaitcreate', ['sh', '-c', 'echo first; echo second >&2; exit 4']);
+    order.push('created');
     await headers;
+    // Connected while the create ran (conmon listens before it runs `runc create`), not after it.
+    expect(order).toEqual(['connected', 'created']);
     await start(id);
     await out.done;
     expect(out.stdout()).toBe('first\n');

@@ -42,7 +42,15 @@ async function open(deps: AttachDeps, target: agent.AttachTarget, signal: AbortS
     // A run's attach: its bridge is started now, while the create is on its way.
     const reserved = target.awaitCreate ? runtime.reserveAttach() : undefined;
     try {
-      if (target.awaitCreate) await runtime.createSettled(id, { timeoutMs: AWAIT_CREATE_MS, signal });
+      if (target.awaitCreate) {
+        // Connected during the create if it can be; else once it is done.
+        const early = await runtime.attachWhileCreating(id, { stdin: target.stdin, ...(reserved ? { reserved } : {}), timeoutMs: AWAIT_CREATE_MS, signal });
+        if (early) {
+          connected();
+          return { kind: 'session', session: early };
+        }
+        await runtime.createSettled(id, { timeoutMs: AWAIT_CREATE_MS, signal });
+      }
       const state = await runtime.state(id);
       if (state.status === 'stopped') {
         if (state.exit) return { kind: 'exited', exit: state.exit };

@@ -80,8 +80,8 @@ export class ContainerRuntime {
   private readonly stopTimeoutMs: number;
   private cgroups: CgroupSystem | undefined;
   private readonly locks = new Map<string, Promise<unknown>>();
-  /** Creates in progress, by id; and who waits for one to begin (see createSettled). */
-  private readonly creates = new Map<string, Promise<unknown>>();
+  /** Creates in progress, by id (with where their attach socket will be); and who waits for one to begin (see createSettled). */
+  private readonly creates = new Map<string, { done: Promise<unknown>; bundle: string; stdin: boolean }>();
   private readonly createAwaiters = new Map<string, Set<() => void>>();
   /** State dirs being deleted in the background (see removeStateDir). */
   private readonly removals = new Set<Promise<void>>();
@@ -126,12 +126,53 @@ export class ContainerRuntime {
     validateId(id);
     validateCreateOptions(opts);
     const creating = this.ensureDirs().then(() => this.createLocked(id, opts));
-    this.creates.set(id, creating);
+    const entry = {
+      done: creating,
+      bundle: opts.bundle === undefined ? containerPaths(this.layout, id).defaultBundle : resolve(opts.bundle),
+      stdin: opts.stdin === true,
+    };
+    this.creates.set(id, entry);
     for (const begun of this.createAwaiters.get(id) ?? []) begun();
     try {
       return await creating;
     } finally {
-      if (this.creates.get(id) === creating) this.creates.delete(id);
+      if (this.creates.get(id) === entry) this.creates.delete(id);
+    }
+  }
+
+  /**
+   * Attaches to a container while it is being created, the moment its
+   * monitor listens: conmon binds the attach socket before it runs `runc
+   * create`, so the stdio is connected by the time the create returns and a
+   * run can start it at once. Undefined when no create of `id` begins within
+   * `timeoutMs`, or it ends first, or it has no stdin to give: the caller then
+   * looks at the container as it is (createSettled, state, attach).
+   */
+  async attachWhileCreating(
+    id: string,
+    opts: { stdin: boolean; reserved?: BridgeReservation; timeoutMs: number; signal?: AbortSignal },
+  ): Promise<AttachSession | undefined> {
+    validateId(id);
+    if (!this.creates.has(id) && !existsSync(containerPaths(this.layout, id).record)) await this.createBegins(id, opts);
+    const create = this.creates.get(id);
+    if (!create || (opts.stdin && !create.stdin)) return undefined;
+    let settled = false;
+    void create.done.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const socket = join(create.bundle, 'attach');
+    // A stat a millisecond for the ≈ 20 ms until conmon binds it.
+    while (!existsSync(socket)) {
+      if (settled || opts.signal?.aborted) return undefined;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    try {
+      return await attachSocket(create.bundle, { stdin: opts.stdin, bridges: this.bridges, ...(opts.reserved ? { reserved: opts.reserved } : {}) });
+    } catch {
+      // conmon went away (its create failed): the caller reports what the container became.
+      await create.done.catch(() => undefined);
+      return undefined;
     }
   }
 
@@ -146,7 +187,7 @@ export class ContainerRuntime {
     for (;;) {
       const creating = this.creates.get(id);
       if (creating) {
-        await creating.catch(() => undefined);
+        await creating.done.catch(() => undefined);
         return;
       }
       if (existsSync(containerPaths(this.layout, id).record)) return;
