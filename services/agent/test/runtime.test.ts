@@ -121,6 +121,16 @@ describe('lifecycle', () => {
     expect(readdirSync(join(suite.stateRoot, 'removed'))).toEqual([]);
   });
 
+  test('wait asked while the create runs reports what it became: 127 for a command not found', async () => {
+    const id = suite.id('waitcreate');
+    const spec = suite.spec(id, { cmd: ['/no/such/command'] });
+    const creating = rt.create(id, { spec, rootfsMounts: suite.overlayFor(id) });
+    const waiting = rt.wait(id); // the same tick: the create has only begun
+    await expectContainerError(creating, 'COMMAND_NOT_FOUND');
+    expect((await waiting).exitCode).toBe(127);
+    await rt.delete(id);
+  });
+
   test('createSettled: waits for a create begun later, returns at once for a created one, gives up on timeout or abort', async () => {
     const id = suite.id('settled');
     const events: string[] = [];

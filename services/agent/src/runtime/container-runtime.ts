@@ -131,7 +131,8 @@ export class ContainerRuntime {
       bundle: opts.bundle === undefined ? containerPaths(this.layout, id).defaultBundle : resolve(opts.bundle),
       stdin: opts.stdin === true,
     };
-    this.creates.set(id, entry);
+    // A second create of the same id fails (ALREADY_EXISTS): the first one's entry stays.
+    if (!this.creates.has(id)) this.creates.set(id, entry);
     for (const begun of this.createAwaiters.get(id) ?? []) begun();
     try {
       return await creating;
@@ -543,6 +544,9 @@ export class ContainerRuntime {
   /** Resolves with the exit status once the container has exited. */
   async wait(id: string, opts: { signal?: AbortSignal } = {}): Promise<ExitStatus> {
     validateId(id);
+    // Asked while being created (an attach made with the create): what it
+    // became, e.g. stopped with 127, is known once the create is done.
+    await this.creates.get(id)?.done.catch(() => undefined);
     const record = await this.requireRecord(id);
     const paths = containerPaths(this.layout, id);
     return waitFor(
