@@ -47,3 +47,34 @@ export async function purgeRemoved(removedDir: string): Promise<string[]> {
   await Promise.all(paths.map((p) => rm(p, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 })));
   return paths;
 }
+
+/**
+ * One owner's background removals into one `removed` directory: what it
+ * removes, what is still being deleted (settled(), for a clean stop), and
+ * the purge of a crash's leftovers at start-up.
+ */
+export class BackgroundRemover {
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    readonly removedDir: string,
+    private readonly onError: (err: unknown, path: string) => void,
+  ) {}
+
+  /** Moves `dir` aside at once and deletes it in the background (see removeInBackground). */
+  remove(dir: string): void {
+    const { done } = removeInBackground(dir, this.removedDir, this.onError);
+    this.pending.add(done);
+    void done.finally(() => this.pending.delete(done));
+  }
+
+  /** Settles once every tree removed so far is deleted from disk. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+
+  /** Deletes what an earlier process left (call before the first remove). */
+  purge(): Promise<string[]> {
+    return purgeRemoved(this.removedDir);
+  }
+}

@@ -2,7 +2,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { durableTransaction, openStore, purgeRemoved, removeInBackground, removeTempLeftovers, writeFileAtomic, writeFileAtomicAsync } from '../src/index.js';
+import { BackgroundRemover, durableTransaction, openStore, purgeRemoved, removeInBackground, removeTempLeftovers, writeFileAtomic, writeFileAtomicAsync } from '../src/index.js';
 import { STATEMENT_CACHE_LIMIT } from '../src/sqlite.js';
 
 /** A fresh directory, removed when the test ends. */
@@ -222,5 +222,20 @@ describe('removeInBackground and purgeRemoved', () => {
     writeFileSync(join(removed, 'x.1.2.3', 'deep', 'f'), 'z');
     expect(await purgeRemoved(removed)).toEqual([join(removed, 'x.1.2.3')]);
     expect(readdirSync(removed)).toEqual([]);
+  });
+
+  it('BackgroundRemover: purges leftovers, removes trees aside, settles once they are deleted', async () => {
+    const dir = tempDir('berth-removal-');
+    const remover = new BackgroundRemover(join(dir, 'removed'), () => undefined);
+    mkdirSync(join(dir, 'removed', 'left.1.2.3'), { recursive: true });
+    expect(await remover.purge()).toEqual([join(dir, 'removed', 'left.1.2.3')]);
+    for (const name of ['a', 'b']) {
+      mkdirSync(join(dir, name, 'x'), { recursive: true });
+      writeFileSync(join(dir, name, 'x', 'f'), name);
+      remover.remove(join(dir, name));
+      expect(existsSync(join(dir, name))).toBe(false);
+    }
+    await remover.settled();
+    expect(readdirSync(join(dir, 'removed'))).toEqual([]);
   });
 });

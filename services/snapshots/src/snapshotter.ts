@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { purgeRemoved, removeInBackground } from '@berth/store';
+import { BackgroundRemover } from '@berth/store';
 import { isAbsolute, join } from 'node:path';
 import { mountPointsUnder, readMountTable, unmountUnder, type Mount } from '@berth/mount';
 import { SnapshotError } from './errors.js';
@@ -82,15 +82,14 @@ export class Snapshotter {
   private readonly ownInFlight = new Set<string>();
   /** Snapshots an operation holds (a layer being applied): commit and remove are refused meanwhile. */
   private readonly reserved = new Map<string, string>();
-  /** Directories of removed snapshots being deleted in the background. */
-  private readonly removals = new Set<Promise<void>>();
 
   private constructor(
     readonly root: string,
     private readonly meta: Metadata,
     private readonly layout: Layout,
     readonly driver: SnapshotDriver,
-    private readonly onRemovalError: (err: unknown, path: string) => void,
+    /** Directories of removed snapshots, deleted in the background. */
+    private readonly removals: BackgroundRemover,
   ) {}
 
   static async open(opts: SnapshotterOptions): Promise<Snapshotter> {
@@ -103,7 +102,8 @@ export class Snapshotter {
     mkdirSync(layout.snapshotsDir, { recursive: true, mode: 0o700 });
     await removeMountLeftovers(layout.mountsDir);
     // Directories of removed snapshots whose deletion a crash cut short.
-    await purgeRemoved(layout.removedDir);
+    const removals = new BackgroundRemover(layout.removedDir, opts.onRemovalError ?? (() => undefined));
+    await removals.purge();
     const meta = Metadata.open(join(root, 'metadata.db'));
     try {
       const wanted = opts.driver ?? 'overlayfs';
@@ -114,7 +114,7 @@ export class Snapshotter {
       const driver = wanted === 'overlayfs' ? new OverlayDriver(layout) : wanted === 'native' ? new NativeDriver(layout) : undefined;
       if (!driver) throw new SnapshotError('invalid_argument', `unknown snapshot driver ${JSON.stringify(wanted)} (overlayfs, native)`);
       if (existing === undefined) meta.setMeta('driver', wanted);
-      const sn = new Snapshotter(root, meta, layout, driver, opts.onRemovalError ?? (() => undefined));
+      const sn = new Snapshotter(root, meta, layout, driver, removals);
       await sn.cleanup();
       return sn;
     } catch (err) {
@@ -256,14 +256,12 @@ export class Snapshotter {
     this.meta.remove(key);
     this.ownInFlight.delete(key);
     // Renamed aside at once (a later snapshot may reuse the id), deleted off the caller's path.
-    const { done } = removeInBackground(this.layout.dir(rec.id), this.layout.removedDir, this.onRemovalError);
-    this.removals.add(done);
-    void done.finally(() => this.removals.delete(done));
+    this.removals.remove(this.layout.dir(rec.id));
   }
 
   /** Settles once every snapshot directory removed so far is deleted from disk. */
-  async removalsSettled(): Promise<void> {
-    await Promise.all([...this.removals]);
+  removalsSettled(): Promise<void> {
+    return this.removals.settled();
   }
 
   async stat(key: string): Promise<SnapshotInfo> {

@@ -11,7 +11,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { OciSpec } from '@berth/runtime-spec';
 import { allSettledOrThrow } from '@berth/service-kit';
-import { purgeRemoved, removeInBackground, removeTempLeftovers, writeFileAtomic } from '@berth/store';
+import { BackgroundRemover, removeTempLeftovers, writeFileAtomic } from '@berth/store';
 import { containerCgroupFromPath, containerCgroupFromProc, readCgroupSystem, type CgroupSystem } from '../cgroups/layout.js';
 import { readCgroupStats, type CgroupStats } from '../cgroups/stats.js';
 import { ContainerError, errnoCode, isContainerError, MountError } from '../errors.js';
@@ -83,8 +83,8 @@ export class ContainerRuntime {
   /** Creates in progress, by id (with where their attach socket will be); and who waits for one to begin (see createSettled). */
   private readonly creates = new Map<string, { done: Promise<unknown>; bundle: string; stdin: boolean }>();
   private readonly createAwaiters = new Map<string, Set<() => void>>();
-  /** State dirs being deleted in the background (see removeStateDir). */
-  private readonly removals = new Set<Promise<void>>();
+  /** State dirs of deleted containers, deleted in the background (see removeStateDir). */
+  private readonly removals: BackgroundRemover;
   private dirsReady: Promise<void> | undefined;
   private readonly execs: ExecSessions;
   private readonly execRequests: ExecRequests;
@@ -101,6 +101,9 @@ export class ContainerRuntime {
     this.ownSyscalls = opts.mountTools ? undefined : MountSyscalls.forThisMachine(opts.perlPath);
     this.mountTools = opts.mountTools ?? (this.ownSyscalls ? { syscalls: this.ownSyscalls } : {});
     this.logger = opts.logger ?? NOOP_LOGGER;
+    this.removals = new BackgroundRemover(this.layout.removedDir, (err, path) =>
+      this.logger.warn({ err, path }, 'cannot delete a removed container state dir; the next start deletes it'),
+    );
     this.startTimeoutMs = opts.startTimeoutMs ?? 60_000;
     this.pollMs = opts.pollMs ?? 500;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
@@ -510,16 +513,12 @@ export class ContainerRuntime {
     rmSync(paths.attachLink, { force: true });
     // Gone from containers/ at once (a new container of the same id may follow); its files
     // are deleted off the caller's path, with retries: a conmon ending may still write in there.
-    const { done } = removeInBackground(paths.dir, this.layout.removedDir, (err, path) =>
-      this.logger.warn({ err, path }, 'cannot delete a removed container state dir; the next start deletes it'),
-    );
-    this.removals.add(done);
-    void done.finally(() => this.removals.delete(done));
+    this.removals.remove(paths.dir);
   }
 
   /** Settles once every state dir removed so far is deleted from disk. */
-  async removalsSettled(): Promise<void> {
-    await Promise.all([...this.removals]);
+  removalsSettled(): Promise<void> {
+    return this.removals.settled();
   }
 
   // ----------------------------------------------------------------- state
@@ -628,7 +627,7 @@ export class ContainerRuntime {
     await this.ensureDirs();
     const report: RecoverReport = { containers: [], removedIncomplete: [], removedOrphans: [] };
     // State dirs whose deletion a crash cut short.
-    await purgeRemoved(this.layout.removedDir);
+    await this.removals.purge();
     const runcStates = new Map((await this.runc.list()).map((s) => [s.id, s]));
     const ids: string[] = [];
     for (const entry of await readdir(this.layout.containersDir, { withFileTypes: true })) {

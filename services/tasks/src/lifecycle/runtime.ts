@@ -77,7 +77,7 @@ function attachmentSummary(a: Attachment): NetworkAttachmentSummary {
  * (recorded: pid 0) and, with a PID namespace of its own, the kernel killed
  * everything else in it when the init died.
  */
-export function processesGone(record: Pick<ContainerRecord, 'pid' | 'runtimeSpec'>): boolean {
+function processesGone(record: Pick<ContainerRecord, 'pid' | 'runtimeSpec'>): boolean {
   const ownPidNamespace = (record.runtimeSpec.linux?.namespaces ?? []).some((ns) => ns.type === 'pid' && !ns.path);
   return record.pid === 0 && ownPidNamespace;
 }
