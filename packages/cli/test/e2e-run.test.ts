@@ -632,7 +632,12 @@ describe('the CLI host', () => {
     expect(status.find((c) => c.name === 'cli-host')).toMatchObject({ kind: 'companion', health: 'SERVING' });
     const before = hostCommands().length;
     expect(await ok(['ps', '-aq', '--filter', 'name=nobody-by-this-name'])).toBe('');
-    expect(hostCommands().slice(before)).toEqual([expect.objectContaining({ argv0: 'ps', code: 0 })]);
+    // (the host's log line is written asynchronously: it may land just after the client's exit)
+    const served = await eventually('the host to log the command', async () => {
+      const lines = hostCommands().slice(before);
+      return lines.length > 0 ? lines : undefined;
+    });
+    expect(served).toEqual([expect.objectContaining({ argv0: 'ps', code: 0 })]);
   });
 
   it('a client that is killed ends its command in the host: nothing keeps following for it', async () => {

@@ -1,6 +1,6 @@
 // Image commands over the images service: pull, push, images, rmi, tag,
 // image inspect, image prune, save and load.
-import { pathOf } from '../stdio/io.js';
+import { pathOf, written } from '../stdio/io.js';
 import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -237,7 +237,7 @@ export async function save(g: GlobalOptions, refs: string[], o: { output?: strin
       }
     } else {
       for await (const chunk of chunks) {
-        if (!g.io.stdout.write(chunk)) await new Promise((r) => g.io.stdout.once('drain', r));
+        await written(g.io.stdout, chunk);
       }
     }
     return 0;
@@ -250,9 +250,10 @@ export async function load(g: GlobalOptions, o: { input?: string; quiet?: boolea
   if (!o.input && g.io.stdin.isTTY) {
     throw new UsageError('no image archive on stdin: use -i FILE or redirect an archive into berth load');
   }
-  const total = o.input ? statFile(pathOf(g.io, o.input)) : 0;
+  const input = o.input ? pathOf(g.io, o.input) : undefined;
+  const total = input ? statFile(input) : 0;
   return withSession(g, async (s) => {
-    const source = o.input ? createReadStream(pathOf(g.io, o.input), { highWaterMark: CHUNK }) : g.io.stdin;
+    const source = input ? createReadStream(input, { highWaterMark: CHUNK }) : g.io.stdin;
     const progress = o.quiet ? undefined : new ProgressRenderer(g.io.stderr, 'load');
     const id = o.input ? basename(o.input) : 'stdin';
     let sent = 0;

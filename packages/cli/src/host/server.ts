@@ -97,11 +97,10 @@ export interface HostLog {
 function runRequest(socket: Socket, request: HostRequest, log: HostLog) {
   const aborted = new AbortController();
   const signals = new EventEmitter();
-  const size = { ...(request.columns ? { columns: request.columns } : {}), ...(request.rows ? { rows: request.rows } : {}) };
-  const stdout = new FrameOutput(socket, Frame.STDOUT, request.tty[1], size);
-  const stderr = new FrameOutput(socket, Frame.STDERR, request.tty[2], size);
+  // (parseRequest leaves out a size the client did not have)
+  const stdout = new FrameOutput(socket, Frame.STDOUT, request.tty[1], request);
+  const stderr = new FrameOutput(socket, Frame.STDERR, request.tty[2], request);
   let ended = false;
-  let exitCode: number | undefined;
 
   /**
    * Sends the exit code, after everything written before it (the socket
@@ -135,12 +134,7 @@ function runRequest(socket: Socket, request: HostRequest, log: HostLog) {
       return () => signals.off(signal, handler);
     },
     exit: (code) => abandon(code),
-    get exitCode() {
-      return exitCode;
-    },
-    set exitCode(code) {
-      exitCode = code;
-    },
+    exitCode: undefined,
     abortSignal: aborted.signal,
   };
 

@@ -8,6 +8,8 @@ import { parseFilters, psFilters, PS_FILTER_KEYS } from '../parse/filters.js';
 import { parseCpus, parseInteger, parseMemory, parsePidsLimit, parseSize, parseTail } from '../parse/size.js';
 import { parseTimePoint } from '../parse/time.js';
 import { arg, checked, collect, examples, formatOf, formatOption, many, stackAction, type ProgramContext } from './common.js';
+import type { RunFlags } from '../run-flags.js';
+import type { RunCommandFlags } from '../commands/run.js';
 
 const containers = () => import('../commands/containers.js');
 const parseTimeFlag = (v: string) => parseTimePoint(v, new Date());
@@ -63,6 +65,11 @@ function runOptions(cmd: Command, ctx: ProgramContext): Command {
 
 export function defineContainerCommands(parent: Command, ctx: ProgramContext, management: boolean): void {
   const g = ctx.globals;
+  /** run's and create's flags, checked before the stack is reached. */
+  const checkRun = async (_image: string, _command: string[], o: RunFlags) => {
+    const { checkRunFlags, inputsOf } = await import('../run-flags.js');
+    checkRunFlags(o, inputsOf(ctx.io));
+  };
 
   examples(
     runOptions(parent.command('run').description('create and start a container from an image'), ctx)
@@ -75,8 +82,8 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
         stackAction(
           ctx,
           ['images', 'tasks'],
-          async (image: string, command: string[], o) => (await import('../commands/run.js')).run(g(), image, command, o),
-          async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o, (await import('../run-flags.js')).inputsOf(ctx.io)),
+          async (image: string, command: string[], o: RunCommandFlags) => (await import('../commands/run.js')).run(g(), image, command, o),
+          checkRun,
         ),
       ),
     'berth run --rm busybox echo hello',
@@ -94,8 +101,8 @@ export function defineContainerCommands(parent: Command, ctx: ProgramContext, ma
         stackAction(
           ctx,
           ['images', 'tasks'],
-          async (image: string, command: string[], o) => (await import('../commands/run.js')).create(g(), image, command, o),
-          async (_image, _command, o) => (await import('../run-flags.js')).checkRunFlags(o, (await import('../run-flags.js')).inputsOf(ctx.io)),
+          async (image: string, command: string[], o: RunCommandFlags) => (await import('../commands/run.js')).create(g(), image, command, o),
+          checkRun,
         ),
       ),
     'berth create --name job busybox sh -c "echo done"',
