@@ -107,10 +107,10 @@ run_locally() if length($request) > $MAX_REQUEST;
 write_all($host, frame('R', $request)) or run_locally();
 
 my $buffer = '';
-# One frame, or undef when the host closed the connection; waits at most $timeout (undef: for ever).
+# One frame, or undef when the host closed the connection; 'timeout' when nothing came for
+# $timeout seconds (undef: waits for ever), or a signal came meanwhile.
 sub next_frame {
   my ($timeout) = @_;
-  my $until = defined $timeout ? time + $timeout : undef;
   while (1) {
     if (length($buffer) >= 5) {
       my ($type, $length) = unpack 'a N', $buffer;
@@ -120,7 +120,7 @@ sub next_frame {
         return ($type, $payload);
       }
     }
-    return ('timeout') if defined $until && (time > $until || !readable($host, 0.25));
+    return ('timeout') if defined $timeout && !readable($host, $timeout);
     my $n = sysread $host, $buffer, 65536, length $buffer;
     if (!defined $n) {
       next if $! == $EINTR || $! == $EAGAIN;

@@ -239,7 +239,10 @@ describe('the client and the host', () => {
   it('a host that does not accept in time leaves the command to the client, which runs it once, itself', async () => {
     let requests = 0;
     await fakeHost((_socket, type) => void (type === 'R' && requests++)); // reads, never answers
+    const t0 = Date.now();
     const r = await berth(['version', '--format', '{{.Client.Version}}']);
+    // after the whole accept wait (2 s), not at the first quiet moment
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_900);
     expect(r).toEqual(await local(['version', '--format', '{{.Client.Version}}']));
     expect(requests).toBe(1);
   });
